@@ -1,0 +1,69 @@
+//! Every configuration variable vannactl reads: name, kind, defaults per profile, help.
+//! `.env.example`, the README table and `vannactl config` are all driven by this one table.
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VarKind {
+    Bool,
+    Count,
+    Path,
+    /// A URL that may carry a password (masked for display).
+    Url,
+    Text,
+    /// Shown only as set/unset.
+    Secret,
+}
+
+#[derive(Debug)]
+pub struct VarSpec {
+    pub name: &'static str,
+    pub kind: VarKind,
+    pub development: &'static str,
+    pub production: &'static str,
+    pub help: &'static str,
+}
+
+const fn var(
+    name: &'static str,
+    kind: VarKind,
+    development: &'static str,
+    production: &'static str,
+    help: &'static str,
+) -> VarSpec {
+    VarSpec {
+        name,
+        kind,
+        development,
+        production,
+        help,
+    }
+}
+
+use VarKind::*;
+
+pub const VARS: &[VarSpec] = &[
+    var("APP_ENV", Text, "development", "production", "Profile that selects the defaults below: development or production"),
+    var("DATABASE_URL", Url, "sqlite://data/system.db", "sqlite://data/system.db", "System DB: postgres://user:pass@host:port/db or sqlite://path"),
+    var("ENABLE_TARGET_DB", Bool, "false", "true", "Use an external target database (TARGET_DATABASE_URL) instead of the SQLite golden copy"),
+    var("TARGET_DATABASE_URL", Url, "", "", "External target database URL, read-only (used when ENABLE_TARGET_DB is true)"),
+    var("TARGET_DB_SOURCE", Path, "assets/databases/vanna_db.db", "assets/databases/vanna_db.db", "Original target SQLite database (golden source, never modified)"),
+    var("TARGET_DB_PATH", Path, "data/vanna_db.db", "data/vanna_db.db", "Verified read-only runtime copy of the target database"),
+    var("AUTO_TRAIN_CHROMA", Bool, "false", "true", "Let init train the knowledge base"),
+    var("SEED_DEMO_DATA", Bool, "true", "false", "Create and fill the demo tables (accounting_transactions, ...)"),
+    var("INIT_ADMIN_USERNAME", Text, "admin", "", "Admin user created once by init"),
+    var("INIT_ADMIN_PASSWORD", Secret, "", "", "Admin password (bcrypt-hashed; in production at least 12 characters)"),
+    var("BACKUP_DIR", Path, "backups", "backups", "Where backup archives are written"),
+    var("BACKUP_RETENTION_COUNT", Count, "7", "7", "How many archives to keep after a successful backup"),
+    var("CHROMA_URL", Url, "", "", "ChromaDB server (http://host:port); empty = embedded knowledge store"),
+    var("CHROMA_TENANT", Text, "default_tenant", "default_tenant", "Chroma tenant"),
+    var("CHROMA_DATABASE", Text, "default_database", "default_database", "Chroma database"),
+    var("CHROMA_AUTH_TOKEN", Secret, "", "", "Chroma auth token (sent as a bearer token)"),
+    var("KNOWLEDGE_DB_PATH", Path, "data/knowledge.db", "data/knowledge.db", "Embedded knowledge store file (when CHROMA_URL is empty)"),
+    var("EMBEDDING_MODEL_DIR", Path, "", "", "Folder with all-MiniLM-L6-v2 (config.json, tokenizer.json, model.safetensors); default: the user cache"),
+    var("ONTOLOGY_DIR", Path, "ontology", "ontology", "Business ontology YAML files and training pairs"),
+    var("LOG_DIR", Path, "logs", "logs", "Log file folder"),
+    var("LOCK_PATH", Path, "data/vannactl.lock", "data/vannactl.lock", "Lock file that keeps init, backup and restore from running at once"),
+];
+
+pub fn spec(name: &str) -> Option<&'static VarSpec> {
+    VARS.iter().find(|v| v.name == name)
+}

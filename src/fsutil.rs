@@ -1,0 +1,175 @@
+//! Crash-safe file writes: temp file in the destination folder, fsync, rename, fsync the folder.
+
+use anyhow::{Context, Result};
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+/// Prefix of every temporary file vannactl creates; a later run removes leftovers by this prefix.
+pub const TEMP_PREFIX: &str = ".vannactl-tmp-";
+
+/// A temporary file next to `dest`; removed on drop unless persisted.
+pub struct TempFile {
+    pub path: PathBuf,
+    pub file: Option<File>,
+    dest: PathBuf,
+    persisted: bool,
+}
+
+impl TempFile {
+    pub fn new(dest: &Path, mode: u32) -> Result<Self> {
+        let dir = parent_dir(dest);
+        fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create folder {}", dir.display()))?;
+        let name = dest
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let path = dir.join(format!("{TEMP_PREFIX}{}-{name}", std::process::id()));
+        let file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(mode)
+            .open(&path)
+            .with_context(|| format!("cannot create temporary file {}", path.display()))?;
+        Ok(TempFile {
+            path,
+            file: Some(file),
+            dest: dest.to_path_buf(),
+            persisted: false,
+        })
+    }
+
+    pub fn file(&mut self) -> &mut File {
+        self.file
+            .as_mut()
+            .expect("temp file is open until persisted")
+    }
+
+    /// fsync, rename over the destination, fsync the folder.
+    pub fn persist(mut self) -> Result<()> {
+        let f = self.file.take().expect("persist once");
+        f.sync_all()
+            .with_context(|| format!("fsync {}", self.path.display()))?;
+        drop(f);
+        fs::rename(&self.path, &self.dest).with_context(|| {
+            format!(
+                "cannot rename {} to {}",
+                self.path.display(),
+                self.dest.display()
+            )
+        })?;
+        self.persisted = true;
+        sync_dir(&parent_dir(&self.dest))
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        if !self.persisted {
+            let _ = fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// Write `bytes` to `dest` atomically with the given mode.
+pub fn write_atomic(dest: &Path, bytes: &[u8], mode: u32) -> Result<()> {
+    let mut tmp = TempFile::new(dest, mode)?;
+    tmp.file()
+        .write_all(bytes)
+        .with_context(|| format!("cannot write {}", tmp.path.display()))?;
+    tmp.persist()
+}
+
+pub fn parent_dir(p: &Path) -> PathBuf {
+    match p.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// fsync a directory so a rename in it survives a crash.
+pub fn sync_dir(dir: &Path) -> Result<()> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .with_context(|| format!("cannot fsync folder {}", dir.display()))
+}
+
+/// Remove temporary files a killed earlier run left in `dir` (only ours: by prefix, and only when
+/// the PID in the name is no longer running). Returns the removed paths.
+pub fn clean_stale_temps(dir: &Path) -> Vec<PathBuf> {
+    let mut removed = Vec::new();
+    let Ok(entries) = fs::read_dir(dir) else {
+        return removed;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(rest) = name.strip_prefix(TEMP_PREFIX) else {
+            continue;
+        };
+        let pid: Option<i32> = rest.split('-').next().and_then(|p| p.parse().ok());
+        if pid.is_some_and(process_alive) {
+            continue;
+        }
+        if fs::remove_file(e.path()).is_ok() {
+            removed.push(e.path());
+        }
+    }
+    removed
+}
+
+/// Whether a process with this PID exists (EPERM counts as alive).
+pub fn process_alive(pid: i32) -> bool {
+    if pid <= 0 {
+        return false;
+    }
+    // SAFETY: signal 0 only checks for existence.
+    let rc = unsafe { libc::kill(pid, 0) };
+    rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atomic_write_replaces_and_leaves_no_temp() {
+        let d = tempfile::tempdir().unwrap();
+        let dest = d.path().join("f.json");
+        write_atomic(&dest, b"one", 0o644).unwrap();
+        write_atomic(&dest, b"two", 0o644).unwrap();
+        assert_eq!(fs::read(&dest).unwrap(), b"two");
+        assert_eq!(fs::read_dir(d.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn dropped_temp_is_removed_and_dest_untouched() {
+        let d = tempfile::tempdir().unwrap();
+        let dest = d.path().join("f");
+        fs::write(&dest, b"old").unwrap();
+        {
+            let mut t = TempFile::new(&dest, 0o600).unwrap();
+            t.file().write_all(b"half").unwrap();
+        }
+        assert_eq!(fs::read(&dest).unwrap(), b"old");
+        assert_eq!(fs::read_dir(d.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn stale_temps_of_dead_pids_are_cleaned_live_ones_kept() {
+        let d = tempfile::tempdir().unwrap();
+        let dead = d.path().join(format!("{TEMP_PREFIX}999999999-x"));
+        let live = d
+            .path()
+            .join(format!("{TEMP_PREFIX}{}-x", std::process::id()));
+        let other = d.path().join("unrelated.tmp");
+        for p in [&dead, &live, &other] {
+            fs::write(p, b"").unwrap();
+        }
+        let removed = clean_stale_temps(d.path());
+        assert_eq!(removed, vec![dead.clone()]);
+        assert!(live.exists() && other.exists());
+    }
+}

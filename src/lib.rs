@@ -1,0 +1,14 @@
+//! vannactl: operate the databases behind a Vanna-style text-to-SQL engine.
+//!
+//! Everything lives here; `main.rs` only parses, dispatches and maps errors to exit codes.
+
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod fsutil;
+pub mod golden_copy;
+pub mod health;
+pub mod lock;
+pub mod logging;
+pub mod output;
+pub mod target;

@@ -1,0 +1,61 @@
+//! Logs: stderr (level from -q/-v) and an append-only file under LOG_DIR. Never stdout: that is
+//! reserved for the report (one JSON object with --json). Callers log only masked values.
+
+use std::fs::OpenOptions;
+use std::path::Path;
+use std::sync::{Mutex, Once};
+use tracing::level_filters::LevelFilter;
+use tracing_subscriber::{
+    filter::filter_fn, fmt, layer::SubscriberExt, util::SubscriberInitExt, Layer,
+};
+
+static INIT: Once = Once::new();
+
+pub const LOG_FILE: &str = "vannactl.log";
+
+/// Log target for events that go to the log file only (e.g. the final error, which `main` already
+/// prints once on stderr).
+pub const FILE_ONLY: &str = "vannactl::file_only";
+
+pub fn init(log_dir: &Path, verbose: u8, quiet: bool) {
+    INIT.call_once(|| {
+        let stderr_level = match (quiet, verbose) {
+            (true, _) => LevelFilter::ERROR,
+            (false, 0) => LevelFilter::WARN,
+            (false, 1) => LevelFilter::INFO,
+            (false, 2) => LevelFilter::DEBUG,
+            _ => LevelFilter::TRACE,
+        };
+        let stderr_layer = fmt::layer()
+            .with_writer(std::io::stderr)
+            .with_target(false)
+            .without_time()
+            .with_ansi(false)
+            .with_filter(stderr_level)
+            .with_filter(filter_fn(|m| m.target() != FILE_ONLY));
+        let file = std::fs::create_dir_all(log_dir)
+            .and_then(|_| OpenOptions::new().create(true).append(true).open(log_dir.join(LOG_FILE)));
+        let (file_layer, file_err) = match file {
+            Ok(f) => (
+                Some(
+                    fmt::layer()
+                        .with_writer(Mutex::new(f))
+                        .with_ansi(false)
+                        .with_filter(if verbose >= 2 { LevelFilter::DEBUG } else { LevelFilter::INFO }),
+                ),
+                None,
+            ),
+            Err(e) => (None, Some(e)),
+        };
+        let _ = tracing_subscriber::registry()
+            .with(stderr_layer)
+            .with(file_layer)
+            .try_init();
+        if let Some(e) = file_err {
+            tracing::warn!(
+                "cannot write log file under {}: {e}; logging to stderr only (set LOG_DIR to a writable folder)",
+                log_dir.display()
+            );
+        }
+    });
+}
