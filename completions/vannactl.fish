@@ -1,0 +1,151 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_vannactl_global_optspecs
+    string join \n env-file= no-dotenv json q/quiet v/verbose y/yes actor= app-env= h/help V/version
+end
+
+function __fish_vannactl_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_vannactl_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_vannactl_using_subcommand
+    set -l cmd (__fish_vannactl_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c vannactl -n "__fish_vannactl_needs_command" -l env-file -d 'Read configuration from this env file instead of ./.env' -r -F
+complete -c vannactl -n "__fish_vannactl_needs_command" -l actor -d 'Who is acting, for the audit log (default: OS user@host)' -r
+complete -c vannactl -n "__fish_vannactl_needs_command" -l app-env -d 'Profile: development or production (overrides APP_ENV)' -r
+complete -c vannactl -n "__fish_vannactl_needs_command" -l no-dotenv -d 'Do not read any .env file'
+complete -c vannactl -n "__fish_vannactl_needs_command" -l json -d 'Print exactly one JSON object on stdout (errors too)'
+complete -c vannactl -n "__fish_vannactl_needs_command" -s q -l quiet -d 'Print nothing on success (errors still go to stderr)'
+complete -c vannactl -n "__fish_vannactl_needs_command" -s v -l verbose -d 'More log detail on stderr (-v info, -vv debug, -vvv trace)'
+complete -c vannactl -n "__fish_vannactl_needs_command" -s y -l yes -d 'Answer yes to confirmations of destructive actions (for scripts)'
+complete -c vannactl -n "__fish_vannactl_needs_command" -s h -l help -d 'Print help'
+complete -c vannactl -n "__fish_vannactl_needs_command" -s V -l version -d 'Print version'
+complete -c vannactl -n "__fish_vannactl_needs_command" -f -a "init" -d 'Set up or bring up to date everything: golden copy, system DB, ontology, demo data, knowledge base'
+complete -c vannactl -n "__fish_vannactl_needs_command" -f -a "golden-copy" -d 'Make or check the verified read-only runtime copy of the target database'
+complete -c vannactl -n "__fish_vannactl_needs_command" -f -a "seed" -d 'Load deterministic demo data into the system DB'
+complete -c vannactl -n "__fish_vannactl_needs_command" -f -a "train" -d 'Build and maintain the knowledge base (DDL, documentation, question/SQL pairs)'
+complete -c vannactl -n "__fish_vannactl_needs_command" -f -a "backup" -d 'Write, list and verify backup archives'
+complete -c vannactl -n "__fish_vannactl_needs_command" -f -a "restore" -d 'Restore from a backup archive'
+complete -c vannactl -n "__fish_vannactl_needs_command" -f -a "health" -d 'Check every component; exit 3 when a critical check fails'
+complete -c vannactl -n "__fish_vannactl_needs_command" -f -a "config" -d 'Show the effective configuration and where each value came from'
+complete -c vannactl -n "__fish_vannactl_needs_command" -f -a "completions" -d 'Print shell completions'
+complete -c vannactl -n "__fish_vannactl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand init" -l env-file -d 'Read configuration from this env file instead of ./.env' -r -F
+complete -c vannactl -n "__fish_vannactl_using_subcommand init" -l actor -d 'Who is acting, for the audit log (default: OS user@host)' -r
+complete -c vannactl -n "__fish_vannactl_using_subcommand init" -l app-env -d 'Profile: development or production (overrides APP_ENV)' -r
+complete -c vannactl -n "__fish_vannactl_using_subcommand init" -l no-dotenv -d 'Do not read any .env file'
+complete -c vannactl -n "__fish_vannactl_using_subcommand init" -l json -d 'Print exactly one JSON object on stdout (errors too)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand init" -s q -l quiet -d 'Print nothing on success (errors still go to stderr)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand init" -s v -l verbose -d 'More log detail on stderr (-v info, -vv debug, -vvv trace)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand init" -s y -l yes -d 'Answer yes to confirmations of destructive actions (for scripts)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand init" -s h -l help -d 'Print help'
+complete -c vannactl -n "__fish_vannactl_using_subcommand init" -s V -l version -d 'Print version'
+complete -c vannactl -n "__fish_vannactl_using_subcommand golden-copy" -l source -d 'Original database (overrides TARGET_DB_SOURCE)' -r -F
+complete -c vannactl -n "__fish_vannactl_using_subcommand golden-copy" -l dest -d 'Runtime copy to maintain (overrides TARGET_DB_PATH)' -r -F
+complete -c vannactl -n "__fish_vannactl_using_subcommand golden-copy" -l env-file -d 'Read configuration from this env file instead of ./.env' -r -F
+complete -c vannactl -n "__fish_vannactl_using_subcommand golden-copy" -l actor -d 'Who is acting, for the audit log (default: OS user@host)' -r
+complete -c vannactl -n "__fish_vannactl_using_subcommand golden-copy" -l app-env -d 'Profile: development or production (overrides APP_ENV)' -r
+complete -c vannactl -n "__fish_vannactl_using_subcommand golden-copy" -l verify -d 'Re-hash source and copy and report any drift (exit 1 on drift); changes nothing'
+complete -c vannactl -n "__fish_vannactl_using_subcommand golden-copy" -l no-dotenv -d 'Do not read any .env file'
+complete -c vannactl -n "__fish_vannactl_using_subcommand golden-copy" -l json -d 'Print exactly one JSON object on stdout (errors too)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand golden-copy" -s q -l quiet -d 'Print nothing on success (errors still go to stderr)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand golden-copy" -s v -l verbose -d 'More log detail on stderr (-v info, -vv debug, -vvv trace)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand golden-copy" -s y -l yes -d 'Answer yes to confirmations of destructive actions (for scripts)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand golden-copy" -s h -l help -d 'Print help'
+complete -c vannactl -n "__fish_vannactl_using_subcommand golden-copy" -s V -l version -d 'Print version'
+complete -c vannactl -n "__fish_vannactl_using_subcommand seed" -l env-file -d 'Read configuration from this env file instead of ./.env' -r -F
+complete -c vannactl -n "__fish_vannactl_using_subcommand seed" -l actor -d 'Who is acting, for the audit log (default: OS user@host)' -r
+complete -c vannactl -n "__fish_vannactl_using_subcommand seed" -l app-env -d 'Profile: development or production (overrides APP_ENV)' -r
+complete -c vannactl -n "__fish_vannactl_using_subcommand seed" -l no-dotenv -d 'Do not read any .env file'
+complete -c vannactl -n "__fish_vannactl_using_subcommand seed" -l json -d 'Print exactly one JSON object on stdout (errors too)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand seed" -s q -l quiet -d 'Print nothing on success (errors still go to stderr)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand seed" -s v -l verbose -d 'More log detail on stderr (-v info, -vv debug, -vvv trace)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand seed" -s y -l yes -d 'Answer yes to confirmations of destructive actions (for scripts)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand seed" -s h -l help -d 'Print help'
+complete -c vannactl -n "__fish_vannactl_using_subcommand seed" -s V -l version -d 'Print version'
+complete -c vannactl -n "__fish_vannactl_using_subcommand train" -l env-file -d 'Read configuration from this env file instead of ./.env' -r -F
+complete -c vannactl -n "__fish_vannactl_using_subcommand train" -l actor -d 'Who is acting, for the audit log (default: OS user@host)' -r
+complete -c vannactl -n "__fish_vannactl_using_subcommand train" -l app-env -d 'Profile: development or production (overrides APP_ENV)' -r
+complete -c vannactl -n "__fish_vannactl_using_subcommand train" -l no-dotenv -d 'Do not read any .env file'
+complete -c vannactl -n "__fish_vannactl_using_subcommand train" -l json -d 'Print exactly one JSON object on stdout (errors too)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand train" -s q -l quiet -d 'Print nothing on success (errors still go to stderr)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand train" -s v -l verbose -d 'More log detail on stderr (-v info, -vv debug, -vvv trace)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand train" -s y -l yes -d 'Answer yes to confirmations of destructive actions (for scripts)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand train" -s h -l help -d 'Print help'
+complete -c vannactl -n "__fish_vannactl_using_subcommand train" -s V -l version -d 'Print version'
+complete -c vannactl -n "__fish_vannactl_using_subcommand backup" -l env-file -d 'Read configuration from this env file instead of ./.env' -r -F
+complete -c vannactl -n "__fish_vannactl_using_subcommand backup" -l actor -d 'Who is acting, for the audit log (default: OS user@host)' -r
+complete -c vannactl -n "__fish_vannactl_using_subcommand backup" -l app-env -d 'Profile: development or production (overrides APP_ENV)' -r
+complete -c vannactl -n "__fish_vannactl_using_subcommand backup" -l no-dotenv -d 'Do not read any .env file'
+complete -c vannactl -n "__fish_vannactl_using_subcommand backup" -l json -d 'Print exactly one JSON object on stdout (errors too)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand backup" -s q -l quiet -d 'Print nothing on success (errors still go to stderr)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand backup" -s v -l verbose -d 'More log detail on stderr (-v info, -vv debug, -vvv trace)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand backup" -s y -l yes -d 'Answer yes to confirmations of destructive actions (for scripts)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand backup" -s h -l help -d 'Print help'
+complete -c vannactl -n "__fish_vannactl_using_subcommand backup" -s V -l version -d 'Print version'
+complete -c vannactl -n "__fish_vannactl_using_subcommand restore" -l env-file -d 'Read configuration from this env file instead of ./.env' -r -F
+complete -c vannactl -n "__fish_vannactl_using_subcommand restore" -l actor -d 'Who is acting, for the audit log (default: OS user@host)' -r
+complete -c vannactl -n "__fish_vannactl_using_subcommand restore" -l app-env -d 'Profile: development or production (overrides APP_ENV)' -r
+complete -c vannactl -n "__fish_vannactl_using_subcommand restore" -l no-dotenv -d 'Do not read any .env file'
+complete -c vannactl -n "__fish_vannactl_using_subcommand restore" -l json -d 'Print exactly one JSON object on stdout (errors too)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand restore" -s q -l quiet -d 'Print nothing on success (errors still go to stderr)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand restore" -s v -l verbose -d 'More log detail on stderr (-v info, -vv debug, -vvv trace)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand restore" -s y -l yes -d 'Answer yes to confirmations of destructive actions (for scripts)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand restore" -s h -l help -d 'Print help'
+complete -c vannactl -n "__fish_vannactl_using_subcommand restore" -s V -l version -d 'Print version'
+complete -c vannactl -n "__fish_vannactl_using_subcommand health" -l env-file -d 'Read configuration from this env file instead of ./.env' -r -F
+complete -c vannactl -n "__fish_vannactl_using_subcommand health" -l actor -d 'Who is acting, for the audit log (default: OS user@host)' -r
+complete -c vannactl -n "__fish_vannactl_using_subcommand health" -l app-env -d 'Profile: development or production (overrides APP_ENV)' -r
+complete -c vannactl -n "__fish_vannactl_using_subcommand health" -l quick-check -d 'Also run PRAGMA quick_check on SQLite files (reads them whole)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand health" -l stats -d 'Include statistics such as row counts per table'
+complete -c vannactl -n "__fish_vannactl_using_subcommand health" -l no-dotenv -d 'Do not read any .env file'
+complete -c vannactl -n "__fish_vannactl_using_subcommand health" -l json -d 'Print exactly one JSON object on stdout (errors too)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand health" -s q -l quiet -d 'Print nothing on success (errors still go to stderr)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand health" -s v -l verbose -d 'More log detail on stderr (-v info, -vv debug, -vvv trace)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand health" -s y -l yes -d 'Answer yes to confirmations of destructive actions (for scripts)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand health" -s h -l help -d 'Print help'
+complete -c vannactl -n "__fish_vannactl_using_subcommand health" -s V -l version -d 'Print version'
+complete -c vannactl -n "__fish_vannactl_using_subcommand config" -l env-file -d 'Read configuration from this env file instead of ./.env' -r -F
+complete -c vannactl -n "__fish_vannactl_using_subcommand config" -l actor -d 'Who is acting, for the audit log (default: OS user@host)' -r
+complete -c vannactl -n "__fish_vannactl_using_subcommand config" -l app-env -d 'Profile: development or production (overrides APP_ENV)' -r
+complete -c vannactl -n "__fish_vannactl_using_subcommand config" -l no-dotenv -d 'Do not read any .env file'
+complete -c vannactl -n "__fish_vannactl_using_subcommand config" -l json -d 'Print exactly one JSON object on stdout (errors too)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand config" -s q -l quiet -d 'Print nothing on success (errors still go to stderr)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand config" -s v -l verbose -d 'More log detail on stderr (-v info, -vv debug, -vvv trace)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand config" -s y -l yes -d 'Answer yes to confirmations of destructive actions (for scripts)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand config" -s h -l help -d 'Print help'
+complete -c vannactl -n "__fish_vannactl_using_subcommand config" -s V -l version -d 'Print version'
+complete -c vannactl -n "__fish_vannactl_using_subcommand completions" -l env-file -d 'Read configuration from this env file instead of ./.env' -r -F
+complete -c vannactl -n "__fish_vannactl_using_subcommand completions" -l actor -d 'Who is acting, for the audit log (default: OS user@host)' -r
+complete -c vannactl -n "__fish_vannactl_using_subcommand completions" -l app-env -d 'Profile: development or production (overrides APP_ENV)' -r
+complete -c vannactl -n "__fish_vannactl_using_subcommand completions" -l no-dotenv -d 'Do not read any .env file'
+complete -c vannactl -n "__fish_vannactl_using_subcommand completions" -l json -d 'Print exactly one JSON object on stdout (errors too)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand completions" -s q -l quiet -d 'Print nothing on success (errors still go to stderr)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand completions" -s v -l verbose -d 'More log detail on stderr (-v info, -vv debug, -vvv trace)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand completions" -s y -l yes -d 'Answer yes to confirmations of destructive actions (for scripts)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand completions" -s h -l help -d 'Print help'
+complete -c vannactl -n "__fish_vannactl_using_subcommand completions" -s V -l version -d 'Print version'
+complete -c vannactl -n "__fish_vannactl_using_subcommand help; and not __fish_seen_subcommand_from init golden-copy seed train backup restore health config completions help" -f -a "init" -d 'Set up or bring up to date everything: golden copy, system DB, ontology, demo data, knowledge base'
+complete -c vannactl -n "__fish_vannactl_using_subcommand help; and not __fish_seen_subcommand_from init golden-copy seed train backup restore health config completions help" -f -a "golden-copy" -d 'Make or check the verified read-only runtime copy of the target database'
+complete -c vannactl -n "__fish_vannactl_using_subcommand help; and not __fish_seen_subcommand_from init golden-copy seed train backup restore health config completions help" -f -a "seed" -d 'Load deterministic demo data into the system DB'
+complete -c vannactl -n "__fish_vannactl_using_subcommand help; and not __fish_seen_subcommand_from init golden-copy seed train backup restore health config completions help" -f -a "train" -d 'Build and maintain the knowledge base (DDL, documentation, question/SQL pairs)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand help; and not __fish_seen_subcommand_from init golden-copy seed train backup restore health config completions help" -f -a "backup" -d 'Write, list and verify backup archives'
+complete -c vannactl -n "__fish_vannactl_using_subcommand help; and not __fish_seen_subcommand_from init golden-copy seed train backup restore health config completions help" -f -a "restore" -d 'Restore from a backup archive'
+complete -c vannactl -n "__fish_vannactl_using_subcommand help; and not __fish_seen_subcommand_from init golden-copy seed train backup restore health config completions help" -f -a "health" -d 'Check every component; exit 3 when a critical check fails'
+complete -c vannactl -n "__fish_vannactl_using_subcommand help; and not __fish_seen_subcommand_from init golden-copy seed train backup restore health config completions help" -f -a "config" -d 'Show the effective configuration and where each value came from'
+complete -c vannactl -n "__fish_vannactl_using_subcommand help; and not __fish_seen_subcommand_from init golden-copy seed train backup restore health config completions help" -f -a "completions" -d 'Print shell completions'
+complete -c vannactl -n "__fish_vannactl_using_subcommand help; and not __fish_seen_subcommand_from init golden-copy seed train backup restore health config completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -1,0 +1,54 @@
+//! completions/ and man/ are generated from the clap definitions and must stay current.
+//! Regenerate with `VANNACTL_UPDATE_ASSETS=1 cargo test --test generated_docs`.
+
+mod common;
+
+use vannactl::cli::generate::{completion_file, completion_script, man_pages, SHELLS};
+
+fn check(rel: &str, want: &[u8]) {
+    let path = common::repo().join(rel);
+    if std::env::var_os("VANNACTL_UPDATE_ASSETS").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, want).unwrap();
+    }
+    let got = std::fs::read(&path).unwrap_or_default();
+    assert!(
+        got == want,
+        "{rel} is out of date with the CLI; regenerate with VANNACTL_UPDATE_ASSETS=1 cargo test --test generated_docs"
+    );
+}
+
+#[test]
+fn completions_are_current() {
+    for shell in SHELLS {
+        check(
+            &format!("completions/{}", completion_file(shell)),
+            completion_script(shell).as_bytes(),
+        );
+    }
+}
+
+#[test]
+fn man_pages_are_current_and_complete() {
+    let pages = man_pages();
+    let mut names: Vec<String> = pages.iter().map(|(n, _)| n.clone()).collect();
+    for (name, roff) in &pages {
+        check(&format!("man/{name}"), roff);
+    }
+    // No stale pages for subcommands that no longer exist.
+    let mut on_disk: Vec<String> = std::fs::read_dir(common::repo().join("man"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    on_disk.sort();
+    assert_eq!(
+        on_disk, names,
+        "man/ has pages that the CLI does not generate"
+    );
+    let main_page = String::from_utf8_lossy(&pages[0].1).into_owned();
+    assert!(
+        main_page.contains("confirmation required"),
+        "exit codes belong in vannactl.1"
+    );
+}
