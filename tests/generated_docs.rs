@@ -52,3 +52,26 @@ fn man_pages_are_current_and_complete() {
         "exit codes belong in vannactl.1"
     );
 }
+
+#[test]
+fn env_example_documents_every_variable() {
+    let text = std::fs::read_to_string(common::repo().join(".env.example")).unwrap();
+    for spec in vannactl::config::VARS {
+        assert!(
+            text.lines().any(|l| l.starts_with(&format!("{}=", spec.name))),
+            ".env.example lacks {}",
+            spec.name
+        );
+    }
+    // And it is a valid env file that configures a working development setup.
+    let d = tempfile::tempdir().unwrap();
+    let out = common::vannactl(d.path())
+        .arg("--env-file")
+        .arg(common::repo().join(".env.example"))
+        .args(["--json", "config"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let j = common::json_of(&out);
+    assert!(!j.to_string().contains("change-me-please"), "example password shown unmasked");
+}
