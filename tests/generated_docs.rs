@@ -75,3 +75,14 @@ fn env_example_documents_every_variable() {
     let j = common::json_of(&out);
     assert!(!j.to_string().contains("change-me-please"), "example password shown unmasked");
 }
+
+#[test]
+fn readme_documents_every_variable_and_exit_code() {
+    let text = std::fs::read_to_string(common::repo().join("README.md")).unwrap();
+    for spec in vannactl::config::VARS {
+        assert!(text.contains(&format!("| `{}` |", spec.name)), "README lacks {}", spec.name);
+    }
+    for code in 0..=5 {
+        assert!(text.contains(&format!("| {code} |")), "README lacks exit code {code}");
+    }
+}
