@@ -58,7 +58,8 @@ fn env_example_documents_every_variable() {
     let text = std::fs::read_to_string(common::repo().join(".env.example")).unwrap();
     for spec in vannactl::config::VARS {
         assert!(
-            text.lines().any(|l| l.starts_with(&format!("{}=", spec.name))),
+            text.lines()
+                .any(|l| l.starts_with(&format!("{}=", spec.name))),
             ".env.example lacks {}",
             spec.name
         );
@@ -73,16 +74,26 @@ fn env_example_documents_every_variable() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     let j = common::json_of(&out);
-    assert!(!j.to_string().contains("change-me-please"), "example password shown unmasked");
+    assert!(
+        !j.to_string().contains("change-me-please"),
+        "example password shown unmasked"
+    );
 }
 
 #[test]
 fn readme_documents_every_variable_and_exit_code() {
     let text = std::fs::read_to_string(common::repo().join("README.md")).unwrap();
     for spec in vannactl::config::VARS {
-        assert!(text.contains(&format!("| `{}` |", spec.name)), "README lacks {}", spec.name);
+        assert!(
+            text.contains(&format!("| `{}` |", spec.name)),
+            "README lacks {}",
+            spec.name
+        );
     }
     for code in 0..=5 {
-        assert!(text.contains(&format!("| {code} |")), "README lacks exit code {code}");
+        assert!(
+            text.contains(&format!("| {code} |")),
+            "README lacks exit code {code}"
+        );
     }
 }

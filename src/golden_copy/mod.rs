@@ -106,6 +106,12 @@ pub fn run(opts: &Options, out: &Output, confirm: &dyn Fn(&str) -> Result<()>) -
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => return Err(e).with_context(|| format!("cannot stat {}", opts.dest.display())),
     };
+    let report = Reporter {
+        opts,
+        manifest: &manifest_path,
+        started,
+        cleaned,
+    };
 
     if opts.verify {
         let Some(dest_stamp) = dest_stamp else {
@@ -117,122 +123,84 @@ pub fn run(opts: &Options, out: &Output, confirm: &dyn Fn(&str) -> Result<()>) -
                 ),
             ));
         };
-        let (src_sha, copy_sha) = hash_both(
-            &opts.source,
-            &opts.dest,
-            src_stamp.size,
-            dest_stamp.size,
-            out,
-        )?;
+        let (src_sha, copy_sha) = hash_both(opts, src_stamp.size + dest_stamp.size, out)?;
         match &recorded {
-            None => drift.push(format!("no manifest at {}", manifest_path.display())),
+            None if drift.is_empty() => {
+                drift.push(format!("no manifest at {}", manifest_path.display()))
+            }
+            None => {}
             Some(m) => {
-                if m.sha256 != src_sha {
-                    drift.push(format!(
-                        "source {} no longer matches the manifest (sha256 {} → {})",
-                        opts.source.display(),
-                        short(&m.sha256),
-                        short(&src_sha)
-                    ));
-                }
-                if m.sha256 != copy_sha {
-                    drift.push(format!(
-                        "runtime copy {} no longer matches the manifest (sha256 {} → {})",
-                        opts.dest.display(),
-                        short(&m.sha256),
-                        short(&copy_sha)
-                    ));
+                for (what, path, sha) in [
+                    ("source", &opts.source, &src_sha),
+                    ("runtime copy", &opts.dest, &copy_sha),
+                ] {
+                    if m.sha256 != *sha {
+                        drift.push(format!(
+                            "{what} {} no longer matches the manifest (sha256 {} → {})",
+                            path.display(),
+                            short(&m.sha256),
+                            short(sha)
+                        ));
+                    }
                 }
             }
         }
         if src_sha != copy_sha && drift.is_empty() {
             drift.push("source and runtime copy differ".into());
         }
-        return Ok(outcome(
+        let sizes = (src_stamp.size, dest_stamp.size);
+        return Ok(report.finish(
             Action::Verified,
-            opts,
-            &src_sha,
-            &copy_sha,
-            src_stamp.size,
-            dest_stamp.size,
-            &manifest_path,
+            (&src_sha, &copy_sha),
+            sizes,
             true,
             drift,
             0,
-            started,
-            cleaned,
         ));
     }
 
     let Some(dest_stamp) = dest_stamp else {
         let m = copy(opts, &source_abs, &src_stamp, out)?;
-        return Ok(outcome(
-            Action::Copied,
-            opts,
-            &m.sha256,
-            &m.sha256,
-            m.source.size,
-            m.copy.size,
-            &manifest_path,
-            true,
-            drift,
-            m.copy.size,
-            started,
-            cleaned,
-        ));
+        return Ok(report.copied(Action::Copied, &m, drift));
     };
 
     if let Some(m) = &recorded {
         if m.source == src_stamp && m.copy == dest_stamp && m.source_path == source_abs {
             ensure_read_only(&opts.dest)?;
-            return Ok(outcome(
+            let sizes = (m.source.size, m.copy.size);
+            return Ok(report.finish(
                 Action::UpToDate,
-                opts,
-                &m.sha256,
-                &m.sha256,
-                m.source.size,
-                m.copy.size,
-                &manifest_path,
+                (&m.sha256, &m.sha256),
+                sizes,
                 false,
                 drift,
                 0,
-                started,
-                cleaned,
             ));
         }
     }
 
     // Something differs from the manifest: let the content decide.
-    let (src_sha, copy_sha) = hash_both(
-        &opts.source,
-        &opts.dest,
-        src_stamp.size,
-        dest_stamp.size,
-        out,
-    )?;
+    let (src_sha, copy_sha) = hash_both(opts, src_stamp.size + dest_stamp.size, out)?;
     if src_sha == copy_sha {
-        // A faithful copy (touched source, crash before the manifest, missing manifest): adopt it.
+        // A faithful copy (touched source, crash before the manifest, lost manifest): adopt it.
         ensure_read_only(&opts.dest)?;
-        let m = new_manifest(opts, &source_abs, &src_stamp, &src_sha)?;
-        manifest::write(&manifest_path, &m)?;
-        return Ok(outcome(
-            Action::UpToDate,
-            opts,
-            &src_sha,
-            &copy_sha,
-            src_stamp.size,
-            dest_stamp.size,
+        manifest::write(
             &manifest_path,
+            &new_manifest(opts, &source_abs, &src_stamp, &src_sha)?,
+        )?;
+        let sizes = (src_stamp.size, dest_stamp.size);
+        return Ok(report.finish(
+            Action::UpToDate,
+            (&src_sha, &copy_sha),
+            sizes,
             true,
             drift,
             0,
-            started,
-            cleaned,
         ));
     }
     match &recorded {
         None => drift.push(format!(
-            "runtime copy {} differs from source and has no manifest",
+            "runtime copy {} differs from the source and has no valid manifest",
             opts.dest.display()
         )),
         Some(m) => {
@@ -258,20 +226,59 @@ pub fn run(opts: &Options, out: &Output, confirm: &dyn Fn(&str) -> Result<()>) -
         drift.join("; ")
     ))?;
     let m = copy(opts, &source_abs, &src_stamp, out)?;
-    Ok(outcome(
-        Action::Refreshed,
-        opts,
-        &m.sha256,
-        &m.sha256,
-        m.source.size,
-        m.copy.size,
-        &manifest_path,
-        true,
-        drift,
-        m.copy.size,
-        started,
-        cleaned,
-    ))
+    Ok(report.copied(Action::Refreshed, &m, drift))
+}
+
+/// What every outcome shares, so each branch of [`run`] only states what differs.
+struct Reporter<'a> {
+    opts: &'a Options,
+    manifest: &'a Path,
+    started: Instant,
+    cleaned: Vec<PathBuf>,
+}
+
+impl Reporter<'_> {
+    fn copied(self, action: Action, m: &Manifest, drift: Vec<String>) -> Outcome {
+        let sizes = (m.source.size, m.copy.size);
+        self.finish(
+            action,
+            (&m.sha256, &m.sha256),
+            sizes,
+            true,
+            drift,
+            m.copy.size,
+        )
+    }
+
+    fn finish(
+        self,
+        action: Action,
+        (src_sha, copy_sha): (&str, &str),
+        (src_size, copy_size): (u64, u64),
+        hashed: bool,
+        drift: Vec<String>,
+        bytes_copied: u64,
+    ) -> Outcome {
+        let elapsed = self.started.elapsed().max(Duration::from_micros(1));
+        let side = |path: &Path, size, sha: &str| Side {
+            path: path.to_path_buf(),
+            size,
+            sha256: sha.into(),
+        };
+        Outcome {
+            action,
+            source: side(&self.opts.source, src_size, src_sha),
+            copy: side(&self.opts.dest, copy_size, copy_sha),
+            manifest: self.manifest.to_path_buf(),
+            read_only: is_read_only(&self.opts.dest),
+            hashed,
+            drift,
+            bytes_copied,
+            duration_ms: elapsed.as_millis(),
+            bytes_per_sec: (bytes_copied as f64 / elapsed.as_secs_f64()) as u64,
+            cleaned_temp_files: self.cleaned,
+        }
+    }
 }
 
 /// Copy with hashing, fsync, verification, 0444, rename, folder fsync; then the manifest.
@@ -331,21 +338,15 @@ fn new_manifest(opts: &Options, source_abs: &Path, src: &FileStamp, sha: &str) -
     })
 }
 
-fn hash_both(
-    src: &Path,
-    dest: &Path,
-    src_size: u64,
-    dest_size: u64,
-    out: &Output,
-) -> Result<(String, String)> {
-    let bar = out.progress(src_size + dest_size, "hashing", true);
+fn hash_both(opts: &Options, total: u64, out: &Output) -> Result<(String, String)> {
+    let bar = out.progress(total, "hashing", true);
     std::thread::scope(|s| {
-        let a = s.spawn(|| hash_file(src, &bar));
-        let b = hash_file(dest, &bar);
-        let a = a
+        let src = s.spawn(|| hash_file(&opts.source, &bar));
+        let copy = hash_file(&opts.dest, &bar);
+        let src = src
             .join()
             .map_err(|_| anyhow::anyhow!("hashing thread panicked"))?;
-        Ok((a?.1, b?.1))
+        Ok((src?.1, copy?.1))
     })
 }
 
@@ -372,57 +373,4 @@ pub fn is_read_only(path: &Path) -> bool {
 
 fn short(sha: &str) -> &str {
     &sha[..sha.len().min(12)]
-}
-
-#[allow(clippy::too_many_arguments)]
-fn outcome(
-    action: Action,
-    opts: &Options,
-    src_sha: &str,
-    copy_sha: &str,
-    src_size: u64,
-    copy_size: u64,
-    manifest: &Path,
-    hashed: bool,
-    drift: Vec<String>,
-    bytes_copied: u64,
-    started: Instant,
-    cleaned: Vec<PathBuf>,
-) -> Outcome {
-    let elapsed = started.elapsed().max(Duration::from_micros(1));
-    Outcome {
-        action,
-        source: Side {
-            path: opts.source.clone(),
-            size: src_size,
-            sha256: src_sha.into(),
-        },
-        copy: Side {
-            path: opts.dest.clone(),
-            size: copy_size,
-            sha256: copy_sha.into(),
-        },
-        manifest: manifest.to_path_buf(),
-        read_only: is_read_only(&opts.dest),
-        hashed,
-        drift,
-        bytes_copied,
-        duration_ms: elapsed.as_millis(),
-        bytes_per_sec: if bytes_copied == 0 {
-            0
-        } else {
-            (bytes_copied as f64 / elapsed.as_secs_f64()) as u64
-        },
-        cleaned_temp_files: cleaned,
-    }
-}
-
-/// Progress bars for library callers without an `Output` (tests, benches).
-pub fn quiet_output() -> Output {
-    Output {
-        mode: crate::output::Mode::Json,
-        quiet: true,
-        interactive: false,
-        color: false,
-    }
 }
