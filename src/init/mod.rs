@@ -112,7 +112,12 @@ impl Runner {
             }
             Err(e) => {
                 let msg = message(&e);
-                tracing::warn!("init step {name} failed: {msg}");
+                // A critical failure is printed once by the report; the log file gets it too.
+                if critical {
+                    tracing::error!(target: crate::logging::FILE_ONLY, "init step {name} failed: {msg}");
+                } else {
+                    tracing::warn!("init step {name} failed: {msg}");
+                }
                 self.steps.push(Step {
                     name,
                     status: if critical {

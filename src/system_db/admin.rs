@@ -90,6 +90,15 @@ fn exists(db: &mut Db, username: &str) -> Result<bool> {
 
 /// Create the admin from the settings when it does not exist yet.
 pub fn ensure_admin(db: &mut Db, settings: &Settings) -> Result<AdminOutcome> {
+    if let Some(user) = settings.init_admin_username.as_deref() {
+        if exists(db, user)? {
+            return Ok(AdminOutcome {
+                action: AdminAction::Exists,
+                username: Some(user.to_string()),
+                detail: format!("admin {user:?} exists; left unchanged"),
+            });
+        }
+    }
     let (Some(user), Some(pw)) = (
         settings.init_admin_username.as_deref(),
         settings.init_admin_password.as_deref(),
@@ -105,13 +114,6 @@ pub fn ensure_admin(db: &mut Db, settings: &Settings) -> Result<AdminOutcome> {
             detail: format!("{missing} is empty; no admin user created"),
         });
     };
-    if exists(db, user)? {
-        return Ok(AdminOutcome {
-            action: AdminAction::Exists,
-            username: Some(user.to_string()),
-            detail: format!("admin {user:?} exists; left unchanged"),
-        });
-    }
     check_policy(pw, settings.is_production())?;
     let hashed = hash(pw)?;
     let now = now_text();
