@@ -67,6 +67,8 @@ pub struct Step {
 pub struct Failure {
     pub kind: &'static str,
     pub message: String,
+    /// Same shape as every other command's error object.
+    pub exit_code: u8,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -133,6 +135,7 @@ impl Runner {
                     self.error = Some(Failure {
                         kind: classify(&e).0,
                         message: msg,
+                        exit_code: crate::error::ExitStatus::Failure.code(),
                     });
                 }
                 !critical

@@ -326,8 +326,12 @@ mod tests {
             let lines: Vec<Line> = Journal::new(total).collect();
             assert_eq!(lines.len() as i64, total, "total {total}");
             let mut bal: BTreeMap<i64, i64> = BTreeMap::new();
+            let mut last_txn = 0;
             for (i, l) in lines.iter().enumerate() {
                 assert_eq!(l.id, i as i64 + 1);
+                // Consecutive transaction ids: `seed` counts transactions with max().
+                assert!(l.transaction_id == last_txn || l.transaction_id == last_txn + 1);
+                last_txn = l.transaction_id;
                 assert!((l.debit > 0) != (l.credit > 0), "{l:?}");
                 *bal.entry(l.transaction_id).or_default() += l.debit - l.credit;
             }
