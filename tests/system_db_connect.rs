@@ -6,16 +6,21 @@ use std::net::TcpListener;
 use system_db_support::*;
 
 fn init_with_url(url: &str) -> (i32, serde_json::Value, String) {
+    let (code, r, all, _) = init_in_env(url);
+    (code, r, all)
+}
+
+fn init_in_env(url: &str) -> (i32, serde_json::Value, String, Env) {
     let mut env = Env::new(Backend::Sqlite);
     env.set("DATABASE_URL", url);
     let (code, r, out) = env.run_json(&["init"]);
     let all = format!("{r}{}", stderr(&out));
-    (code, r, all)
+    (code, r, all, env)
 }
 
 #[test]
 fn closed_port_is_unreachable_with_masked_url() {
-    let (code, r, all) = init_with_url("postgres://app:topsecret@127.0.0.1:1/app");
+    let (code, r, all, env) = init_in_env("postgres://app:topsecret@127.0.0.1:1/app");
     assert_eq!(code, 1, "{r}");
     assert_eq!(r["error"]["kind"], "db_unreachable");
     let msg = r["error"]["message"].as_str().unwrap();
@@ -23,6 +28,13 @@ fn closed_port_is_unreachable_with_masked_url() {
     assert!(msg.contains("connection refused"), "{msg}");
     assert!(!all.contains("topsecret"), "{all}");
     assert_eq!(step(&r, "connectivity")["status"], "failed");
+    // The failed init is still audited, in the log file.
+    let log = std::fs::read_to_string(env.path().join("logs/vannactl.log")).unwrap();
+    assert!(
+        log.contains("\"action\":\"init\"") && log.contains("\"outcome\":\"failure\""),
+        "{log}"
+    );
+    assert!(!log.contains("topsecret"));
 }
 
 #[test]

@@ -38,19 +38,37 @@ pub fn record(
             Recorded::Database
         }
         Err(e) => {
-            let entry = json!({
-                "occurred_at": at, "actor": actor, "action": action, "resource": resource,
-                "details": details, "outcome": outcome,
-            });
-            tracing::warn!(
-                target: LOG_TARGET,
-                "audit entry written to the log file only (system DB {}: {}): {entry}",
-                settings.database_url.masked(),
-                crate::error::message(&e)
-            );
-            Recorded::LogFile
+            let why = crate::error::message(&e);
+            log_only(
+                settings, &at, actor, action, resource, details, outcome, &why,
+            )
         }
     }
+}
+
+/// Write the entry to the log file only, e.g. when the caller already knows the system DB is
+/// unreachable (saves a second connect timeout).
+#[allow(clippy::too_many_arguments)]
+pub fn log_only(
+    settings: &Settings,
+    at: &str,
+    actor: &str,
+    action: &str,
+    resource: &str,
+    details: Value,
+    outcome: &str,
+    why: &str,
+) -> Recorded {
+    let entry = json!({
+        "occurred_at": at, "actor": actor, "action": action, "resource": resource,
+        "details": details, "outcome": outcome,
+    });
+    tracing::warn!(
+        target: LOG_TARGET,
+        "audit entry written to the log file only (system DB {}: {why}): {entry}",
+        settings.database_url.masked(),
+    );
+    Recorded::LogFile
 }
 
 fn try_record(

@@ -39,18 +39,37 @@ pub fn run(g: &GlobalArgs, out: &Output, args: InitArgs) -> Result<Box<dyn Repor
         .iter()
         .map(|s| json!({ "step": s.name, "status": s.status, "counts": s.counts }))
         .collect();
-    crate::audit::record(
-        &ctx.settings,
-        &ctx.actor,
-        "init",
-        &outcome.system_db,
-        json!({ "changed": outcome.changed, "steps": steps, "error": outcome.error }),
-        if outcome.error.is_some() {
-            crate::audit::FAILURE
-        } else {
-            crate::audit::SUCCESS
-        },
-    );
+    let details = json!({ "changed": outcome.changed, "steps": steps, "error": outcome.error });
+    let result = if outcome.error.is_some() {
+        crate::audit::FAILURE
+    } else {
+        crate::audit::SUCCESS
+    };
+    match outcome.steps.first() {
+        // The system DB did not answer: do not wait for it a second time.
+        Some(s) if s.name == "connectivity" && s.status == init::StepStatus::Failed => {
+            crate::audit::log_only(
+                &ctx.settings,
+                &crate::system_db::now_text(),
+                &ctx.actor,
+                "init",
+                &outcome.system_db,
+                details,
+                result,
+                &s.detail,
+            );
+        }
+        _ => {
+            crate::audit::record(
+                &ctx.settings,
+                &ctx.actor,
+                "init",
+                &outcome.system_db,
+                details,
+                result,
+            );
+        }
+    }
     Ok(Box::new(InitReport(outcome)))
 }
 
