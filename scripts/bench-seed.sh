@@ -4,6 +4,7 @@
 #
 #   scripts/bench-seed.sh                  # 1,000,000 rows against postgres://postgres@127.0.0.1:5432
 #   ROWS=2000000 PG_URL=postgres://u:p@host:5432 scripts/bench-seed.sh
+#   VANNACTL_BIN=target/debug/vannactl scripts/bench-seed.sh   # skip the release build
 #
 # Both figures are wall-clock rows per second including index/key creation; each tool gets a fresh
 # database that is dropped afterwards. Also reports the embedded SQLite backend for reference.
@@ -16,8 +17,11 @@ PGBIN="$(pg_config --bindir 2>/dev/null || echo /usr/lib/postgresql/15/bin)"
 PGBENCH="$(command -v pgbench || echo "$PGBIN/pgbench")"
 PSQL="$(command -v psql || echo "$PGBIN/psql")"
 
-(cd "$root" && cargo build --release --quiet)
-BIN="$root/target/release/vannactl"
+# VANNACTL_BIN overrides the binary (e.g. a debug build); default: the release build.
+if [ -z "${VANNACTL_BIN:-}" ]; then
+    (cd "$root" && cargo build --release --quiet)
+fi
+BIN="${VANNACTL_BIN:-$root/target/release/vannactl}"
 
 suffix="$$"
 db_v="vannactl_bench_seed_$suffix"

@@ -105,15 +105,19 @@ pub fn seed(db: &mut Db, rows: i64) -> Result<SeedOutcome> {
         let existing = db.count("accounting_transactions")?;
         let mut note = None;
         let lines = if existing == 0 {
+            let t = Instant::now();
             let n = match db {
                 Db::Pg(c) => copy_pg(c, rows, created)?,
                 Db::Lite(c) => insert_sqlite(c, rows)?,
             };
+            tracing::info!("loaded {n} journal lines in {} ms", t.elapsed().as_millis());
+            let t = Instant::now();
             match db {
                 Db::Pg(_) if created => db.batch(KEYS_PG)?,
                 Db::Pg(_) => {}
                 Db::Lite(_) => db.batch(KEYS_SQLITE)?,
             }
+            tracing::info!("built keys and indexes in {} ms", t.elapsed().as_millis());
             n
         } else {
             if existing != rows {
