@@ -2,13 +2,18 @@
 //!
 //! Everything lives here; `main.rs` only parses, dispatches and maps errors to exit codes.
 
+pub mod audit;
 pub mod cli;
 pub mod config;
 pub mod error;
 pub mod fsutil;
 pub mod golden_copy;
 pub mod health;
+pub mod init;
 pub mod lock;
 pub mod logging;
+pub mod ontology;
 pub mod output;
+pub mod seed;
+pub mod system_db;
 pub mod target;

@@ -38,7 +38,32 @@ pub fn run(g: &GlobalArgs, out: &Output, args: GoldenCopyArgs) -> Result<Box<dyn
         dest: ctx.settings.target_db_path.clone(),
         verify: args.verify,
     };
-    let outcome = golden_copy::run(&opts, out, &|q| ctx.confirm(q))?;
+    let result = golden_copy::run(&opts, out, &|q| ctx.confirm(q));
+    // Copies and refreshes are administrative changes; no-ops and --verify are not audited.
+    match &result {
+        Ok(o) if matches!(o.action, Action::Copied | Action::Refreshed) => {
+            crate::audit::record(
+                &ctx.settings,
+                &ctx.actor,
+                &format!("golden-copy {}", o.action.as_str()),
+                &opts.dest.display().to_string(),
+                json!({ "source": opts.source, "sha256": o.copy.sha256, "drift": o.drift }),
+                crate::audit::SUCCESS,
+            );
+        }
+        Err(e) if !opts.verify => {
+            crate::audit::record(
+                &ctx.settings,
+                &ctx.actor,
+                "golden-copy",
+                &opts.dest.display().to_string(),
+                json!({ "source": opts.source, "error": crate::error::message(e) }),
+                crate::audit::FAILURE,
+            );
+        }
+        _ => {}
+    }
+    let outcome = result?;
     tracing::info!(
         action = outcome.action.as_str(),
         source = %outcome.source.path.display(),

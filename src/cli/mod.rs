@@ -1,6 +1,7 @@
 //! The command line: clap definitions and dispatch. One file per subcommand; each builds an options
 //! struct from its flags and calls the library.
 
+pub mod admin;
 pub mod backup;
 pub mod completions;
 pub mod config;
@@ -86,6 +87,8 @@ pub enum Command {
     Health(health::HealthArgs),
     /// Show the effective configuration and where each value came from
     Config(config::ConfigArgs),
+    /// Administer system DB users (password reset)
+    Admin(admin::AdminArgs),
     /// Print shell completions
     Completions(completions::CompletionsArgs),
 }
@@ -102,6 +105,7 @@ pub fn run(cli: Cli, out: &Output) -> Result<Box<dyn Report>> {
         Command::Restore(a) => restore::run(g, out, a),
         Command::Health(a) => health::run(g, out, a),
         Command::Config(a) => config::run(g, out, a),
+        Command::Admin(a) => admin::run(g, out, a),
         Command::Completions(a) => completions::run(a),
     }
 }

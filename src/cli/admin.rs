@@ -1,0 +1,90 @@
+//! `vannactl admin reset-password`: the explicit, confirmed way to change a user's password.
+
+use super::{Context, GlobalArgs};
+use crate::error::usage;
+use crate::output::{Output, Report};
+use crate::system_db::admin::{self, AdminOutcome};
+use crate::system_db::{Db, OpenMode};
+use anyhow::{Context as _, Result};
+use clap::{Args, Subcommand};
+use serde_json::{json, Value};
+use std::io::BufRead;
+
+#[derive(Debug, Args)]
+pub struct AdminArgs {
+    #[command(subcommand)]
+    pub command: AdminCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Set a new password (bcrypt) for a user; asks for confirmation
+    ResetPassword(ResetArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ResetArgs {
+    /// User to reset (default: INIT_ADMIN_USERNAME)
+    #[arg(long, value_name = "NAME")]
+    pub username: Option<String>,
+    /// Read the new password from the first line of stdin (default: INIT_ADMIN_PASSWORD)
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+pub fn run(g: &GlobalArgs, out: &Output, args: AdminArgs) -> Result<Box<dyn Report>> {
+    let AdminCommand::ResetPassword(a) = args.command;
+    let ctx = Context::new(g, out, Default::default())?;
+    let s = &ctx.settings;
+    let username = a
+        .username
+        .clone()
+        .or_else(|| s.init_admin_username.clone())
+        .ok_or_else(|| usage("no user given: pass --username or set INIT_ADMIN_USERNAME"))?;
+    let password = if a.password_stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .context("cannot read the password from stdin")?;
+        line.trim_end_matches(['\r', '\n']).to_string()
+    } else {
+        s.init_admin_password.clone().ok_or_else(|| {
+            usage("no new password: pass --password-stdin or set INIT_ADMIN_PASSWORD")
+        })?
+    };
+    // Refuse a bad password before asking anything.
+    admin::check_policy(&password, s.is_production())?;
+    let _lock = crate::lock::acquire(&s.lock_path, "admin reset-password")?;
+    let mut db = Db::open_settings(s, OpenMode::Existing)?;
+    ctx.confirm(&format!(
+        "Reset the password of {username:?} in {}?",
+        s.database_url.masked()
+    ))?;
+    let r = admin::reset_password(&mut db, &username, &password, s.is_production());
+    drop(db);
+    crate::audit::record(
+        s,
+        &ctx.actor,
+        "admin reset-password",
+        &format!("users/{username}"),
+        match &r {
+            Ok(_) => json!({}),
+            Err(e) => json!({ "error": crate::error::message(e) }),
+        },
+        crate::audit::outcome_of(&r),
+    );
+    Ok(Box::new(AdminReport(r?)))
+}
+
+struct AdminReport(AdminOutcome);
+
+impl Report for AdminReport {
+    fn json(&self) -> Value {
+        json!({ "command": "admin reset-password", "action": self.0.action, "username": self.0.username })
+    }
+
+    fn human(&self, _out: &Output) {
+        println!("{}", self.0.detail);
+    }
+}

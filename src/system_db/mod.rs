@@ -1,0 +1,202 @@
+//! The system database: the app's own state (users, queries, feedback, audit log, configuration,
+//! business ontology) on PostgreSQL (production) or an embedded SQLite file (zero-setup default).
+//!
+//! Both backends sit behind one small [`Db`] type: SQL is written with `$1, $2, ...` placeholders
+//! and simple values ([`Val`]); each backend converts them. Per-backend DDL lives in the
+//! versioned migrations (`migrations/{postgres,sqlite}/NNNN_name.sql`).
+
+pub mod admin;
+mod health;
+pub mod migrations;
+mod postgres;
+mod sqlite;
+
+pub use self::postgres::describe as describe_pg;
+pub use health::health_checks;
+pub use migrations::{check_schema, SchemaCheck, EXPECTED_VERSION};
+
+use crate::config::{Settings, SystemDbUrl};
+use anyhow::{Context, Result};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// How long connecting to PostgreSQL may take before we call the host unreachable (unless the URL
+/// sets `connect_timeout` itself).
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The system tables every migrated system DB has (besides `schema_migrations`).
+pub const SYSTEM_TABLES: &[&str] = &[
+    "users",
+    "queries",
+    "feedback",
+    "audit_logs",
+    "configurations",
+    "business_ontologies",
+];
+
+/// A value passed to or read from either backend.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Val {
+    Null,
+    Int(i64),
+    Float(f64),
+    Text(String),
+}
+
+impl Val {
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            Val::Int(i) => Some(*i),
+            Val::Text(s) => s.parse().ok(),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Val::Text(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn text(s: impl Into<String>) -> Val {
+        Val::Text(s.into())
+    }
+}
+
+impl From<Option<String>> for Val {
+    fn from(v: Option<String>) -> Val {
+        v.map(Val::Text).unwrap_or(Val::Null)
+    }
+}
+
+/// An open system DB connection.
+pub enum Db {
+    Pg(::postgres::Client),
+    Lite(rusqlite::Connection),
+}
+
+/// How to open the system DB.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenMode {
+    /// Create the SQLite file (mode 0600) when it does not exist.
+    Create,
+    /// Fail when the SQLite file does not exist (health, audit, checks must not create it).
+    Existing,
+}
+
+impl Db {
+    /// Connect to the configured system DB. Errors are classified (`db_unreachable`,
+    /// `db_auth_failed`, `db_missing`, `db_not_initialised`) and never show the password.
+    pub fn open(url: &SystemDbUrl, mode: OpenMode) -> Result<Db> {
+        match url {
+            SystemDbUrl::Postgres(u) => postgres::connect(u, CONNECT_TIMEOUT).map(Db::Pg),
+            SystemDbUrl::Sqlite(p) => sqlite::open(p, mode).map(Db::Lite),
+        }
+    }
+
+    pub fn open_settings(settings: &Settings, mode: OpenMode) -> Result<Db> {
+        Db::open(&settings.database_url, mode)
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Db::Pg(_) => "postgres",
+            Db::Lite(_) => "sqlite",
+        }
+    }
+
+    /// Run several statements (DDL, migrations).
+    pub fn batch(&mut self, sql: &str) -> Result<()> {
+        match self {
+            Db::Pg(c) => c.batch_execute(sql).map_err(postgres::describe),
+            Db::Lite(c) => c.execute_batch(sql).map_err(Into::into),
+        }
+    }
+
+    /// One statement with parameters; returns the number of rows changed.
+    pub fn exec(&mut self, sql: &str, params: &[Val]) -> Result<u64> {
+        match self {
+            Db::Pg(c) => postgres::exec(c, sql, params),
+            Db::Lite(c) => sqlite::exec(c, sql, params),
+        }
+    }
+
+    /// Rows of a query as [`Val`]s. Columns of types other than integers, floats, text, booleans
+    /// and JSON must be cast in SQL (e.g. `CAST(applied_at AS TEXT)`).
+    pub fn query(&mut self, sql: &str, params: &[Val]) -> Result<Vec<Vec<Val>>> {
+        match self {
+            Db::Pg(c) => postgres::query(c, sql, params),
+            Db::Lite(c) => sqlite::query(c, sql, params),
+        }
+    }
+
+    /// The first column of the first row as an integer (0 when there is no row or it is NULL).
+    pub fn query_i64(&mut self, sql: &str, params: &[Val]) -> Result<i64> {
+        let rows = self.query(sql, params)?;
+        Ok(rows
+            .first()
+            .and_then(|r| r.first())
+            .and_then(Val::as_i64)
+            .unwrap_or(0))
+    }
+
+    /// Run `f` in a transaction: committed when it returns Ok, rolled back otherwise.
+    pub fn in_tx<T>(&mut self, f: impl FnOnce(&mut Db) -> Result<T>) -> Result<T> {
+        self.batch("BEGIN")?;
+        match f(self) {
+            Ok(v) => {
+                self.batch("COMMIT").context("commit failed")?;
+                Ok(v)
+            }
+            Err(e) => {
+                if let Err(rb) = self.batch("ROLLBACK") {
+                    tracing::warn!("rollback failed: {rb:#}");
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Every user table with its columns in order.
+    pub fn tables(&mut self) -> Result<BTreeMap<String, Vec<String>>> {
+        let sql = match self {
+            Db::Pg(_) => {
+                "SELECT table_name::text, column_name::text FROM information_schema.columns \
+                 WHERE table_schema = current_schema() ORDER BY table_name, ordinal_position"
+            }
+            Db::Lite(_) => {
+                "SELECT m.name, p.name FROM sqlite_master m, pragma_table_info(m.name) p \
+                 WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' ORDER BY m.name, p.cid"
+            }
+        };
+        let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for row in self.query(sql, &[])? {
+            if let [Val::Text(t), Val::Text(c)] = row.as_slice() {
+                out.entry(t.clone()).or_default().push(c.clone());
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn table_exists(&mut self, table: &str) -> Result<bool> {
+        let sql = match self {
+            Db::Pg(_) => {
+                "SELECT count(*) FROM information_schema.tables \
+                 WHERE table_schema = current_schema() AND table_name = $1"
+            }
+            Db::Lite(_) => "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = $1",
+        };
+        Ok(self.query_i64(sql, &[Val::text(table)])? > 0)
+    }
+
+    /// `count(*)` of a table (the name must come from our own constants, never from input).
+    pub fn count(&mut self, table: &str) -> Result<i64> {
+        self.query_i64(&format!("SELECT count(*) FROM {table}"), &[])
+    }
+}
+
+/// Now as RFC 3339 UTC with milliseconds: the one timestamp format we write on both backends.
+pub fn now_text() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}

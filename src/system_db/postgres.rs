@@ -1,0 +1,240 @@
+//! PostgreSQL backend: bounded connect with actionable errors, and [`Val`] conversions driven by
+//! the parameter and column types the server reports.
+
+use super::Val;
+use crate::config::mask_url;
+use crate::error::fail;
+use anyhow::{anyhow, Result};
+use postgres::error::SqlState;
+use postgres::types::{ToSql, Type};
+use postgres::{Client, Config, NoTls};
+use std::str::FromStr;
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// Where a URL points, for messages (never the password).
+struct Target {
+    masked: String,
+    host: String,
+    port: u16,
+    user: String,
+    dbname: String,
+}
+
+fn target_of(url: &str, cfg: &Config) -> Target {
+    let host = match cfg.get_hosts().first() {
+        Some(postgres::config::Host::Tcp(h)) => h.clone(),
+        Some(postgres::config::Host::Unix(p)) => p.display().to_string(),
+        None => "localhost".into(),
+    };
+    let user = cfg.get_user().unwrap_or("postgres").to_string();
+    Target {
+        masked: mask_url(url),
+        host,
+        port: cfg.get_ports().first().copied().unwrap_or(5432),
+        dbname: cfg.get_dbname().unwrap_or(&user).to_string(),
+        user,
+    }
+}
+
+/// Connect within `timeout` (the URL's own `connect_timeout` wins). The whole startup, not only
+/// the TCP handshake, is bounded: a host that accepts but never answers is unreachable too.
+pub fn connect(url: &str, timeout: Duration) -> Result<Client> {
+    let mut cfg = Config::from_str(url).map_err(|e| {
+        crate::error::usage(format!(
+            "DATABASE_URL {} is not a valid PostgreSQL URL: {e}",
+            mask_url(url)
+        ))
+    })?;
+    let timeout = cfg.get_connect_timeout().copied().unwrap_or(timeout);
+    cfg.connect_timeout(timeout);
+    cfg.application_name("vannactl");
+    let t = target_of(url, &cfg);
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(cfg.connect(NoTls));
+    });
+    // A little slack over the socket timeout so a refused/timed-out socket reports its own error.
+    match rx.recv_timeout(timeout + Duration::from_secs(1)) {
+        Ok(Ok(client)) => Ok(client),
+        Ok(Err(e)) => Err(classify_connect(&e, &t, timeout)),
+        Err(_) => Err(fail(
+            "db_unreachable",
+            format!(
+                "system DB {} did not answer within {} s (host {}:{}); check that PostgreSQL is running there and the host/port in DATABASE_URL are right",
+                t.masked,
+                timeout.as_secs(),
+                t.host,
+                t.port
+            ),
+        )),
+    }
+}
+
+fn classify_connect(e: &postgres::Error, t: &Target, timeout: Duration) -> anyhow::Error {
+    if let Some(db) = e.as_db_error() {
+        let code = db.code();
+        if *code == SqlState::INVALID_PASSWORD
+            || *code == SqlState::INVALID_AUTHORIZATION_SPECIFICATION
+        {
+            return fail(
+                "db_auth_failed",
+                format!(
+                    "authentication failed for user {:?} on system DB {} ({}); check the user and password in DATABASE_URL",
+                    t.user,
+                    t.masked,
+                    db.message()
+                ),
+            );
+        }
+        if *code == SqlState::INVALID_CATALOG_NAME {
+            return fail(
+                "db_missing",
+                format!(
+                    "database {:?} does not exist on {}:{} (DATABASE_URL {}); create it, e.g. `createdb -h {} -p {} -U {} {}`",
+                    t.dbname, t.host, t.port, t.masked, t.host, t.port, t.user, t.dbname
+                ),
+            );
+        }
+        return fail(
+            "db_error",
+            format!(
+                "system DB {} refused the connection: {}",
+                t.masked,
+                db.message()
+            ),
+        );
+    }
+    let io = std::error::Error::source(e).and_then(|s| s.downcast_ref::<std::io::Error>());
+    let why = match io.map(|i| i.kind()) {
+        Some(std::io::ErrorKind::ConnectionRefused) => "connection refused".to_string(),
+        Some(std::io::ErrorKind::TimedOut) => format!("no answer within {} s", timeout.as_secs()),
+        _ if e.to_string().contains("timeout") || e.to_string().contains("timed out") => {
+            format!("no answer within {} s", timeout.as_secs())
+        }
+        _ => e.to_string(),
+    };
+    fail(
+        "db_unreachable",
+        format!(
+            "cannot reach system DB {} at {}:{} ({why}); check that PostgreSQL is running there and the host/port in DATABASE_URL are right",
+            t.masked, t.host, t.port
+        ),
+    )
+}
+
+/// A readable error for a statement that failed (server message, detail and hint).
+pub fn describe(e: postgres::Error) -> anyhow::Error {
+    match e.as_db_error() {
+        Some(db) => {
+            let mut msg = format!("{} ({})", db.message(), db.code().code());
+            if let Some(d) = db.detail() {
+                msg.push_str(&format!("; {d}"));
+            }
+            if let Some(h) = db.hint() {
+                msg.push_str(&format!("; hint: {h}"));
+            }
+            anyhow!(msg)
+        }
+        None => anyhow!(e.to_string()),
+    }
+}
+
+fn to_param(v: &Val, ty: &Type) -> Result<Box<dyn ToSql + Sync>> {
+    Ok(match (v, ty) {
+        (Val::Null, t) if *t == Type::INT8 => Box::new(None::<i64>),
+        (Val::Null, t) if *t == Type::INT4 => Box::new(None::<i32>),
+        (Val::Null, t) if *t == Type::INT2 => Box::new(None::<i16>),
+        (Val::Null, t) if *t == Type::FLOAT8 => Box::new(None::<f64>),
+        (Val::Null, t) if *t == Type::BOOL => Box::new(None::<bool>),
+        (Val::Null, t) if *t == Type::JSONB || *t == Type::JSON => {
+            Box::new(None::<serde_json::Value>)
+        }
+        (Val::Null, t) if *t == Type::TIMESTAMPTZ => {
+            Box::new(None::<chrono::DateTime<chrono::Utc>>)
+        }
+        (Val::Null, _) => Box::new(None::<String>),
+        (Val::Int(i), t) if *t == Type::INT8 => Box::new(*i),
+        (Val::Int(i), t) if *t == Type::INT4 => Box::new(i32::try_from(*i)?),
+        (Val::Int(i), t) if *t == Type::INT2 => Box::new(i16::try_from(*i)?),
+        (Val::Int(i), t) if *t == Type::BOOL => Box::new(*i != 0),
+        (Val::Int(i), t) if *t == Type::FLOAT8 => Box::new(*i as f64),
+        (Val::Float(f), t) if *t == Type::FLOAT8 => Box::new(*f),
+        (Val::Text(s), t) if *t == Type::JSONB || *t == Type::JSON => {
+            Box::new(serde_json::from_str::<serde_json::Value>(s)?)
+        }
+        (Val::Text(s), t) if *t == Type::TIMESTAMPTZ => {
+            Box::new(chrono::DateTime::parse_from_rfc3339(s)?.with_timezone(&chrono::Utc))
+        }
+        (Val::Text(s), _) => Box::new(s.clone()),
+        (v, t) => return Err(anyhow!("cannot pass {v:?} as a PostgreSQL {t}")),
+    })
+}
+
+fn params(stmt: &postgres::Statement, vals: &[Val]) -> Result<Vec<Box<dyn ToSql + Sync>>> {
+    if stmt.params().len() != vals.len() {
+        return Err(anyhow!(
+            "statement expects {} parameters, got {}",
+            stmt.params().len(),
+            vals.len()
+        ));
+    }
+    stmt.params()
+        .iter()
+        .zip(vals)
+        .map(|(t, v)| to_param(v, t))
+        .collect()
+}
+
+pub fn exec(c: &mut Client, sql: &str, vals: &[Val]) -> Result<u64> {
+    let stmt = c.prepare(sql).map_err(describe)?;
+    let p = params(&stmt, vals)?;
+    let refs: Vec<&(dyn ToSql + Sync)> = p.iter().map(|b| b.as_ref()).collect();
+    c.execute(&stmt, &refs).map_err(describe)
+}
+
+pub fn query(c: &mut Client, sql: &str, vals: &[Val]) -> Result<Vec<Vec<Val>>> {
+    let stmt = c.prepare(sql).map_err(describe)?;
+    let p = params(&stmt, vals)?;
+    let refs: Vec<&(dyn ToSql + Sync)> = p.iter().map(|b| b.as_ref()).collect();
+    let rows = c.query(&stmt, &refs).map_err(describe)?;
+    rows.iter()
+        .map(|row| {
+            (0..row.len())
+                .map(|i| from_column(row, i))
+                .collect::<Result<Vec<Val>>>()
+        })
+        .collect()
+}
+
+fn from_column(row: &postgres::Row, i: usize) -> Result<Val> {
+    let ty = row.columns()[i].type_().clone();
+    let v = if ty == Type::INT8 {
+        row.try_get::<_, Option<i64>>(i)?.map(Val::Int)
+    } else if ty == Type::INT4 {
+        row.try_get::<_, Option<i32>>(i)?
+            .map(|x| Val::Int(x.into()))
+    } else if ty == Type::INT2 {
+        row.try_get::<_, Option<i16>>(i)?
+            .map(|x| Val::Int(x.into()))
+    } else if ty == Type::BOOL {
+        row.try_get::<_, Option<bool>>(i)?
+            .map(|x| Val::Int(x.into()))
+    } else if ty == Type::FLOAT8 {
+        row.try_get::<_, Option<f64>>(i)?.map(Val::Float)
+    } else if ty == Type::FLOAT4 {
+        row.try_get::<_, Option<f32>>(i)?
+            .map(|x| Val::Float(x.into()))
+    } else if ty == Type::JSONB || ty == Type::JSON {
+        row.try_get::<_, Option<serde_json::Value>>(i)?
+            .map(|x| Val::Text(x.to_string()))
+    } else if ty == Type::TEXT || ty == Type::VARCHAR || ty == Type::NAME || ty == Type::BPCHAR {
+        row.try_get::<_, Option<String>>(i)?.map(Val::Text)
+    } else {
+        return Err(anyhow!(
+            "column {} has type {ty}; cast it to text in the query",
+            row.columns()[i].name()
+        ));
+    };
+    Ok(v.unwrap_or(Val::Null))
+}

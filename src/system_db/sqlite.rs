@@ -1,0 +1,146 @@
+//! Embedded SQLite backend. The file holds password hashes, so it is created mode 0600 before
+//! SQLite opens it (SQLite gives its -wal/-shm/-journal files the database file's mode).
+
+use super::{OpenMode, Val};
+use crate::error::fail;
+use anyhow::{Context, Result};
+use rusqlite::types::{Value, ValueRef};
+use rusqlite::{Connection, OpenFlags};
+use std::fs::OpenOptions;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+use std::time::Duration;
+
+pub fn open(path: &Path, mode: OpenMode) -> Result<Connection> {
+    if !path.exists() {
+        if mode == OpenMode::Existing {
+            return Err(fail(
+                "db_not_initialised",
+                format!(
+                    "system DB sqlite://{} does not exist; run `vannactl init` to create it",
+                    path.display()
+                ),
+            ));
+        }
+        let dir = crate::fsutil::parent_dir(path);
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create folder {} for the system DB", dir.display()))?;
+        match OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+        {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => {
+                return Err(e)
+                    .with_context(|| format!("cannot create system DB file {}", path.display()))
+            }
+        }
+        crate::fsutil::sync_dir(&dir)?;
+    }
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .with_context(|| format!("cannot open system DB sqlite://{}", path.display()))?;
+    conn.busy_timeout(Duration::from_secs(5))?;
+    // WAL lets the app read while vannactl writes; foreign keys are per connection in SQLite.
+    conn.pragma_update(None, "journal_mode", "WAL")
+        .and_then(|_| conn.pragma_update(None, "foreign_keys", "ON"))
+        .with_context(|| {
+            format!(
+                "sqlite://{} is not a usable SQLite database",
+                path.display()
+            )
+        })?;
+    Ok(conn)
+}
+
+/// `$1, $2` → `?1, ?2` outside string literals and quoted identifiers.
+pub fn placeholders(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut quote: Option<char> = None;
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None if c == '\'' || c == '"' => quote = Some(c),
+            None if c == '$' && chars.peek().is_some_and(|d| d.is_ascii_digit()) => {
+                out.push('?');
+                continue;
+            }
+            None => {}
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn to_value(v: &Val) -> Value {
+    match v {
+        Val::Null => Value::Null,
+        Val::Int(i) => Value::Integer(*i),
+        Val::Float(f) => Value::Real(*f),
+        Val::Text(s) => Value::Text(s.clone()),
+    }
+}
+
+pub fn exec(c: &mut Connection, sql: &str, vals: &[Val]) -> Result<u64> {
+    let mut stmt = c.prepare_cached(&placeholders(sql))?;
+    let n = stmt.execute(rusqlite::params_from_iter(vals.iter().map(to_value)))?;
+    Ok(n as u64)
+}
+
+pub fn query(c: &mut Connection, sql: &str, vals: &[Val]) -> Result<Vec<Vec<Val>>> {
+    let mut stmt = c.prepare_cached(&placeholders(sql))?;
+    let n = stmt.column_count();
+    let rows = stmt.query_map(rusqlite::params_from_iter(vals.iter().map(to_value)), |r| {
+        (0..n)
+            .map(|i| {
+                Ok(match r.get_ref(i)? {
+                    ValueRef::Null => Val::Null,
+                    ValueRef::Integer(x) => Val::Int(x),
+                    ValueRef::Real(x) => Val::Float(x),
+                    ValueRef::Text(t) => Val::Text(String::from_utf8_lossy(t).into_owned()),
+                    ValueRef::Blob(b) => Val::Text(hex::encode(b)),
+                })
+            })
+            .collect::<rusqlite::Result<Vec<Val>>>()
+    })?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_rewritten_outside_quotes_only() {
+        assert_eq!(
+            placeholders("SELECT '$1', \"$2\" FROM t WHERE a = $1 AND b = $12"),
+            "SELECT '$1', \"$2\" FROM t WHERE a = ?1 AND b = ?12"
+        );
+    }
+
+    #[test]
+    fn new_file_is_private_and_existing_mode_does_not_create() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("sub/system.db");
+        assert!(open(&p, OpenMode::Existing).is_err());
+        assert!(!p.exists());
+        let c = open(&p, OpenMode::Create).unwrap();
+        c.execute_batch("CREATE TABLE t(x); INSERT INTO t VALUES (1);")
+            .unwrap();
+        for f in ["sub/system.db", "sub/system.db-wal", "sub/system.db-shm"] {
+            let mode = std::fs::metadata(d.path().join(f))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "{f}");
+        }
+    }
+}
