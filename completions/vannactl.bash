@@ -16,6 +16,9 @@ _vannactl() {
             ",$1")
                 cmd="vannactl"
                 ;;
+            vannactl,admin)
+                cmd="vannactl__subcmd__admin"
+                ;;
             vannactl,backup)
                 cmd="vannactl__subcmd__backup"
                 ;;
@@ -45,6 +48,21 @@ _vannactl() {
                 ;;
             vannactl,train)
                 cmd="vannactl__subcmd__train"
+                ;;
+            vannactl__subcmd__admin,help)
+                cmd="vannactl__subcmd__admin__subcmd__help"
+                ;;
+            vannactl__subcmd__admin,reset-password)
+                cmd="vannactl__subcmd__admin__subcmd__reset__subcmd__password"
+                ;;
+            vannactl__subcmd__admin__subcmd__help,help)
+                cmd="vannactl__subcmd__admin__subcmd__help__subcmd__help"
+                ;;
+            vannactl__subcmd__admin__subcmd__help,reset-password)
+                cmd="vannactl__subcmd__admin__subcmd__help__subcmd__reset__subcmd__password"
+                ;;
+            vannactl__subcmd__help,admin)
+                cmd="vannactl__subcmd__help__subcmd__admin"
                 ;;
             vannactl__subcmd__help,backup)
                 cmd="vannactl__subcmd__help__subcmd__backup"
@@ -76,6 +94,9 @@ _vannactl() {
             vannactl__subcmd__help,train)
                 cmd="vannactl__subcmd__help__subcmd__train"
                 ;;
+            vannactl__subcmd__help__subcmd__admin,reset-password)
+                cmd="vannactl__subcmd__help__subcmd__admin__subcmd__reset__subcmd__password"
+                ;;
             *)
                 ;;
         esac
@@ -83,12 +104,110 @@ _vannactl() {
 
     case "${cmd}" in
         vannactl)
-            opts="-q -v -y -h -V --env-file --no-dotenv --json --quiet --verbose --yes --actor --app-env --help --version init golden-copy seed train backup restore health config completions help"
+            opts="-q -v -y -h -V --env-file --no-dotenv --json --quiet --verbose --yes --actor --app-env --help --version init golden-copy seed train backup restore health config admin completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --env-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --actor)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --app-env)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vannactl__subcmd__admin)
+            opts="-q -v -y -h -V --env-file --no-dotenv --json --quiet --verbose --yes --actor --app-env --help --version reset-password help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --env-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --actor)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --app-env)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vannactl__subcmd__admin__subcmd__help)
+            opts="reset-password help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vannactl__subcmd__admin__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vannactl__subcmd__admin__subcmd__help__subcmd__reset__subcmd__password)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vannactl__subcmd__admin__subcmd__reset__subcmd__password)
+            opts="-q -v -y -h -V --username --password-stdin --env-file --no-dotenv --json --quiet --verbose --yes --actor --app-env --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --username)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --env-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -247,8 +366,36 @@ _vannactl() {
             return 0
             ;;
         vannactl__subcmd__help)
-            opts="init golden-copy seed train backup restore health config completions help"
+            opts="init golden-copy seed train backup restore health config admin completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vannactl__subcmd__help__subcmd__admin)
+            opts="reset-password"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vannactl__subcmd__help__subcmd__admin__subcmd__reset__subcmd__password)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -401,12 +548,16 @@ _vannactl() {
             return 0
             ;;
         vannactl__subcmd__init)
-            opts="-q -v -y -h -V --env-file --no-dotenv --json --quiet --verbose --yes --actor --app-env --help --version"
+            opts="-q -v -y -h -V --check --update-ontology --seed-rows --env-file --no-dotenv --json --quiet --verbose --yes --actor --app-env --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --seed-rows)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --env-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -453,12 +604,16 @@ _vannactl() {
             return 0
             ;;
         vannactl__subcmd__seed)
-            opts="-q -v -y -h -V --env-file --no-dotenv --json --quiet --verbose --yes --actor --app-env --help --version"
+            opts="-q -v -y -h -V --rows --reset --env-file --no-dotenv --json --quiet --verbose --yes --actor --app-env --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --rows)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --env-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -42,11 +42,15 @@ complete -c vannactl -n "__fish_vannactl_needs_command" -f -a "backup" -d 'Write
 complete -c vannactl -n "__fish_vannactl_needs_command" -f -a "restore" -d 'Restore from a backup archive'
 complete -c vannactl -n "__fish_vannactl_needs_command" -f -a "health" -d 'Check every component; exit 3 when a critical check fails'
 complete -c vannactl -n "__fish_vannactl_needs_command" -f -a "config" -d 'Show the effective configuration and where each value came from'
+complete -c vannactl -n "__fish_vannactl_needs_command" -f -a "admin" -d 'Administer system DB users (password reset)'
 complete -c vannactl -n "__fish_vannactl_needs_command" -f -a "completions" -d 'Print shell completions'
 complete -c vannactl -n "__fish_vannactl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand init" -l seed-rows -d 'Demo journal lines to create when SEED_DEMO_DATA is true' -r
 complete -c vannactl -n "__fish_vannactl_using_subcommand init" -l env-file -d 'Read configuration from this env file instead of ./.env' -r -F
 complete -c vannactl -n "__fish_vannactl_using_subcommand init" -l actor -d 'Who is acting, for the audit log (default: OS user@host)' -r
 complete -c vannactl -n "__fish_vannactl_using_subcommand init" -l app-env -d 'Profile: development or production (overrides APP_ENV)' -r
+complete -c vannactl -n "__fish_vannactl_using_subcommand init" -l check -d 'Validate the system DB schema (tables, columns, migration version) and report drift; change nothing'
+complete -c vannactl -n "__fish_vannactl_using_subcommand init" -l update-ontology -d 'Update ontology terms whose YAML definition changed (default: keep what is in the DB)'
 complete -c vannactl -n "__fish_vannactl_using_subcommand init" -l no-dotenv -d 'Do not read any .env file'
 complete -c vannactl -n "__fish_vannactl_using_subcommand init" -l json -d 'Print exactly one JSON object on stdout (errors too)'
 complete -c vannactl -n "__fish_vannactl_using_subcommand init" -s q -l quiet -d 'Print nothing on success (errors still go to stderr)'
@@ -67,9 +71,11 @@ complete -c vannactl -n "__fish_vannactl_using_subcommand golden-copy" -s v -l v
 complete -c vannactl -n "__fish_vannactl_using_subcommand golden-copy" -s y -l yes -d 'Answer yes to confirmations of destructive actions (for scripts)'
 complete -c vannactl -n "__fish_vannactl_using_subcommand golden-copy" -s h -l help -d 'Print help'
 complete -c vannactl -n "__fish_vannactl_using_subcommand golden-copy" -s V -l version -d 'Print version'
+complete -c vannactl -n "__fish_vannactl_using_subcommand seed" -l rows -d 'Journal lines to generate (accounting_transactions rows)' -r
 complete -c vannactl -n "__fish_vannactl_using_subcommand seed" -l env-file -d 'Read configuration from this env file instead of ./.env' -r -F
 complete -c vannactl -n "__fish_vannactl_using_subcommand seed" -l actor -d 'Who is acting, for the audit log (default: OS user@host)' -r
 complete -c vannactl -n "__fish_vannactl_using_subcommand seed" -l app-env -d 'Profile: development or production (overrides APP_ENV)' -r
+complete -c vannactl -n "__fish_vannactl_using_subcommand seed" -l reset -d 'Drop the demo tables and their data (destructive; system tables are never touched)'
 complete -c vannactl -n "__fish_vannactl_using_subcommand seed" -l no-dotenv -d 'Do not read any .env file'
 complete -c vannactl -n "__fish_vannactl_using_subcommand seed" -l json -d 'Print exactly one JSON object on stdout (errors too)'
 complete -c vannactl -n "__fish_vannactl_using_subcommand seed" -s q -l quiet -d 'Print nothing on success (errors still go to stderr)'
@@ -129,6 +135,32 @@ complete -c vannactl -n "__fish_vannactl_using_subcommand config" -s v -l verbos
 complete -c vannactl -n "__fish_vannactl_using_subcommand config" -s y -l yes -d 'Answer yes to confirmations of destructive actions (for scripts)'
 complete -c vannactl -n "__fish_vannactl_using_subcommand config" -s h -l help -d 'Print help'
 complete -c vannactl -n "__fish_vannactl_using_subcommand config" -s V -l version -d 'Print version'
+complete -c vannactl -n "__fish_vannactl_using_subcommand admin; and not __fish_seen_subcommand_from reset-password help" -l env-file -d 'Read configuration from this env file instead of ./.env' -r -F
+complete -c vannactl -n "__fish_vannactl_using_subcommand admin; and not __fish_seen_subcommand_from reset-password help" -l actor -d 'Who is acting, for the audit log (default: OS user@host)' -r
+complete -c vannactl -n "__fish_vannactl_using_subcommand admin; and not __fish_seen_subcommand_from reset-password help" -l app-env -d 'Profile: development or production (overrides APP_ENV)' -r
+complete -c vannactl -n "__fish_vannactl_using_subcommand admin; and not __fish_seen_subcommand_from reset-password help" -l no-dotenv -d 'Do not read any .env file'
+complete -c vannactl -n "__fish_vannactl_using_subcommand admin; and not __fish_seen_subcommand_from reset-password help" -l json -d 'Print exactly one JSON object on stdout (errors too)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand admin; and not __fish_seen_subcommand_from reset-password help" -s q -l quiet -d 'Print nothing on success (errors still go to stderr)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand admin; and not __fish_seen_subcommand_from reset-password help" -s v -l verbose -d 'More log detail on stderr (-v info, -vv debug, -vvv trace)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand admin; and not __fish_seen_subcommand_from reset-password help" -s y -l yes -d 'Answer yes to confirmations of destructive actions (for scripts)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand admin; and not __fish_seen_subcommand_from reset-password help" -s h -l help -d 'Print help'
+complete -c vannactl -n "__fish_vannactl_using_subcommand admin; and not __fish_seen_subcommand_from reset-password help" -s V -l version -d 'Print version'
+complete -c vannactl -n "__fish_vannactl_using_subcommand admin; and not __fish_seen_subcommand_from reset-password help" -f -a "reset-password" -d 'Set a new password (bcrypt) for a user; asks for confirmation'
+complete -c vannactl -n "__fish_vannactl_using_subcommand admin; and not __fish_seen_subcommand_from reset-password help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand admin; and __fish_seen_subcommand_from reset-password" -l username -d 'User to reset (default: INIT_ADMIN_USERNAME)' -r
+complete -c vannactl -n "__fish_vannactl_using_subcommand admin; and __fish_seen_subcommand_from reset-password" -l env-file -d 'Read configuration from this env file instead of ./.env' -r -F
+complete -c vannactl -n "__fish_vannactl_using_subcommand admin; and __fish_seen_subcommand_from reset-password" -l actor -d 'Who is acting, for the audit log (default: OS user@host)' -r
+complete -c vannactl -n "__fish_vannactl_using_subcommand admin; and __fish_seen_subcommand_from reset-password" -l app-env -d 'Profile: development or production (overrides APP_ENV)' -r
+complete -c vannactl -n "__fish_vannactl_using_subcommand admin; and __fish_seen_subcommand_from reset-password" -l password-stdin -d 'Read the new password from the first line of stdin (default: INIT_ADMIN_PASSWORD)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand admin; and __fish_seen_subcommand_from reset-password" -l no-dotenv -d 'Do not read any .env file'
+complete -c vannactl -n "__fish_vannactl_using_subcommand admin; and __fish_seen_subcommand_from reset-password" -l json -d 'Print exactly one JSON object on stdout (errors too)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand admin; and __fish_seen_subcommand_from reset-password" -s q -l quiet -d 'Print nothing on success (errors still go to stderr)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand admin; and __fish_seen_subcommand_from reset-password" -s v -l verbose -d 'More log detail on stderr (-v info, -vv debug, -vvv trace)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand admin; and __fish_seen_subcommand_from reset-password" -s y -l yes -d 'Answer yes to confirmations of destructive actions (for scripts)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand admin; and __fish_seen_subcommand_from reset-password" -s h -l help -d 'Print help'
+complete -c vannactl -n "__fish_vannactl_using_subcommand admin; and __fish_seen_subcommand_from reset-password" -s V -l version -d 'Print version'
+complete -c vannactl -n "__fish_vannactl_using_subcommand admin; and __fish_seen_subcommand_from help" -f -a "reset-password" -d 'Set a new password (bcrypt) for a user; asks for confirmation'
+complete -c vannactl -n "__fish_vannactl_using_subcommand admin; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c vannactl -n "__fish_vannactl_using_subcommand completions" -l env-file -d 'Read configuration from this env file instead of ./.env' -r -F
 complete -c vannactl -n "__fish_vannactl_using_subcommand completions" -l actor -d 'Who is acting, for the audit log (default: OS user@host)' -r
 complete -c vannactl -n "__fish_vannactl_using_subcommand completions" -l app-env -d 'Profile: development or production (overrides APP_ENV)' -r
@@ -139,13 +171,15 @@ complete -c vannactl -n "__fish_vannactl_using_subcommand completions" -s v -l v
 complete -c vannactl -n "__fish_vannactl_using_subcommand completions" -s y -l yes -d 'Answer yes to confirmations of destructive actions (for scripts)'
 complete -c vannactl -n "__fish_vannactl_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c vannactl -n "__fish_vannactl_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c vannactl -n "__fish_vannactl_using_subcommand help; and not __fish_seen_subcommand_from init golden-copy seed train backup restore health config completions help" -f -a "init" -d 'Set up or bring up to date everything: golden copy, system DB, ontology, demo data, knowledge base'
-complete -c vannactl -n "__fish_vannactl_using_subcommand help; and not __fish_seen_subcommand_from init golden-copy seed train backup restore health config completions help" -f -a "golden-copy" -d 'Make or check the verified read-only runtime copy of the target database'
-complete -c vannactl -n "__fish_vannactl_using_subcommand help; and not __fish_seen_subcommand_from init golden-copy seed train backup restore health config completions help" -f -a "seed" -d 'Load deterministic demo data into the system DB'
-complete -c vannactl -n "__fish_vannactl_using_subcommand help; and not __fish_seen_subcommand_from init golden-copy seed train backup restore health config completions help" -f -a "train" -d 'Build and maintain the knowledge base (DDL, documentation, question/SQL pairs)'
-complete -c vannactl -n "__fish_vannactl_using_subcommand help; and not __fish_seen_subcommand_from init golden-copy seed train backup restore health config completions help" -f -a "backup" -d 'Write, list and verify backup archives'
-complete -c vannactl -n "__fish_vannactl_using_subcommand help; and not __fish_seen_subcommand_from init golden-copy seed train backup restore health config completions help" -f -a "restore" -d 'Restore from a backup archive'
-complete -c vannactl -n "__fish_vannactl_using_subcommand help; and not __fish_seen_subcommand_from init golden-copy seed train backup restore health config completions help" -f -a "health" -d 'Check every component; exit 3 when a critical check fails'
-complete -c vannactl -n "__fish_vannactl_using_subcommand help; and not __fish_seen_subcommand_from init golden-copy seed train backup restore health config completions help" -f -a "config" -d 'Show the effective configuration and where each value came from'
-complete -c vannactl -n "__fish_vannactl_using_subcommand help; and not __fish_seen_subcommand_from init golden-copy seed train backup restore health config completions help" -f -a "completions" -d 'Print shell completions'
-complete -c vannactl -n "__fish_vannactl_using_subcommand help; and not __fish_seen_subcommand_from init golden-copy seed train backup restore health config completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand help; and not __fish_seen_subcommand_from init golden-copy seed train backup restore health config admin completions help" -f -a "init" -d 'Set up or bring up to date everything: golden copy, system DB, ontology, demo data, knowledge base'
+complete -c vannactl -n "__fish_vannactl_using_subcommand help; and not __fish_seen_subcommand_from init golden-copy seed train backup restore health config admin completions help" -f -a "golden-copy" -d 'Make or check the verified read-only runtime copy of the target database'
+complete -c vannactl -n "__fish_vannactl_using_subcommand help; and not __fish_seen_subcommand_from init golden-copy seed train backup restore health config admin completions help" -f -a "seed" -d 'Load deterministic demo data into the system DB'
+complete -c vannactl -n "__fish_vannactl_using_subcommand help; and not __fish_seen_subcommand_from init golden-copy seed train backup restore health config admin completions help" -f -a "train" -d 'Build and maintain the knowledge base (DDL, documentation, question/SQL pairs)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand help; and not __fish_seen_subcommand_from init golden-copy seed train backup restore health config admin completions help" -f -a "backup" -d 'Write, list and verify backup archives'
+complete -c vannactl -n "__fish_vannactl_using_subcommand help; and not __fish_seen_subcommand_from init golden-copy seed train backup restore health config admin completions help" -f -a "restore" -d 'Restore from a backup archive'
+complete -c vannactl -n "__fish_vannactl_using_subcommand help; and not __fish_seen_subcommand_from init golden-copy seed train backup restore health config admin completions help" -f -a "health" -d 'Check every component; exit 3 when a critical check fails'
+complete -c vannactl -n "__fish_vannactl_using_subcommand help; and not __fish_seen_subcommand_from init golden-copy seed train backup restore health config admin completions help" -f -a "config" -d 'Show the effective configuration and where each value came from'
+complete -c vannactl -n "__fish_vannactl_using_subcommand help; and not __fish_seen_subcommand_from init golden-copy seed train backup restore health config admin completions help" -f -a "admin" -d 'Administer system DB users (password reset)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand help; and not __fish_seen_subcommand_from init golden-copy seed train backup restore health config admin completions help" -f -a "completions" -d 'Print shell completions'
+complete -c vannactl -n "__fish_vannactl_using_subcommand help; and not __fish_seen_subcommand_from init golden-copy seed train backup restore health config admin completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand help; and __fish_seen_subcommand_from admin" -f -a "reset-password" -d 'Set a new password (bcrypt) for a user; asks for confirmation'

@@ -32,7 +32,10 @@ pub fn init(log_dir: &Path, verbose: u8, quiet: bool) {
             .without_time()
             .with_ansi(false)
             .with_filter(stderr_level)
-            .with_filter(filter_fn(|m| m.target() != FILE_ONLY));
+            // The audit trail belongs in the file; on stderr it would break "quiet unless wrong".
+            .with_filter(filter_fn(|m| {
+                m.target() != FILE_ONLY && m.target() != crate::audit::LOG_TARGET
+            }));
         let file = std::fs::create_dir_all(log_dir)
             .and_then(|_| OpenOptions::new().create(true).append(true).open(log_dir.join(LOG_FILE)));
         let (file_layer, file_err) = match file {
