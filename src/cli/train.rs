@@ -142,7 +142,8 @@ pub fn run(g: &GlobalArgs, out: &Output, args: TrainArgs) -> Result<Box<dyn Repo
             let mut store = stores::open(s)?;
             let o = train::train(s, &opts, store.as_mut(), out, &|q| ctx.confirm(q))?;
             for w in &o.warnings {
-                tracing::warn!("{w}");
+                // The report shows warnings (stderr for humans, the JSON field for scripts).
+                tracing::warn!(target: crate::logging::FILE_ONLY, "{w}");
             }
             tracing::info!(
                 store = %o.store,
