@@ -1,0 +1,12 @@
+//! The knowledge base the app retrieves from: Vanna-compatible items (DDL, documentation,
+//! question/SQL pairs), MiniLM embeddings computed here, stored in Chroma or the embedded store.
+
+pub mod embed;
+pub mod items;
+pub mod ops;
+pub mod sources;
+pub mod stores;
+pub mod train;
+
+pub use items::{Collection, Item};
+pub use ops::health_checks;

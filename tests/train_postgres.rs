@@ -1,0 +1,106 @@
+//! `vannactl train` with an external PostgreSQL target (ENABLE_TARGET_DB): schema from pg_catalog,
+//! EXPLAIN of pairs against PostgreSQL. Uses the real server at 127.0.0.1:5432 and its own database.
+
+mod train_support;
+
+use postgres::{Client, NoTls};
+use train_support::*;
+
+const ADMIN: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+struct Db(String);
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        if let Ok(mut c) = Client::connect(ADMIN, NoTls) {
+            let _ = c.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+                self.0
+            ));
+        }
+    }
+}
+
+#[test]
+fn postgres_target_schema_and_explain() {
+    let name = format!("vannactl_train_{}", std::process::id());
+    Client::connect(ADMIN, NoTls)
+        .unwrap()
+        .batch_execute(&format!("CREATE DATABASE \"{name}\""))
+        .unwrap();
+    let db = Db(name);
+    let url = format!("postgres://postgres@127.0.0.1:5432/{}", db.0);
+    Client::connect(&url, NoTls)
+        .unwrap()
+        .batch_execute(
+            r#"CREATE SCHEMA sales;
+               CREATE TABLE "Order Details" ("select" integer PRIMARY KEY, "größe" text NOT NULL DEFAULT 'x');
+               CREATE TABLE sales.orders (id bigint PRIMARY KEY, detail integer REFERENCES "Order Details"("select"), amount numeric(10,2));
+               CREATE INDEX orders_amount ON sales.orders (amount);
+               CREATE VIEW big_orders AS SELECT id FROM sales.orders WHERE amount > 100;"#,
+        )
+        .unwrap();
+
+    let sb = Sandbox::new("car_1.sqlite");
+    let run = |args: &[&str], code: i32| {
+        let mut full = vec!["--json"];
+        full.extend_from_slice(args);
+        let o = sb
+            .cmd(&full)
+            .env("ENABLE_TARGET_DB", "true")
+            .env("TARGET_DATABASE_URL", &url)
+            .output()
+            .unwrap();
+        assert_eq!(
+            o.status.code(),
+            Some(code),
+            "{}",
+            String::from_utf8_lossy(&o.stdout)
+        );
+        serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap()
+    };
+    let pairs = sb.write(
+        "p.yaml",
+        "- question: big\n  sql: SELECT id FROM big_orders\n",
+    );
+    let done = run(&["train", "--pairs", pairs.to_str().unwrap()], 0);
+    assert_eq!(done["target"]["tables"], 2, "{done}");
+    assert_eq!(done["target"]["views"], 1);
+    assert_eq!(count(&done, "sql", "added"), 1);
+    let list = run(&["train", "list", "--collection", "ddl"], 0);
+    let docs: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["document"].as_str().unwrap())
+        .collect();
+    let od = docs
+        .iter()
+        .find(|d| d.starts_with("CREATE TABLE \"Order Details\""))
+        .expect("Order Details");
+    assert!(
+        od.contains("\"select\" integer NOT NULL")
+            && od.contains("\"größe\" text NOT NULL DEFAULT 'x'::text"),
+        "{od}"
+    );
+    let orders = docs
+        .iter()
+        .find(|d| d.starts_with("CREATE TABLE sales.orders"))
+        .expect("sales.orders");
+    assert!(
+        orders.contains("REFERENCES \"Order Details\"(\"select\")")
+            && orders.contains("CREATE INDEX orders_amount"),
+        "{orders}"
+    );
+    assert!(docs
+        .iter()
+        .any(|d| d.starts_with("CREATE VIEW big_orders AS")));
+
+    let bad = sb.write(
+        "bad.yaml",
+        "- question: nope\n  sql: SELECT missing FROM sales.orders\n",
+    );
+    let e = run(&["train", "--pairs", bad.to_str().unwrap()], 1);
+    assert_eq!(e["error"]["kind"], "training_sql_invalid");
+    assert!(e["error"]["message"].as_str().unwrap().contains("bad.yaml"));
+}

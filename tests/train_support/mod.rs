@@ -1,0 +1,243 @@
+//! Shared helpers of the `train*` end-to-end tests: paths from the environment, a sandbox with its
+//! own target copy / system DB / knowledge store, and a real Chroma server per test binary.
+#![allow(dead_code)]
+
+use assert_cmd::Command;
+use serde_json::Value;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+fn need(var: &str) -> String {
+    std::env::var(var).unwrap_or_else(|_| {
+        panic!("{var} is not set: run `source scripts/test-env.sh` before the tests (it prepares the Python venv, Chroma and the model)")
+    })
+}
+
+pub fn model_dir() -> PathBuf {
+    PathBuf::from(need("VANNACTL_TEST_MODEL_DIR"))
+}
+
+pub fn python() -> PathBuf {
+    PathBuf::from(need("VANNACTL_TEST_PYTHON"))
+}
+
+pub fn testdata() -> PathBuf {
+    std::env::var_os("VANNACTL_TESTDATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/testdata/targets"))
+}
+
+pub fn shared_tools() -> PathBuf {
+    std::env::var_os("VANNACTL_SHARED")
+        .map(|s| PathBuf::from(s).join("tools"))
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/tools"))
+}
+
+/// A working folder with a writable copy of a sample database as the target.
+pub struct Sandbox {
+    pub dir: tempfile::TempDir,
+    pub target: PathBuf,
+    pub chroma: Option<String>,
+    pub chroma_database: Option<String>,
+}
+
+impl Sandbox {
+    pub fn new(sample: &str) -> Sandbox {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("target db.sqlite");
+        std::fs::copy(testdata().join(sample), &target)
+            .unwrap_or_else(|e| panic!("copy {sample} from {}: {e}", testdata().display()));
+        Sandbox {
+            dir,
+            target,
+            chroma: None,
+            chroma_database: None,
+        }
+    }
+
+    pub fn path(&self, p: &str) -> PathBuf {
+        self.dir.path().join(p)
+    }
+
+    pub fn store(&self) -> PathBuf {
+        self.path("data/knowledge.db")
+    }
+
+    pub fn write(&self, name: &str, text: &str) -> PathBuf {
+        let p = self.path(name);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    /// `vannactl --no-dotenv <args>` configured for this sandbox.
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::cargo_bin("vannactl").unwrap();
+        c.current_dir(self.dir.path())
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.dir.path())
+            .env("TARGET_DB_PATH", &self.target)
+            .env("KNOWLEDGE_DB_PATH", self.store())
+            .env(
+                "DATABASE_URL",
+                format!("sqlite://{}", self.path("data/system.db").display()),
+            )
+            .env("EMBEDDING_MODEL_DIR", model_dir())
+            .env("ONTOLOGY_DIR", self.path("ontology"))
+            .env("LOG_DIR", self.path("logs"))
+            .env("LOCK_PATH", self.path("data/vannactl.lock"))
+            .arg("--no-dotenv");
+        if let Some(u) = &self.chroma {
+            c.env("CHROMA_URL", u);
+        }
+        if let Some(d) = &self.chroma_database {
+            c.env("CHROMA_DATABASE", d);
+        }
+        c.args(args);
+        c
+    }
+
+    /// Run with `--json`, expect `code`, return the JSON object.
+    pub fn json(&self, args: &[&str], code: i32) -> Value {
+        let mut full = vec!["--json"];
+        full.extend_from_slice(args);
+        let out = self.cmd(&full).output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "vannactl {args:?}\nstdout: {stdout}\nstderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}"))
+    }
+}
+
+/// A sorted list of the question/SQL pairs of a Spider `*.dev.json`, first `n`.
+pub fn spider_pairs(file: &str, n: usize) -> Vec<(String, String)> {
+    let v: Value = serde_json::from_slice(&std::fs::read(testdata().join(file)).unwrap()).unwrap();
+    v.as_array().unwrap()[..n]
+        .iter()
+        .map(|p| {
+            (
+                p["question"].as_str().unwrap().to_string(),
+                p["query"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// The pairs as a YAML training file.
+pub fn pairs_yaml(pairs: &[(String, String)]) -> String {
+    let list: Vec<Value> = pairs
+        .iter()
+        .map(|(q, s)| serde_json::json!({"question": q, "sql": s}))
+        .collect();
+    serde_yaml::to_string(&list).unwrap()
+}
+
+/// A system DB with the `business_ontologies` table the system-DB helper creates.
+pub fn ontology_db(path: &Path, terms: &[(&str, &str, &str, &str, &str)]) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let c = rusqlite::Connection::open(path).unwrap();
+    c.execute_batch(
+        "CREATE TABLE business_ontologies (id INTEGER PRIMARY KEY, term TEXT NOT NULL UNIQUE, definition TEXT NOT NULL,
+         synonyms TEXT NOT NULL DEFAULT '[]', category TEXT, mappings TEXT NOT NULL DEFAULT '[]')",
+    )
+    .unwrap();
+    for t in terms {
+        c.execute(
+            "INSERT INTO business_ontologies(term, definition, synonyms, category, mappings) VALUES (?1, ?2, ?3, ?4, ?5)",
+            [t.0, t.1, t.2, t.3, t.4],
+        )
+        .unwrap();
+    }
+}
+
+pub fn count(v: &Value, collection: &str, field: &str) -> u64 {
+    v["collections"][collection][field]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no {collection}.{field} in {v}"))
+}
+
+/// A real Chroma server (`chroma run`) on a free loopback port; killed on drop.
+pub struct ChromaServer {
+    child: Child,
+    pub url: String,
+    pub port: u16,
+    _dir: tempfile::TempDir,
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl ChromaServer {
+    pub fn start() -> ChromaServer {
+        let exe = need("VANNACTL_TEST_CHROMA");
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let log = std::fs::File::create(dir.path().join("chroma.log")).unwrap();
+        let child = std::process::Command::new(&exe)
+            .args(["run", "--path"])
+            .arg(dir.path().join("data"))
+            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+            .stdout(Stdio::from(log.try_clone().unwrap()))
+            .stderr(Stdio::from(log))
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {exe}: {e}"));
+        let mut server = ChromaServer {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            port,
+            _dir: dir,
+        };
+        let deadline = Instant::now() + Duration::from_secs(90);
+        loop {
+            if ureq::get(&format!("{}/api/v2/heartbeat", server.url))
+                .call()
+                .is_ok()
+            {
+                return server;
+            }
+            if let Ok(Some(st)) = server.child.try_wait() {
+                panic!("chroma exited early ({st}); log: {}", server.log());
+            }
+            if Instant::now() > deadline {
+                panic!(
+                    "chroma did not answer its heartbeat within 90 s; log: {}",
+                    server.log()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        }
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self._dir.path().join("chroma.log")).unwrap_or_default()
+    }
+
+    /// A fresh database in the default tenant, so scenarios do not see each other's collections.
+    pub fn create_database(&self, name: &str) {
+        ureq::post(&format!(
+            "{}/api/v2/tenants/default_tenant/databases",
+            self.url
+        ))
+        .send_json(serde_json::json!({"name": name}))
+        .unwrap();
+    }
+}
+
+impl Drop for ChromaServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
