@@ -2,6 +2,7 @@
 //!
 //! Everything lives here; `main.rs` only parses, dispatches and maps errors to exit codes.
 
+pub mod backup;
 pub mod cli;
 pub mod config;
 pub mod error;
