@@ -95,6 +95,8 @@ pub struct Hashing<T> {
     pub inner: T,
     hasher: Sha256,
     pub bytes: u64,
+    /// The first read error, so a consumer's failure can be blamed on the source when it was.
+    pub read_error: Option<String>,
 }
 
 impl<T> Hashing<T> {
@@ -103,6 +105,7 @@ impl<T> Hashing<T> {
             inner,
             hasher: Sha256::new(),
             bytes: 0,
+            read_error: None,
         }
     }
 
@@ -113,7 +116,9 @@ impl<T> Hashing<T> {
 
 impl<R: Read> Read for Hashing<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
+        let n = self.inner.read(buf).inspect_err(|e| {
+            self.read_error.get_or_insert_with(|| e.to_string());
+        })?;
         self.hasher.update(&buf[..n]);
         self.bytes += n as u64;
         Ok(n)
@@ -325,8 +330,12 @@ pub fn read(archive: &Path, sink: &mut dyn MemberSink) -> Result<Manifest> {
             ));
         }
         let mut h = Hashing::new(entry);
-        sink.member(&manifest, &path, &mut h)
-            .with_context(|| format!("archive {}: member {path}", archive.display()))?;
+        if let Err(e) = sink.member(&manifest, &path, &mut h) {
+            return Err(match h.read_error {
+                Some(re) => corrupt(archive, format!("member {path}: {re}")),
+                None => e.context(format!("archive {}: member {path}", archive.display())),
+            });
+        }
         io::copy(&mut h, &mut io::sink())
             .map_err(|e| corrupt(archive, format!("member {path}: {e}")))?;
         let (_, n, sha) = h.finish();
