@@ -17,7 +17,9 @@ fn change_everything(env: &Env) {
     );
     Connection::open(env.path("data/knowledge.db"))
         .unwrap()
-        .execute_batch("DELETE FROM items WHERE id = 'q1'; INSERT INTO items VALUES ('n','doc','new',NULL);")
+        .execute_batch(
+            "DELETE FROM items WHERE id = 'q1'; INSERT INTO items VALUES ('n','doc','new',NULL);",
+        )
         .unwrap();
     env.change_target();
 }
@@ -27,7 +29,11 @@ fn mode(p: &Path) -> u32 {
 }
 
 fn roundtrip(env: Env, kind: &str) {
-    let (sys0, kn0, t0) = (env.system_contents(), env.knowledge_contents(), env.target_bytes());
+    let (sys0, kn0, t0) = (
+        env.system_contents(),
+        env.knowledge_contents(),
+        env.target_bytes(),
+    );
     let v = env.ok(&["backup"]);
     let archive = v["archive"].as_str().unwrap().to_string();
     assert_eq!(mode(Path::new(&archive)), 0o600);
@@ -41,7 +47,10 @@ fn roundtrip(env: Env, kind: &str) {
     assert_eq!(sys.migration_version.as_deref(), Some("2"));
     assert_eq!(sys.counts["users"], 2);
     assert!(sys.server_version.is_some());
-    assert_eq!(m.component(Component::Knowledge).unwrap().counts["items"], 2);
+    assert_eq!(
+        m.component(Component::Knowledge).unwrap().counts["items"],
+        2
+    );
     env.ok(&["backup", "verify", &archive]);
 
     change_everything(&env);
@@ -92,7 +101,11 @@ fn postgres_backup_change_restore_identical() {
 fn rollback(env: Env) {
     let archive = env.backup();
     change_everything(&env);
-    let (sys1, kn1, t1) = (env.system_contents(), env.knowledge_contents(), env.target_bytes());
+    let (sys1, kn1, t1) = (
+        env.system_contents(),
+        env.knowledge_contents(),
+        env.target_bytes(),
+    );
     let out = env
         .cmd()
         .env("VANNACTL_TEST_HOOK", "fail:restore:target")
@@ -106,7 +119,10 @@ fn rollback(env: Env) {
     assert_eq!(v["components"][0]["outcome"], "rolled-back", "{v}");
     assert_eq!(v["components"][1]["outcome"], "rolled-back", "{v}");
     assert_eq!(v["components"][2]["outcome"], "failed-unchanged", "{v}");
-    assert!(v["error"].as_str().unwrap().contains("injected failure"), "{v}");
+    assert!(
+        v["error"].as_str().unwrap().contains("injected failure"),
+        "{v}"
+    );
     assert_eq!(env.system_contents(), sys1);
     assert_eq!(env.knowledge_contents(), kn1);
     assert_eq!(env.target_bytes(), t1);
@@ -128,11 +144,23 @@ fn missing_components_are_recorded_absent_not_errors() {
     std::fs::remove_file(env.path("data/knowledge.db")).unwrap();
     let v = env.ok(&["backup"]);
     assert_eq!(v["components"][1]["state"], "absent");
-    assert!(v["components"][1]["note"].as_str().unwrap().contains("knowledge.db"));
+    assert!(v["components"][1]["note"]
+        .as_str()
+        .unwrap()
+        .contains("knowledge.db"));
     let m = read_manifest(Path::new(v["archive"].as_str().unwrap())).unwrap();
-    assert_eq!(m.component(Component::Knowledge).unwrap().state, State::Absent);
+    assert_eq!(
+        m.component(Component::Knowledge).unwrap().state,
+        State::Absent
+    );
     // Restoring --only a component the archive lacks is refused, clearly.
-    let (code, e) = env.json(&["--yes", "restore", "--only", "knowledge", v["archive"].as_str().unwrap()]);
+    let (code, e) = env.json(&[
+        "--yes",
+        "restore",
+        "--only",
+        "knowledge",
+        v["archive"].as_str().unwrap(),
+    ]);
     assert_eq!(code, 1);
     assert_eq!(e["error"]["kind"], "nothing_to_restore", "{e}");
 }
@@ -143,6 +171,12 @@ fn chroma_configured_fails_clearly_instead_of_skipping() {
     env.set("CHROMA_URL", "http://127.0.0.1:9");
     let (code, e) = env.json(&["backup"]);
     assert_eq!(code, 1);
-    assert!(e["error"]["message"].as_str().unwrap().contains("Chroma export/import is not available"), "{e}");
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Chroma export/import is not available"),
+        "{e}"
+    );
     assert!(env.archives().is_empty());
 }

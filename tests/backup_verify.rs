@@ -3,7 +3,6 @@
 mod backup_support;
 
 use backup_support::*;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use vannactl::backup::archive::read_manifest;
 
@@ -48,25 +47,6 @@ fn verify_catches_flipped_byte_and_truncation() {
     verify_fails(&env, &garbage, "is damaged");
 }
 
-/// Write a tar.gz from (name, type, data) without any of the tar crate's path sanitising.
-pub fn craft(path: &Path, entries: &[(&str, tar::EntryType, Vec<u8>)]) {
-    let f = std::fs::File::create(path).unwrap();
-    let mut b = tar::Builder::new(flate2::write::GzEncoder::new(f, flate2::Compression::fast()));
-    for (name, kind, data) in entries {
-        let mut h = tar::Header::new_gnu();
-        h.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
-        h.set_size(data.len() as u64);
-        h.set_mode(0o644);
-        h.set_entry_type(*kind);
-        if kind.is_symlink() || kind.is_hard_link() {
-            h.set_link_name("/etc/passwd").unwrap();
-        }
-        h.set_cksum();
-        b.append(&h, data.as_slice()).unwrap();
-    }
-    b.into_inner().unwrap().finish().unwrap().flush().unwrap();
-}
-
 fn sha(data: &[u8]) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(data))
@@ -92,14 +72,26 @@ fn verify_reports_member_mismatch_missing_extra_and_bad_manifest_precisely() {
     let r = tar::EntryType::Regular;
 
     let ok = env.path("ok.tar.gz");
-    craft(&ok, &[("manifest.json", r, good.clone()), ("knowledge/knowledge.db", r, data.clone())]);
+    craft(
+        &ok,
+        &[
+            ("manifest.json", r, good.clone()),
+            ("knowledge/knowledge.db", r, data.clone()),
+        ],
+    );
     // Hashes fine, but the deep check finds the member is no SQLite database.
     verify_fails(&env, &ok, "knowledge/knowledge.db");
 
     let mut other = data.clone();
     other[0] ^= 0x20;
     let p = env.path("mismatch.tar.gz");
-    craft(&p, &[("manifest.json", r, good.clone()), ("knowledge/knowledge.db", r, other)]);
+    craft(
+        &p,
+        &[
+            ("manifest.json", r, good.clone()),
+            ("knowledge/knowledge.db", r, other),
+        ],
+    );
     verify_fails(&env, &p, "member knowledge/knowledge.db: sha256");
 
     let p = env.path("missing.tar.gz");
@@ -115,10 +107,17 @@ fn verify_reports_member_mismatch_missing_extra_and_bad_manifest_precisely() {
             ("system/extra.db", r, b"x".to_vec()),
         ],
     );
-    verify_fails(&env, &p, "\"system/extra.db\" is not listed in the manifest");
+    verify_fails(
+        &env,
+        &p,
+        "\"system/extra.db\" is not listed in the manifest",
+    );
 
     let p = env.path("badjson.tar.gz");
-    craft(&p, &[("manifest.json", r, b"{\"format_version\": 1, ".to_vec())]);
+    craft(
+        &p,
+        &[("manifest.json", r, b"{\"format_version\": 1, ".to_vec())],
+    );
     verify_fails(&env, &p, "manifest.json does not parse");
 
     let p = env.path("nomanifest.tar.gz");
@@ -128,7 +127,10 @@ fn verify_reports_member_mismatch_missing_extra_and_bad_manifest_precisely() {
     let mut newer: serde_json::Value = serde_json::from_slice(&good).unwrap();
     newer["format_version"] = 2.into();
     let p = env.path("newer.tar.gz");
-    craft(&p, &[("manifest.json", r, serde_json::to_vec(&newer).unwrap())]);
+    craft(
+        &p,
+        &[("manifest.json", r, serde_json::to_vec(&newer).unwrap())],
+    );
     verify_fails(&env, &p, "format version 2 is newer");
 }
 
@@ -151,7 +153,13 @@ fn list_shows_archives_and_flags_a_damaged_one() {
     let (code, v) = env.json(&["backup", "list"]);
     assert_eq!(code, 1);
     assert_eq!(v["archives"][1]["ok"], false);
-    assert!(v["archives"][1]["verified"].as_str().unwrap().contains("damaged"), "{v}");
+    assert!(
+        v["archives"][1]["verified"]
+            .as_str()
+            .unwrap()
+            .contains("damaged"),
+        "{v}"
+    );
     // --fast reads manifests only.
     let v = env.ok(&["backup", "list", "--fast"]);
     assert_eq!(v["archives"][1]["verified"], "not checked");
@@ -174,7 +182,10 @@ fn retention_keeps_newest_and_never_touches_other_files() {
     let second = env.backup();
     // Dry run: shows that `first` would go, deletes nothing, writes nothing.
     let d = env.ok(&["backup", "--dry-run"]);
-    assert_eq!(d["retention"]["would_prune"], serde_json::json!([first.to_str().unwrap()]));
+    assert_eq!(
+        d["retention"]["would_prune"],
+        serde_json::json!([first.to_str().unwrap()])
+    );
     assert_eq!(env.archives(), vec![first.clone(), second.clone()]);
     let v = env.ok(&["backup"]);
     assert_eq!(v["pruned"], serde_json::json!([first.to_str().unwrap()]));

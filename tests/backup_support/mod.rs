@@ -48,7 +48,10 @@ impl PgDb {
 impl Drop for PgDb {
     fn drop(&mut self) {
         if let Ok(mut c) = postgres::Client::connect(PG_ADMIN, postgres::NoTls) {
-            let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
+            let _ = c.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ));
         }
     }
 }
@@ -290,7 +293,9 @@ pub fn sqlite_contents(path: &Path) -> Vec<(String, Vec<String>)> {
     tables
         .into_iter()
         .map(|t| {
-            let mut stmt = c.prepare(&format!("SELECT * FROM \"{t}\" ORDER BY 1")).unwrap();
+            let mut stmt = c
+                .prepare(&format!("SELECT * FROM \"{t}\" ORDER BY 1"))
+                .unwrap();
             let n = stmt.column_count();
             let rows = stmt
                 .query_map([], |r| {
@@ -322,7 +327,10 @@ pub fn pg_contents(c: &mut postgres::Client) -> Vec<(String, Vec<String>)> {
         .into_iter()
         .map(|t| {
             let rows = c
-                .query(&format!("SELECT to_jsonb(x)::text FROM {t} x ORDER BY 1"), &[])
+                .query(
+                    &format!("SELECT to_jsonb(x)::text FROM {t} x ORDER BY 1"),
+                    &[],
+                )
                 .unwrap()
                 .iter()
                 .map(|r| r.get(0))
@@ -330,4 +338,26 @@ pub fn pg_contents(c: &mut postgres::Client) -> Vec<(String, Vec<String>)> {
             (t, rows)
         })
         .collect()
+}
+
+/// Write a tar.gz from (name, type, data) without any of the tar crate's path sanitising.
+pub fn craft(path: &Path, entries: &[(&str, tar::EntryType, Vec<u8>)]) {
+    let f = std::fs::File::create(path).unwrap();
+    let mut b = tar::Builder::new(flate2::write::GzEncoder::new(
+        f,
+        flate2::Compression::fast(),
+    ));
+    for (name, kind, data) in entries {
+        let mut h = tar::Header::new_gnu();
+        h.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_entry_type(*kind);
+        if kind.is_symlink() || kind.is_hard_link() {
+            h.set_link_name("/etc/passwd").unwrap();
+        }
+        h.set_cksum();
+        b.append(&h, data.as_slice()).unwrap();
+    }
+    std::io::Write::flush(&mut b.into_inner().unwrap().finish().unwrap()).unwrap();
 }
