@@ -195,3 +195,34 @@ fn retention_keeps_newest_and_never_touches_other_files() {
         assert_eq!(std::fs::read(env.path("backups").join(s)).unwrap(), b"mine");
     }
 }
+
+#[test]
+fn health_reports_the_newest_archive() {
+    let env = Env::sqlite();
+    let (_, v) = env.json(&["health"]);
+    let check = |v: &serde_json::Value| {
+        v["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["component"] == "backup")
+            .cloned()
+            .unwrap_or_else(|| panic!("no backup check in {v}"))
+    };
+    assert_eq!(check(&v)["status"], "warn");
+    assert!(check(&v)["detail"]
+        .as_str()
+        .unwrap()
+        .contains("no archives"));
+    let a = env.backup();
+    let (_, v) = env.json(&["health"]);
+    assert_eq!(check(&v)["status"], "ok", "{v}");
+    assert!(check(&v)["detail"]
+        .as_str()
+        .unwrap()
+        .contains(a.file_name().unwrap().to_str().unwrap()));
+    std::fs::write(&a, b"garbage").unwrap();
+    let (_, v) = env.json(&["health"]);
+    assert_eq!(check(&v)["status"], "warn");
+    assert!(check(&v)["detail"].as_str().unwrap().contains("unreadable"));
+}

@@ -74,6 +74,7 @@ pub fn run(settings: &Settings, opts: &Options) -> Vec<Check> {
     }];
     checks.extend(files::golden_copy(settings, opts));
     checks.extend(files::folders(settings));
+    checks.extend(crate::backup::health::checks(settings));
     checks
 }
 
