@@ -20,6 +20,7 @@ PG_URL=${PG_ADMIN%/*}/$DB
 if [[ ! -x $BIN ]]; then (cd "$ROOT" && cargo build --quiet); fi
 
 cleanup() {
+  cd /  # psql cannot start in a removed working directory
   rm -rf "$BENCH_DIR"
   psql -q "$PG_ADMIN" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true
 }
