@@ -3,6 +3,7 @@
 //! Everything lives here; `main.rs` only parses, dispatches and maps errors to exit codes.
 
 pub mod audit;
+pub mod backup;
 pub mod cli;
 pub mod config;
 pub mod error;
@@ -16,6 +17,6 @@ pub mod logging;
 pub mod ontology;
 pub mod output;
 pub mod seed;
-pub mod system_db;
 pub mod schema;
+pub mod system_db;
 pub mod target;

@@ -1,13 +1,259 @@
-//! `vannactl backup`.
+//! `vannactl backup` (write an archive, then apply retention), `backup list`, `backup verify [FILE]`.
 
-use super::GlobalArgs;
-use crate::output::{Output, Report};
+use super::{Context, GlobalArgs};
+use crate::backup::{self, CreateOptions, Created, DryRun, Listed};
+use crate::error::{fail, ExitStatus};
+use crate::health::human_bytes;
+use crate::output::{kv_table, table, Output, Report};
 use anyhow::Result;
-use clap::Args;
+use clap::{Args, Subcommand};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 #[derive(Debug, Args)]
-pub struct BackupArgs {}
+#[command(args_conflicts_with_subcommands = true)]
+pub struct BackupArgs {
+    #[command(subcommand)]
+    pub action: Option<BackupAction>,
+    /// Show which archives retention would prune after a backup; write and delete nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Folder for archives (overrides BACKUP_DIR)
+    #[arg(long, value_name = "PATH", global = true)]
+    pub dir: Option<PathBuf>,
+}
 
-pub fn run(_g: &GlobalArgs, _out: &Output, _args: BackupArgs) -> Result<Box<dyn Report>> {
-    Err(super::not_landed("backup", "issue #5 (backup and restore)"))
+#[derive(Debug, Subcommand)]
+pub enum BackupAction {
+    /// List archives with time, size, components and whether each verifies
+    List {
+        /// Read only each manifest; skip re-hashing the members
+        #[arg(long)]
+        fast: bool,
+    },
+    /// Re-read an archive (default: the newest) and check every member, dump and database in it
+    Verify {
+        /// Archive to check (default: the newest in BACKUP_DIR)
+        file: Option<PathBuf>,
+    },
+}
+
+fn context(g: &GlobalArgs, out: &Output, dir: &Option<PathBuf>) -> Result<Context> {
+    let mut flags = BTreeMap::new();
+    if let Some(d) = dir {
+        flags.insert("BACKUP_DIR".to_string(), d.display().to_string());
+    }
+    Context::new(g, out, flags)
+}
+
+pub fn run(g: &GlobalArgs, out: &Output, args: BackupArgs) -> Result<Box<dyn Report>> {
+    let ctx = context(g, out, &args.dir)?;
+    match args.action {
+        Some(BackupAction::List { fast }) => {
+            Ok(Box::new(ListReport(backup::list(&ctx.settings, !fast)?)))
+        }
+        Some(BackupAction::Verify { file }) => verify(&ctx, file),
+        None if args.dry_run => Ok(Box::new(DryRunReport(backup::dry_run(&ctx.settings)?))),
+        None => {
+            let lock = crate::lock::acquire(&ctx.settings.lock_path, "backup")?;
+            let opts = CreateOptions::all(Some(ctx.settings.backup_retention_count));
+            let result = backup::create(&ctx.settings, &opts, out);
+            audit(&ctx, "backup", &result.as_ref().map(|c| c.archive.clone()));
+            let created = result?;
+            Ok(Box::new(CreateReport {
+                created,
+                took_over: lock.took_over.as_ref().map(|h| h.pid),
+            }))
+        }
+    }
+}
+
+/// The one place backup and restore outcomes are recorded for the audit trail. Today this writes
+/// the log file; the audit module replaces the body with `crate::audit::record(...)`.
+pub(crate) fn audit(ctx: &Context, action: &str, result: &Result<PathBuf, &anyhow::Error>) {
+    match result {
+        Ok(archive) => tracing::info!(
+            actor = %ctx.actor,
+            action,
+            archive = %archive.display(),
+            "admin action succeeded"
+        ),
+        Err(e) => tracing::info!(
+            actor = %ctx.actor,
+            action,
+            error = %crate::error::message(e),
+            "admin action failed"
+        ),
+    }
+}
+
+fn verify(ctx: &Context, file: Option<PathBuf>) -> Result<Box<dyn Report>> {
+    let path = match file {
+        Some(f) => f,
+        None => backup::archive::list_archives(&ctx.settings.backup_dir)?
+            .into_iter()
+            .next()
+            .map(|(_, p)| p)
+            .ok_or_else(|| {
+                fail(
+                    "no_archive",
+                    format!(
+                        "no archives in {}; run `vannactl backup` first",
+                        ctx.settings.backup_dir.display()
+                    ),
+                )
+            })?,
+    };
+    let v = backup::verify::verify(&path, &ctx.settings.backup_dir)?;
+    Ok(Box::new(VerifyReport(v)))
+}
+
+struct CreateReport {
+    created: Created,
+    took_over: Option<u32>,
+}
+
+impl Report for CreateReport {
+    fn json(&self) -> Value {
+        let c = &self.created;
+        json!({
+            "command": "backup",
+            "archive": c.archive,
+            "size": c.size,
+            "sha256": c.sha256,
+            "components": c.components,
+            "pruned": c.pruned,
+            "cleaned_temp_files": c.cleaned_temp_files,
+            "stale_lock_taken_over_from_pid": self.took_over,
+            "duration_ms": c.duration_ms,
+        })
+    }
+
+    fn human(&self, _out: &Output) {
+        let c = &self.created;
+        println!(
+            "backup written: {} ({})",
+            c.archive.display(),
+            human_bytes(c.size)
+        );
+        let rows = c.components.iter().map(|r| {
+            vec![
+                r.component.as_str().to_string(),
+                r.state.as_str().to_string(),
+                r.kind.clone(),
+                human_bytes(r.bytes),
+                format!("{} ms", r.duration_ms),
+                r.note.clone().unwrap_or_default(),
+            ]
+        });
+        println!(
+            "{}",
+            table(
+                &["component", "state", "kind", "size", "time", "note"],
+                rows
+            )
+        );
+        let mut kv = vec![
+            ("sha256", c.sha256.clone()),
+            ("duration", format!("{} ms", c.duration_ms)),
+        ];
+        for p in &c.pruned {
+            kv.push(("pruned", p.display().to_string()));
+        }
+        for p in &c.cleaned_temp_files {
+            kv.push(("cleaned leftover", p.display().to_string()));
+        }
+        println!("{}", kv_table(kv));
+    }
+}
+
+struct DryRunReport(DryRun);
+
+impl Report for DryRunReport {
+    fn json(&self) -> Value {
+        json!({ "command": "backup", "dry_run": true, "retention": self.0 })
+    }
+
+    fn human(&self, _out: &Output) {
+        let d = &self.0;
+        println!(
+            "dry run: a backup now would keep {} existing archive(s) in {} (BACKUP_RETENTION_COUNT={})",
+            d.kept_existing,
+            d.backup_dir.display(),
+            d.retention_count
+        );
+        if d.would_prune.is_empty() {
+            println!("nothing would be pruned");
+        }
+        for p in &d.would_prune {
+            println!("would prune {}", p.display());
+        }
+    }
+}
+
+struct ListReport(Vec<Listed>);
+
+impl Report for ListReport {
+    fn json(&self) -> Value {
+        json!({ "command": "backup list", "archives": self.0 })
+    }
+
+    fn human(&self, _out: &Output) {
+        if self.0.is_empty() {
+            println!("no archives");
+            return;
+        }
+        let rows = self.0.iter().map(|l| {
+            vec![
+                l.path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+                l.created_at.clone(),
+                human_bytes(l.size),
+                l.components.clone(),
+                l.verified.clone(),
+            ]
+        });
+        println!(
+            "{}",
+            table(
+                &["archive", "created", "size", "components", "verified"],
+                rows
+            )
+        );
+    }
+
+    fn status(&self) -> ExitStatus {
+        if self.0.iter().all(|l| l.ok) {
+            ExitStatus::Success
+        } else {
+            ExitStatus::Failure
+        }
+    }
+}
+
+struct VerifyReport(backup::verify::Verified);
+
+impl Report for VerifyReport {
+    fn json(&self) -> Value {
+        json!({ "command": "backup verify", "verified": self.0 })
+    }
+
+    fn human(&self, _out: &Output) {
+        let v = &self.0;
+        println!("verified: {}", v.archive.display());
+        println!(
+            "{}",
+            kv_table([
+                ("created", v.created_at.clone()),
+                ("format version", v.format_version.to_string()),
+                ("components", v.components.clone()),
+                ("members", v.members.to_string()),
+                ("data", human_bytes(v.bytes)),
+                ("duration", format!("{} ms", v.duration_ms)),
+            ])
+        );
+    }
 }

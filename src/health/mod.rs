@@ -76,6 +76,7 @@ pub fn run(settings: &Settings, opts: &Options) -> Vec<Check> {
     checks.extend(files::folders(settings));
     checks.extend(crate::system_db::health_checks(settings, opts));
     checks.extend(crate::knowledge::health_checks(settings));
+    checks.extend(crate::backup::health::checks(settings));
     checks
 }
 

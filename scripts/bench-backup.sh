@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Benchmark: `vannactl backup` / `restore` against the same work done by hand with
+# `pg_dump -Fc` + `tar czf` and `tar xzf` + `pg_restore`, on a PostgreSQL system DB with a
+# million demo rows plus a ~1 GB target golden copy. Data lives under $BENCH_DIR (default
+# /tmp/vannactl-bench) and is removed afterwards, as is the scratch database.
+#
+#   scripts/bench-backup.sh            # uses target/debug/vannactl (dependencies are built -O3)
+#   VANNACTL_BIN=target/release/vannactl TARGET_MB=1024 ROWS=1000000 scripts/bench-backup.sh
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BIN=${VANNACTL_BIN:-$ROOT/target/debug/vannactl}
+BENCH_DIR=${BENCH_DIR:-/tmp/vannactl-bench}
+ROWS=${ROWS:-1000000}
+TARGET_MB=${TARGET_MB:-1024}
+PG_ADMIN=${PG_ADMIN:-postgres://postgres@127.0.0.1:5432/postgres}
+DB=vannactl_bench_$$
+PG_URL=${PG_ADMIN%/*}/$DB
+
+if [[ ! -x $BIN ]]; then (cd "$ROOT" && cargo build --quiet); fi
+
+cleanup() {
+  cd /  # psql cannot start in a removed working directory
+  rm -rf "$BENCH_DIR"
+  psql -q "$PG_ADMIN" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+rm -rf "$BENCH_DIR" && mkdir -p "$BENCH_DIR"/{data,backups,manual}
+cd "$BENCH_DIR"
+
+secs() { local s=$(date +%s.%N); "$@" >/dev/null; echo "$(date +%s.%N) - $s" | bc; }
+size() { du -b "$1" | cut -f1; }
+mib() { echo "scale=1; $1 / 1048576" | bc; }
+
+echo "== setup: $ROWS rows in PostgreSQL, ~${TARGET_MB} MB target"
+psql -q "$PG_ADMIN" -c "CREATE DATABASE $DB" >/dev/null
+psql -q -v ON_ERROR_STOP=1 "$PG_URL" >/dev/null <<SQL
+CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY);
+INSERT INTO schema_migrations VALUES (1), (2), (3);
+CREATE TABLE users (id BIGINT PRIMARY KEY, username TEXT NOT NULL, password_hash TEXT NOT NULL);
+INSERT INTO users SELECT g, 'user' || g, md5(g::text) FROM generate_series(1, 1000) g;
+CREATE TABLE query_log (
+  id BIGINT PRIMARY KEY, user_id BIGINT NOT NULL, asked_at TIMESTAMPTZ NOT NULL,
+  question TEXT NOT NULL, generated_sql TEXT NOT NULL, rows_returned INT NOT NULL);
+INSERT INTO query_log
+SELECT g, 1 + g % 1000, timestamptz '2026-01-01' + g * interval '7 seconds',
+       'How many orders did customer ' || (g % 5000) || ' place in ' || (2000 + g % 25) || '?',
+       'SELECT count(*) FROM orders WHERE customer_id = ' || (g % 5000) || ' AND year = ' || (2000 + g % 25),
+       ((g * 7919) % 1000)::int
+FROM generate_series(1::bigint, $ROWS) g;
+SQL
+# Target: mostly text rows, a quarter of each row random (real data compresses, but not to nothing).
+ROWS_T=$(( TARGET_MB * 1024 * 1024 / 95 ))
+sqlite3 source.db >/dev/null <<SQL
+PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;
+CREATE TABLE orders (id INTEGER PRIMARY KEY, customer TEXT, product TEXT, token TEXT, amount REAL);
+WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT $ROWS_T)
+INSERT INTO orders SELECT x, 'customer ' || (x % 50000), 'product ' || (x % 977) || ' deluxe edition',
+       hex(randomblob(16)), x * 1.25 FROM c;
+SQL
+export DATABASE_URL=$PG_URL TARGET_DB_SOURCE=$BENCH_DIR/source.db TARGET_DB_PATH=$BENCH_DIR/data/target.db \
+  BACKUP_DIR=$BENCH_DIR/backups KNOWLEDGE_DB_PATH=$BENCH_DIR/data/knowledge.db \
+  LOCK_PATH=$BENCH_DIR/data/vannactl.lock LOG_DIR=$BENCH_DIR/logs BACKUP_RETENTION_COUNT=0
+[[ $(psql -Atq "$PG_URL" -c "SELECT count(*) FROM query_log") == "$ROWS" ]] || { echo "demo rows missing" >&2; exit 1; }
+"$BIN" --no-dotenv -q golden-copy
+echo "target copy: $(mib "$(size data/target.db)") MiB; system DB: $(psql -Atq "$PG_URL" -c "SELECT pg_size_pretty(pg_database_size('$DB'))")"
+
+echo "== backup"
+T_VB=$(secs "$BIN" --no-dotenv -q backup)
+ARCHIVE=$(ls backups/backup_*.tar.gz)
+T_MB=$(secs bash -c "pg_dump -Fc -f manual/system.dump '$PG_URL' && tar czf manual/manual.tar.gz -C manual system.dump -C '$BENCH_DIR/data' target.db target.db.manifest.json")
+echo "== verify"
+T_VV=$(secs "$BIN" --no-dotenv -q backup verify "$ARCHIVE")
+T_MV=$(secs bash -c "gzip -t manual/manual.tar.gz && pg_restore --list manual/system.dump")
+echo "== restore"
+T_VR=$(secs "$BIN" --no-dotenv -q --yes restore --no-safety-backup "$ARCHIVE")
+T_VRS=$(secs "$BIN" --no-dotenv -q --yes restore "$ARCHIVE")
+rm -f manual/system.dump
+T_MR=$(secs bash -c "mkdir -p manual/x && tar xzf manual/manual.tar.gz -C manual/x && pg_restore --single-transaction --clean --if-exists -d '$PG_URL' manual/x/system.dump")
+
+printf '\n%-70s %9s %10s\n' "operation" "seconds" "size MiB"
+printf '%-70s %9.1f %10s\n' "vannactl backup" "$T_VB" "$(mib "$(size "$ARCHIVE")")"
+printf '%-70s %9.1f %10s\n' "pg_dump -Fc + tar czf" "$T_MB" "$(mib "$(size manual/manual.tar.gz)")"
+printf '%-70s %9.1f\n' "vannactl backup verify (hashes, pg_restore --list, integrity_check)" "$T_VV"
+printf '%-70s %9.1f\n' "gzip -t + pg_restore --list" "$T_MV"
+printf '%-70s %9.1f\n' "vannactl restore --no-safety-backup" "$T_VR"
+printf '%-70s %9.1f\n' "vannactl restore (with safety backup)" "$T_VRS"
+printf '%-70s %9.1f\n' "tar xzf + pg_restore --single-transaction --clean" "$T_MR"

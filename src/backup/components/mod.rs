@@ -1,0 +1,361 @@
+//! The three components of a backup and how each is snapshotted, checked, put back and counted.
+//! Every function here dispatches on the configured kind; the archive code never needs to know.
+
+pub mod knowledge;
+pub mod sqlite;
+pub mod system_postgres;
+pub mod system_sqlite;
+pub mod target;
+
+use super::manifest::{Component, ComponentInfo, State};
+use crate::config::{mask_url, Settings, SystemDbUrl};
+use crate::error::fail;
+use crate::fsutil::TempFile;
+use anyhow::{Context, Result};
+use knowledge::Store;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+pub const SYSTEM_PG: &str = "system/postgres.dump";
+pub const SYSTEM_SQLITE: &str = "system/system.db";
+pub const KNOWLEDGE_DB: &str = "knowledge/knowledge.db";
+pub const TARGET_DB: &str = "target/target.db";
+pub const TARGET_MANIFEST: &str = "target/target.db.manifest.json";
+
+/// Where a member's bytes come from when the archive is written.
+pub enum Data {
+    /// A snapshot in a temporary file (removed when dropped).
+    Staged(TempFile),
+    /// Streamed from the live file; its size and hash are checked while streaming.
+    File(PathBuf),
+    Bytes(Vec<u8>),
+}
+
+pub struct Pending {
+    pub path: &'static str,
+    pub size: u64,
+    pub sha256: String,
+    pub data: Data,
+}
+
+pub struct Snapshot {
+    pub info: ComponentInfo,
+    pub members: Vec<Pending>,
+}
+
+fn present(kind: &str, source: String) -> ComponentInfo {
+    ComponentInfo {
+        state: State::Present,
+        kind: kind.into(),
+        source,
+        server_version: None,
+        migration_version: None,
+        counts: BTreeMap::new(),
+        members: Vec::new(),
+        note: None,
+    }
+}
+
+fn absent(source: String, note: String) -> Snapshot {
+    Snapshot {
+        info: ComponentInfo::not_present(State::Absent, source, note),
+        members: Vec::new(),
+    }
+}
+
+fn exists(p: &Path) -> Result<bool> {
+    p.try_exists()
+        .with_context(|| format!("cannot check {}", p.display()))
+}
+
+fn staged_member(
+    path: &'static str,
+    info: &mut ComponentInfo,
+    file: TempFile,
+    size: u64,
+    sha256: String,
+) -> Pending {
+    info.members.push(path.into());
+    Pending {
+        path,
+        size,
+        sha256,
+        data: Data::Staged(file),
+    }
+}
+
+/// Snapshot one component; `stage_dir` holds temporary copies.
+pub fn snapshot(c: Component, s: &Settings, stage_dir: &Path) -> Result<Snapshot> {
+    match c {
+        Component::System => match &s.database_url {
+            SystemDbUrl::Postgres(url) => {
+                let pg = system_postgres::Pg::parse(url)?;
+                let d = system_postgres::dump(&pg, &stage_dir.join("stage-system.dump"))?;
+                let mut info = present("postgres", pg.masked.clone());
+                info.server_version = Some(d.server_version);
+                info.migration_version = d.migration_version;
+                info.counts = d.counts;
+                let m = staged_member(SYSTEM_PG, &mut info, d.file, d.size, d.sha256);
+                Ok(Snapshot {
+                    info,
+                    members: vec![m],
+                })
+            }
+            SystemDbUrl::Sqlite(path) => {
+                let source = s.database_url.masked();
+                if !exists(path)? {
+                    return Ok(absent(
+                        source,
+                        format!("no system DB file at {} yet", path.display()),
+                    ));
+                }
+                let snap = system_sqlite::snapshot(path, &stage_dir.join("stage-system.db"))?;
+                let mut info = present("sqlite", source);
+                info.server_version = Some(rusqlite::version().to_string());
+                info.migration_version = snap.migration_version;
+                info.counts = snap.counts;
+                let m = staged_member(SYSTEM_SQLITE, &mut info, snap.file, snap.size, snap.sha256);
+                Ok(Snapshot {
+                    info,
+                    members: vec![m],
+                })
+            }
+        },
+        Component::Knowledge => match Store::from_settings(s) {
+            Store::Chroma { url } => Err(knowledge::chroma_unavailable(&url)),
+            Store::Embedded(path) => {
+                let source = path.display().to_string();
+                if !exists(&path)? {
+                    return Ok(absent(
+                        source,
+                        format!("no embedded knowledge store at {} yet", path.display()),
+                    ));
+                }
+                let file = sqlite::snapshot(&path, &stage_dir.join("stage-knowledge.db"))?;
+                let mut info = present("embedded", source);
+                info.counts = sqlite::counts_of(&file.path)?;
+                let (size, sha) = super::archive::hash_file(&file.path)?;
+                let m = staged_member(KNOWLEDGE_DB, &mut info, file, size, sha);
+                Ok(Snapshot {
+                    info,
+                    members: vec![m],
+                })
+            }
+        },
+        Component::Target => {
+            let path = &s.target_db_path;
+            if s.enable_target_db {
+                let url = s
+                    .target_database_url
+                    .as_deref()
+                    .map(mask_url)
+                    .unwrap_or_default();
+                return Ok(Snapshot {
+                    info: ComponentInfo::not_present(
+                        State::Skipped,
+                        url,
+                        "external target DB (ENABLE_TARGET_DB=true): there is no local copy to back up; back it up with its own tools",
+                    ),
+                    members: Vec::new(),
+                });
+            }
+            let source = path.display().to_string();
+            if !exists(path)? {
+                return Ok(absent(
+                    source,
+                    format!(
+                        "no golden copy at {} yet (run `vannactl golden-copy`)",
+                        path.display()
+                    ),
+                ));
+            }
+            let (size, sha, manifest) = target::identify(path)?;
+            let mut info = present("golden-copy", source);
+            info.counts.insert("bytes".into(), size);
+            info.members.push(TARGET_DB.into());
+            let mut members = vec![Pending {
+                path: TARGET_DB,
+                size,
+                sha256: sha,
+                data: Data::File(path.clone()),
+            }];
+            if let Some(bytes) = manifest {
+                let (n, sha) = super::archive::hash_file_bytes(&bytes);
+                info.members.push(TARGET_MANIFEST.into());
+                members.push(Pending {
+                    path: TARGET_MANIFEST,
+                    size: n,
+                    sha256: sha,
+                    data: Data::Bytes(bytes),
+                });
+            }
+            Ok(Snapshot { info, members })
+        }
+    }
+}
+
+/// Where a member is staged when restoring: next to its destination (so the final step is a
+/// rename or an in-place SQLite copy), the pg dump in `stage_dir`; small JSON in memory.
+pub enum Dest {
+    File(PathBuf),
+    Memory,
+}
+
+pub fn restore_dest(member: &str, s: &Settings, stage_dir: &Path) -> Option<Dest> {
+    match member {
+        SYSTEM_PG => Some(Dest::File(stage_dir.join("restore-system.dump"))),
+        SYSTEM_SQLITE => match &s.database_url {
+            SystemDbUrl::Sqlite(p) => Some(Dest::File(p.clone())),
+            SystemDbUrl::Postgres(_) => None,
+        },
+        KNOWLEDGE_DB => Some(Dest::File(s.knowledge_db_path.clone())),
+        TARGET_DB => Some(Dest::File(s.target_db_path.clone())),
+        TARGET_MANIFEST => Some(Dest::Memory),
+        _ => None,
+    }
+}
+
+/// Deep check of a staged member: SQLite `integrity_check`, `pg_restore --list`, JSON parses.
+pub fn check_staged_file(member: &str, path: &Path) -> Result<()> {
+    if member.ends_with(".db") {
+        sqlite::integrity_check(path)
+    } else if member.ends_with(".dump") {
+        system_postgres::list_check(path)
+    } else {
+        Ok(())
+    }
+}
+
+pub fn check_staged_bytes(member: &str, bytes: &[u8]) -> Result<()> {
+    if member == TARGET_MANIFEST {
+        serde_json::from_slice::<crate::golden_copy::manifest::Manifest>(bytes).map_err(|e| {
+            fail(
+                "archive_corrupt",
+                format!("{member} is not a golden-copy manifest: {e}"),
+            )
+        })?;
+    }
+    Ok(())
+}
+
+/// Why this configuration cannot take the archived component (checked before anything changes).
+pub fn incompatibility(
+    c: Component,
+    archived: &ComponentInfo,
+    s: &Settings,
+) -> Option<anyhow::Error> {
+    match c {
+        Component::System if archived.kind != s.database_url.kind() => Some(fail(
+            "archive_incompatible",
+            format!(
+                "the archive holds a {} system DB but DATABASE_URL ({}) is {}; restore into a matching configuration",
+                archived.kind,
+                s.database_url.masked(),
+                s.database_url.kind()
+            ),
+        )),
+        Component::Knowledge => match Store::from_settings(s) {
+            Store::Chroma { url } => Some(knowledge::chroma_unavailable(&url)),
+            Store::Embedded(_) if archived.kind != "embedded" => Some(fail(
+                "archive_incompatible",
+                format!(
+                    "the archive holds a {} knowledge store but this configuration uses the embedded store",
+                    archived.kind
+                ),
+            )),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Members staged for a component, taken out of the staging maps.
+pub struct StagedComponent {
+    pub files: BTreeMap<String, TempFile>,
+    pub memory: BTreeMap<String, Vec<u8>>,
+}
+
+impl StagedComponent {
+    fn take(&mut self, member: &str) -> Result<TempFile> {
+        self.files
+            .remove(member)
+            .with_context(|| format!("member {member} was not staged"))
+    }
+}
+
+/// Put one component back from its staged members. All or nothing per component.
+pub fn apply(c: Component, mut staged: StagedComponent, s: &Settings) -> Result<()> {
+    match c {
+        Component::System => match &s.database_url {
+            SystemDbUrl::Postgres(url) => {
+                let pg = system_postgres::Pg::parse(url)?;
+                let dump = staged.take(SYSTEM_PG)?;
+                system_postgres::restore(&pg, &dump.path)
+            }
+            SystemDbUrl::Sqlite(p) => sqlite::apply(staged.take(SYSTEM_SQLITE)?, p),
+        },
+        Component::Knowledge => sqlite::apply(staged.take(KNOWLEDGE_DB)?, &s.knowledge_db_path),
+        Component::Target => {
+            let file = staged.take(TARGET_DB)?;
+            let manifest = staged.memory.get(TARGET_MANIFEST).map(|v| v.as_slice());
+            target::apply(file, manifest, &s.target_db_path)
+        }
+    }
+}
+
+/// Rollback onto "there was nothing": remove what a restore created.
+pub fn remove(c: Component, s: &Settings) -> Result<()> {
+    match c {
+        Component::System => match &s.database_url {
+            SystemDbUrl::Sqlite(p) => sqlite::remove(p),
+            SystemDbUrl::Postgres(_) => Err(fail(
+                "rollback_impossible",
+                "the safety backup has no PostgreSQL dump to roll back to",
+            )),
+        },
+        Component::Knowledge => sqlite::remove(&s.knowledge_db_path),
+        Component::Target => target::remove(&s.target_db_path),
+    }
+}
+
+/// What is there now, for "current vs archived" (None: nothing there).
+pub fn current_counts(c: Component, s: &Settings) -> Result<Option<BTreeMap<String, u64>>> {
+    match c {
+        Component::System => match &s.database_url {
+            SystemDbUrl::Postgres(url) => Ok(Some(system_postgres::current_counts(
+                &system_postgres::Pg::parse(url)?,
+            )?)),
+            SystemDbUrl::Sqlite(p) => {
+                if !exists(p)? {
+                    return Ok(None);
+                }
+                sqlite::counts_of(p).map(Some)
+            }
+        },
+        Component::Knowledge => {
+            let p = &s.knowledge_db_path;
+            if !exists(p)? {
+                return Ok(None);
+            }
+            sqlite::counts_of(p).map(Some)
+        }
+        Component::Target => match std::fs::metadata(&s.target_db_path) {
+            Ok(m) => Ok(Some([("bytes".to_string(), m.len())].into())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e).with_context(|| format!("cannot stat {}", s.target_db_path.display())),
+        },
+    }
+}
+
+/// Folders whose leftover temporary files a killed run may have left.
+pub fn temp_dirs(s: &Settings) -> Vec<PathBuf> {
+    let mut v = vec![s.backup_dir.clone()];
+    if let SystemDbUrl::Sqlite(p) = &s.database_url {
+        v.push(crate::fsutil::parent_dir(p));
+    }
+    v.push(crate::fsutil::parent_dir(&s.knowledge_db_path));
+    v.push(crate::fsutil::parent_dir(&s.target_db_path));
+    v.sort();
+    v.dedup();
+    v
+}

@@ -1,0 +1,340 @@
+//! `restore`: verify the whole archive (staging each member next to where it goes), show what will
+//! be replaced and ask, take a safety backup, then put components back one by one, each all or
+//! nothing. If one fails, the ones already restored are rolled back from the safety backup.
+
+use super::components::{self, Dest};
+use super::manifest::{Component, Manifest, State};
+use super::{archive, testhook, verify, CreateOptions};
+use crate::config::Settings;
+use crate::error::{fail, message};
+use crate::fsutil::clean_stale_temps;
+use crate::output::Output;
+use anyhow::{Context, Result};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+pub struct Options {
+    pub archive: PathBuf,
+    pub only: Option<Component>,
+    pub safety_backup: bool,
+}
+
+/// Where a component stands after the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    /// Planned; shown before confirmation.
+    WillReplace,
+    Restored,
+    NotSelected,
+    /// The archive does not hold it (absent or skipped at backup time); left as it is.
+    NotInArchive,
+    /// Not restored by configuration (external target DB); left as it is.
+    Skipped,
+    /// Its restore failed and changed nothing.
+    FailedUnchanged,
+    /// An earlier component failed; never touched.
+    NotAttempted,
+    /// Restored, then put back to the safety backup because a later component failed.
+    RolledBack,
+    /// Restored, and rolling back failed: it holds the archive's data.
+    RollbackFailed,
+    /// Restored, a later component failed, and there was no safety backup to roll back to.
+    RestoredNotRolledBack,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::WillReplace => "will be replaced",
+            Outcome::Restored => "restored",
+            Outcome::NotSelected => "not selected",
+            Outcome::NotInArchive => "not in archive",
+            Outcome::Skipped => "skipped",
+            Outcome::FailedUnchanged => "FAILED (unchanged)",
+            Outcome::NotAttempted => "not attempted (unchanged)",
+            Outcome::RolledBack => "rolled back (as before the restore)",
+            Outcome::RollbackFailed => "ROLLBACK FAILED (holds archive data)",
+            Outcome::RestoredNotRolledBack => "restored, NOT rolled back",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ComponentResult {
+    pub component: Component,
+    pub outcome: Outcome,
+    pub kind: String,
+    /// Counts before the restore (None: nothing there, or not looked at).
+    pub current_counts: Option<BTreeMap<String, u64>>,
+    pub archived_counts: BTreeMap<String, u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Restored {
+    pub archive: PathBuf,
+    pub archive_created_at: String,
+    pub safety_backup: Option<PathBuf>,
+    pub components: Vec<ComponentResult>,
+    pub ok: bool,
+    pub error: Option<String>,
+    pub cleaned_temp_files: Vec<PathBuf>,
+    pub duration_ms: u128,
+}
+
+/// What will be replaced, shown before asking.
+pub struct Plan<'a> {
+    pub archive: &'a Path,
+    pub manifest: &'a Manifest,
+    pub components: &'a [ComponentResult],
+    pub replace: &'a [Component],
+    pub safety_backup: bool,
+}
+
+fn set(results: &mut [ComponentResult], c: Component, outcome: Outcome, detail: Option<String>) {
+    if let Some(r) = results.iter_mut().find(|r| r.component == c) {
+        r.outcome = outcome;
+        if detail.is_some() {
+            r.detail = detail;
+        }
+    }
+}
+
+pub fn run(
+    s: &Settings,
+    opts: &Options,
+    out: &Output,
+    confirm: &dyn Fn(&Plan) -> Result<()>,
+) -> Result<Restored> {
+    let started = Instant::now();
+    let mut cleaned = Vec::new();
+    for d in components::temp_dirs(s) {
+        cleaned.extend(clean_stale_temps(&d));
+    }
+    let nothing = "nothing was restored";
+    // The head first: a newer format or a foreign file is refused before reading gigabytes.
+    let head = archive::read_manifest(&opts.archive).context(nothing)?;
+    let selected: Vec<Component> = match opts.only {
+        Some(c) => vec![c],
+        None => Component::ALL.to_vec(),
+    };
+    let mut results = Vec::new();
+    let mut replace = Vec::new();
+    for c in Component::ALL {
+        let info = head.component(c);
+        let mut r = ComponentResult {
+            component: c,
+            outcome: Outcome::NotSelected,
+            kind: info.map(|i| i.kind.clone()).unwrap_or_default(),
+            current_counts: None,
+            archived_counts: info.map(|i| i.counts.clone()).unwrap_or_default(),
+            detail: None,
+        };
+        if selected.contains(&c) {
+            match info {
+                Some(i) if i.state == State::Present => {
+                    if c == Component::Target && s.enable_target_db {
+                        r.outcome = Outcome::Skipped;
+                        r.detail = Some(
+                            "ENABLE_TARGET_DB=true: the target DB is external; the archived copy is not restored".into(),
+                        );
+                    } else if let Some(e) = components::incompatibility(c, i, s) {
+                        return Err(e.context(nothing));
+                    } else {
+                        r.outcome = Outcome::WillReplace;
+                        replace.push(c);
+                    }
+                }
+                other => {
+                    r.outcome = Outcome::NotInArchive;
+                    r.detail = other.and_then(|i| i.note.clone());
+                }
+            }
+        }
+        results.push(r);
+    }
+    if replace.is_empty() {
+        let what = opts.only.map(|c| c.as_str()).unwrap_or("any component");
+        return Err(fail(
+            "nothing_to_restore",
+            format!(
+                "archive {} does not hold {what} this configuration can restore; {nothing}",
+                opts.archive.display()
+            ),
+        ));
+    }
+
+    // Verify everything, staging what will be restored.
+    std::fs::create_dir_all(&s.backup_dir)
+        .with_context(|| format!("cannot create {}", s.backup_dir.display()))?;
+    let (manifest, mut staged) =
+        stage_components(&opts.archive, &head, &replace, s).context(nothing)?;
+
+    for r in results
+        .iter_mut()
+        .filter(|r| replace.contains(&r.component))
+    {
+        match components::current_counts(r.component, s) {
+            Ok(c) => r.current_counts = c,
+            Err(e) => r.detail = Some(format!("current state unreadable: {}", message(&e))),
+        }
+    }
+    confirm(&Plan {
+        archive: &opts.archive,
+        manifest: &manifest,
+        components: &results,
+        replace: &replace,
+        safety_backup: opts.safety_backup,
+    })?;
+
+    let safety = if opts.safety_backup {
+        let o = CreateOptions {
+            components: replace.iter().copied().collect(),
+            retention: None,
+        };
+        Some(super::create(s, &o, out).with_context(|| {
+            format!("safety backup of the current state failed; {nothing} (pass --no-safety-backup to restore without one)")
+        })?)
+    } else {
+        None
+    };
+
+    let mut applied: Vec<Component> = Vec::new();
+    let mut failure: Option<anyhow::Error> = None;
+    for (i, &c) in replace.iter().enumerate() {
+        let part = staged.take(&manifest, c);
+        let r = testhook::at(&format!("restore:{}", c.as_str()))
+            .and_then(|_| components::apply(c, part, s));
+        match r {
+            Ok(()) => {
+                tracing::info!(component = c.as_str(), "restored");
+                applied.push(c);
+                set(&mut results, c, Outcome::Restored, None);
+            }
+            Err(e) => {
+                let e = e.context(format!("restore of the {} component failed", c.as_str()));
+                set(&mut results, c, Outcome::FailedUnchanged, Some(message(&e)));
+                for &later in &replace[i + 1..] {
+                    set(&mut results, later, Outcome::NotAttempted, None);
+                }
+                // A target copy and its manifest are two renames: roll it back too, to be sure.
+                if c == Component::Target {
+                    applied.push(c);
+                }
+                failure = Some(e);
+                break;
+            }
+        }
+    }
+    drop(staged);
+
+    if failure.is_some() && !applied.is_empty() {
+        match &safety {
+            None => {
+                for &c in &applied {
+                    if results
+                        .iter()
+                        .any(|r| r.component == c && r.outcome == Outcome::Restored)
+                    {
+                        set(
+                            &mut results,
+                            c,
+                            Outcome::RestoredNotRolledBack,
+                            Some("no safety backup was taken (--no-safety-backup)".into()),
+                        );
+                    }
+                }
+            }
+            Some(sb) => rollback(s, &sb.archive, &applied, &mut results),
+        }
+    }
+
+    Ok(Restored {
+        archive: opts.archive.clone(),
+        archive_created_at: manifest.created_at.clone(),
+        safety_backup: safety.map(|c| c.archive),
+        components: results,
+        ok: failure.is_none(),
+        error: failure.map(|e| message(&e)),
+        cleaned_temp_files: cleaned,
+        duration_ms: started.elapsed().as_millis(),
+    })
+}
+
+/// Verify the whole archive, staging the members of `comps`.
+fn stage_components(
+    archive_path: &Path,
+    head: &Manifest,
+    comps: &[Component],
+    s: &Settings,
+) -> Result<(Manifest, verify::Staged)> {
+    let wanted: BTreeSet<String> = comps
+        .iter()
+        .filter_map(|c| head.component(*c))
+        .flat_map(|i| i.members.iter().cloned())
+        .collect();
+    let plan = |m: &str| -> Option<Dest> {
+        if wanted.contains(m) {
+            components::restore_dest(m, s, &s.backup_dir)
+        } else {
+            None
+        }
+    };
+    verify::stage(archive_path, &plan)
+}
+
+/// Put `comps` back to what the safety backup holds, recording the outcome of each.
+fn rollback(s: &Settings, safety: &Path, comps: &[Component], results: &mut [ComponentResult]) {
+    let staged =
+        archive::read_manifest(safety).and_then(|head| stage_components(safety, &head, comps, s));
+    let (manifest, mut staged) = match staged {
+        Ok(x) => x,
+        Err(e) => {
+            for &c in comps {
+                set(
+                    results,
+                    c,
+                    Outcome::RollbackFailed,
+                    Some(format!(
+                        "cannot read the safety backup {}: {}",
+                        safety.display(),
+                        message(&e)
+                    )),
+                );
+            }
+            return;
+        }
+    };
+    for &c in comps {
+        let present = manifest
+            .component(c)
+            .is_some_and(|i| i.state == State::Present);
+        let r = if present {
+            components::apply(c, staged.take(&manifest, c), s)
+        } else {
+            components::remove(c, s)
+        };
+        let failed_here = results
+            .iter()
+            .any(|r| r.component == c && r.outcome == Outcome::FailedUnchanged);
+        match r {
+            Ok(()) if failed_here => {}
+            Ok(()) => set(results, c, Outcome::RolledBack, None),
+            Err(e) => set(
+                results,
+                c,
+                Outcome::RollbackFailed,
+                Some(format!(
+                    "rollback from {} failed: {}; restore that archive with `vannactl restore --only {}`",
+                    safety.display(),
+                    message(&e),
+                    c.as_str()
+                )),
+            ),
+        }
+    }
+}

@@ -1,0 +1,32 @@
+//! Test-only fault injection, so end-to-end tests can kill or fail a run at an exact point without
+//! timing games. Inert unless `VANNACTL_TEST_HOOK` is set; documented in docs/backup.md.
+//!
+//! `VANNACTL_TEST_HOOK=pause:<point>[,fail:<point>…]`: at `pause:` points the process prints
+//! `vannactl-test-hook: paused at <point>` on stderr and sleeps (the test then kills it or runs a
+//! competing command); at `fail:` points the step fails with an error.
+//! Points: `backup:<component>` (before its snapshot), `backup:archive` (archive half written),
+//! `restore:<component>` (before putting it back).
+
+use crate::error::fail;
+use anyhow::Result;
+
+pub const ENV: &str = "VANNACTL_TEST_HOOK";
+
+pub fn at(point: &str) -> Result<()> {
+    let Ok(spec) = std::env::var(ENV) else {
+        return Ok(());
+    };
+    for item in spec.split(',').map(str::trim) {
+        if item.strip_prefix("pause:") == Some(point) {
+            eprintln!("vannactl-test-hook: paused at {point}");
+            std::thread::sleep(std::time::Duration::from_secs(600));
+        }
+        if item.strip_prefix("fail:") == Some(point) {
+            return Err(fail(
+                "test_hook",
+                format!("injected failure at {point} ({ENV})"),
+            ));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,99 @@
+//! PostgreSQL client tools: version check against the server, password never on a command line.
+
+mod backup_support;
+
+use backup_support::*;
+use std::os::unix::fs::PermissionsExt;
+
+/// A `pg_dump` on PATH that reports `version` and otherwise records its argv and PGPASSWORD before
+/// running the real one.
+fn wrapper(env: &Env, version: &str) -> String {
+    let bin = env.path("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let real = which("pg_dump");
+    let log = env.path("pg_dump.log");
+    let script = format!(
+        "#!/bin/sh\nif [ \"$1\" = --version ]; then echo 'pg_dump (PostgreSQL) {version}'; exit 0; fi\n\
+         echo \"argv: $*\" >> '{log}'\necho \"PGPASSWORD=$PGPASSWORD\" >> '{log}'\nexec '{real}' \"$@\"\n",
+        log = log.display()
+    );
+    let p = bin.join("pg_dump");
+    std::fs::write(&p, script).unwrap();
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    format!("{}:{}", bin.display(), std::env::var("PATH").unwrap())
+}
+
+fn which(tool: &str) -> String {
+    let out = std::process::Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+#[test]
+fn pg_dump_older_than_server_is_refused_clearly() {
+    let env = Env::postgres();
+    let path = wrapper(&env, "9.6.24");
+    let out = env
+        .cmd()
+        .env("PATH", path)
+        .args(["--json", "backup"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let msg = v["error"]["message"].as_str().unwrap();
+    assert!(
+        msg.contains("pg_dump 9 cannot dump the PostgreSQL 15 server"),
+        "{msg}"
+    );
+    assert!(msg.contains("postgresql-client-15"), "{msg}");
+    assert!(env.archives().is_empty());
+    assert!(env.temp_files("backups").is_empty());
+}
+
+#[test]
+fn password_goes_in_the_environment_never_argv_or_output() {
+    let mut env = Env::postgres();
+    let secret = "s3cr3t-Pw";
+    // Trust auth accepts any password, so the real pg_dump still works with it.
+    let url = env
+        .pg
+        .as_ref()
+        .unwrap()
+        .url()
+        .replace("postgres@", &format!("postgres:{secret}@"));
+    env.set("DATABASE_URL", &url);
+    let path = wrapper(&env, "15.20");
+    let out = env
+        .cmd()
+        .env("PATH", path)
+        .args(["--json", "backup"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    let log = std::fs::read_to_string(env.path("pg_dump.log")).unwrap();
+    let argv = log.lines().find(|l| l.starts_with("argv:")).unwrap();
+    assert!(!argv.contains(secret), "{argv}");
+    assert!(
+        argv.contains("--dbname=postgres://postgres@127.0.0.1"),
+        "{argv}"
+    );
+    assert!(log.contains(&format!("PGPASSWORD={secret}")), "{log}");
+    assert!(!stdout.contains(secret) && !String::from_utf8_lossy(&out.stderr).contains(secret));
+    let manifest = vannactl::backup::archive::read_manifest(std::path::Path::new(
+        serde_json::from_str::<serde_json::Value>(&stdout).unwrap()["archive"]
+            .as_str()
+            .unwrap(),
+    ))
+    .unwrap();
+    let sys = &manifest.components[&vannactl::backup::manifest::Component::System];
+    assert!(sys.source.contains("postgres:****@"), "{}", sys.source);
+    for entry in std::fs::read_dir(env.path("logs")).unwrap().flatten() {
+        assert!(!std::fs::read_to_string(entry.path())
+            .unwrap()
+            .contains(secret));
+    }
+}

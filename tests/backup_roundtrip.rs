@@ -1,0 +1,182 @@
+//! backup → change data → restore → identical data, on the embedded and the PostgreSQL system DB;
+//! and a failing later component rolls earlier ones back from the safety backup.
+
+mod backup_support;
+
+use backup_support::*;
+use rusqlite::Connection;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use vannactl::backup::archive::read_manifest;
+use vannactl::backup::manifest::{Component, State};
+
+fn change_everything(env: &Env) {
+    env.system_exec(
+        "UPDATE users SET username = 'mallory' WHERE id = 1; DELETE FROM queries;
+         INSERT INTO users VALUES (3, 'eve', 'x'); UPDATE schema_migrations SET applied_at = 'later';",
+    );
+    Connection::open(env.path("data/knowledge.db"))
+        .unwrap()
+        .execute_batch(
+            "DELETE FROM items WHERE id = 'q1'; INSERT INTO items VALUES ('n','doc','new',NULL);",
+        )
+        .unwrap();
+    env.change_target();
+}
+
+fn mode(p: &Path) -> u32 {
+    std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+}
+
+fn roundtrip(env: Env, kind: &str) {
+    let (sys0, kn0, t0) = (
+        env.system_contents(),
+        env.knowledge_contents(),
+        env.target_bytes(),
+    );
+    let v = env.ok(&["backup"]);
+    let archive = v["archive"].as_str().unwrap().to_string();
+    assert_eq!(mode(Path::new(&archive)), 0o600);
+    for c in v["components"].as_array().unwrap() {
+        assert_eq!(c["state"], "present", "{c}");
+        assert_eq!(c["sha256"].as_str().unwrap().len(), 64);
+    }
+    let m = read_manifest(Path::new(&archive)).unwrap();
+    let sys = m.component(Component::System).unwrap();
+    assert_eq!(sys.kind, kind);
+    assert_eq!(sys.migration_version.as_deref(), Some("2"));
+    assert_eq!(sys.counts["users"], 2);
+    assert!(sys.server_version.is_some());
+    assert_eq!(
+        m.component(Component::Knowledge).unwrap().counts["items"],
+        2
+    );
+    env.ok(&["backup", "verify", &archive]);
+
+    change_everything(&env);
+    let (sys1, kn1) = (env.system_contents(), env.knowledge_contents());
+    assert_ne!(sys1, sys0);
+    assert_ne!(env.target_bytes(), t0);
+
+    let r = env.ok(&["--yes", "restore", &archive]);
+    for c in r["components"].as_array().unwrap() {
+        assert_eq!(c["outcome"], "restored", "{c}");
+    }
+    assert_eq!(env.system_contents(), sys0);
+    assert_eq!(env.knowledge_contents(), kn0);
+    assert_eq!(env.target_bytes(), t0);
+    assert_eq!(mode(&env.path("data/target db.db")), 0o444);
+    // The restored copy's manifest was re-stamped: golden-copy accepts it as is.
+    env.ok(&["golden-copy", "--verify"]);
+    for dir in ["data", "backups"] {
+        assert!(env.temp_files(dir).is_empty(), "{:?}", env.temp_files(dir));
+    }
+
+    // The safety backup holds the state just before the restore.
+    let safety = r["safety_backup"].as_str().unwrap().to_string();
+    env.ok(&["--yes", "restore", "--no-safety-backup", &safety]);
+    assert_eq!(env.system_contents(), sys1);
+    assert_eq!(env.knowledge_contents(), kn1);
+
+    // A component whose file is gone comes back by rename, mode 0600 (password hashes, embeddings).
+    std::fs::remove_file(env.path("data/knowledge.db")).unwrap();
+    let r = env.ok(&["--yes", "restore", "--only", "knowledge", &archive]);
+    assert_eq!(r["components"][1]["outcome"], "restored");
+    assert_eq!(r["components"][0]["outcome"], "not-selected");
+    assert_eq!(env.knowledge_contents(), kn0);
+    assert_eq!(mode(&env.path("data/knowledge.db")), 0o600);
+}
+
+#[test]
+fn sqlite_backup_change_restore_identical() {
+    roundtrip(Env::sqlite(), "sqlite");
+}
+
+#[test]
+fn postgres_backup_change_restore_identical() {
+    let env = Env::postgres();
+    roundtrip(env, "postgres");
+}
+
+fn rollback(env: Env) {
+    let archive = env.backup();
+    change_everything(&env);
+    let (sys1, kn1, t1) = (
+        env.system_contents(),
+        env.knowledge_contents(),
+        env.target_bytes(),
+    );
+    let out = env
+        .cmd()
+        .env("VANNACTL_TEST_HOOK", "fail:restore:target")
+        .args(["--json", "--yes", "restore"])
+        .arg(&archive)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["ok"], false);
+    assert_eq!(v["components"][0]["outcome"], "rolled-back", "{v}");
+    assert_eq!(v["components"][1]["outcome"], "rolled-back", "{v}");
+    assert_eq!(v["components"][2]["outcome"], "failed-unchanged", "{v}");
+    assert!(
+        v["error"].as_str().unwrap().contains("injected failure"),
+        "{v}"
+    );
+    assert_eq!(env.system_contents(), sys1);
+    assert_eq!(env.knowledge_contents(), kn1);
+    assert_eq!(env.target_bytes(), t1);
+}
+
+#[test]
+fn sqlite_failed_component_rolls_back_earlier_ones() {
+    rollback(Env::sqlite());
+}
+
+#[test]
+fn postgres_failed_component_rolls_back_earlier_ones() {
+    rollback(Env::postgres());
+}
+
+#[test]
+fn missing_components_are_recorded_absent_not_errors() {
+    let env = Env::sqlite();
+    std::fs::remove_file(env.path("data/knowledge.db")).unwrap();
+    let v = env.ok(&["backup"]);
+    assert_eq!(v["components"][1]["state"], "absent");
+    assert!(v["components"][1]["note"]
+        .as_str()
+        .unwrap()
+        .contains("knowledge.db"));
+    let m = read_manifest(Path::new(v["archive"].as_str().unwrap())).unwrap();
+    assert_eq!(
+        m.component(Component::Knowledge).unwrap().state,
+        State::Absent
+    );
+    // Restoring --only a component the archive lacks is refused, clearly.
+    let (code, e) = env.json(&[
+        "--yes",
+        "restore",
+        "--only",
+        "knowledge",
+        v["archive"].as_str().unwrap(),
+    ]);
+    assert_eq!(code, 1);
+    assert_eq!(e["error"]["kind"], "nothing_to_restore", "{e}");
+}
+
+#[test]
+fn chroma_configured_fails_clearly_instead_of_skipping() {
+    let mut env = Env::sqlite();
+    env.set("CHROMA_URL", "http://127.0.0.1:9");
+    let (code, e) = env.json(&["backup"]);
+    assert_eq!(code, 1);
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Chroma export/import is not available"),
+        "{e}"
+    );
+    assert!(env.archives().is_empty());
+}

@@ -1,0 +1,363 @@
+//! Shared setup for the backup/restore end-to-end tests: an isolated environment (own folder, own
+//! variables) with a real system DB (SQLite file or a fresh PostgreSQL database), an embedded
+//! knowledge store file and a golden copy of a small target DB.
+#![allow(dead_code)]
+
+use assert_cmd::Command;
+use rusqlite::Connection;
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+pub const PG_ADMIN: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// A uniquely named PostgreSQL database, dropped on drop.
+pub struct PgDb {
+    pub name: String,
+}
+
+impl PgDb {
+    pub fn new() -> PgDb {
+        let name = format!(
+            "vannactl_bk_{}_{}_{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::SeqCst),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .subsec_nanos()
+        );
+        let mut c = postgres::Client::connect(PG_ADMIN, postgres::NoTls)
+            .expect("PostgreSQL 15 must run at 127.0.0.1:5432 (trust auth, user postgres)");
+        c.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
+        PgDb { name }
+    }
+
+    pub fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:5432/{}", self.name)
+    }
+
+    pub fn client(&self) -> postgres::Client {
+        postgres::Client::connect(&self.url(), postgres::NoTls).unwrap()
+    }
+}
+
+impl Drop for PgDb {
+    fn drop(&mut self) {
+        if let Ok(mut c) = postgres::Client::connect(PG_ADMIN, postgres::NoTls) {
+            let _ = c.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ));
+        }
+    }
+}
+
+pub struct Env {
+    pub dir: tempfile::TempDir,
+    pub pg: Option<PgDb>,
+    pub vars: Vec<(String, String)>,
+}
+
+const SYSTEM_SCHEMA: &str = "
+CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, applied_at TEXT NOT NULL);
+INSERT INTO schema_migrations VALUES (1, '2026-01-01'), (2, '2026-01-02');
+CREATE TABLE users (id INTEGER PRIMARY KEY, username TEXT NOT NULL, password_hash TEXT NOT NULL);
+INSERT INTO users VALUES (1, 'admin', '$2b$12$abcdefghijklmnopqrstuv'), (2, 'ann', '$2b$12$zyxwvutsrqponmlkjihgfe');
+CREATE TABLE queries (id INTEGER PRIMARY KEY, user_id INTEGER, question TEXT, sql TEXT);
+INSERT INTO queries VALUES (1, 1, 'how many cars?', 'SELECT count(*) FROM cars'), (2, 2, 'list makers', 'SELECT * FROM makers');
+";
+
+impl Env {
+    fn base() -> Env {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("data")).unwrap();
+        let p = |s: &str| dir.path().join(s).display().to_string();
+        let vars = vec![
+            ("TARGET_DB_SOURCE".into(), p("source.db")),
+            ("TARGET_DB_PATH".into(), p("data/target db.db")),
+            ("BACKUP_DIR".into(), p("backups")),
+            ("KNOWLEDGE_DB_PATH".into(), p("data/knowledge.db")),
+            ("LOCK_PATH".into(), p("data/vannactl.lock")),
+            ("LOG_DIR".into(), p("logs")),
+            ("ONTOLOGY_DIR".into(), p("ontology")),
+        ];
+        let env = Env {
+            dir,
+            pg: None,
+            vars,
+        };
+        // Target: a small SQLite DB made into a golden copy by the real command.
+        make_sqlite(&env.path("source.db"), "CREATE TABLE cars(id INTEGER PRIMARY KEY, model TEXT); INSERT INTO cars(model) VALUES ('a'),('b'),('c');");
+        // Embedded knowledge store: opaque SQLite file.
+        make_sqlite(
+            &env.path("data/knowledge.db"),
+            "CREATE TABLE items(id TEXT PRIMARY KEY, kind TEXT, content TEXT, embedding BLOB);
+             INSERT INTO items VALUES ('q1','sql','SELECT 1', x'00010203'), ('d1','ddl','CREATE TABLE cars(id)', x'0405');",
+        );
+        env
+    }
+
+    /// Embedded SQLite system DB.
+    pub fn sqlite() -> Env {
+        let mut env = Env::base();
+        let db = env.path("data/system.db");
+        make_sqlite(&db, SYSTEM_SCHEMA);
+        env.vars
+            .push(("DATABASE_URL".into(), format!("sqlite://{}", db.display())));
+        env.golden_copy();
+        env
+    }
+
+    /// PostgreSQL system DB in a fresh database.
+    pub fn postgres() -> Env {
+        let mut env = Env::base();
+        let pg = PgDb::new();
+        pg.client()
+            .batch_execute(&format!(
+                "{SYSTEM_SCHEMA}
+                 CREATE SCHEMA audit;
+                 CREATE TABLE audit.events (id BIGSERIAL PRIMARY KEY, at TIMESTAMPTZ NOT NULL DEFAULT now(), what JSONB);
+                 INSERT INTO audit.events (what) SELECT jsonb_build_object('n', g) FROM generate_series(1, 500) g;"
+            ))
+            .unwrap();
+        env.vars.push(("DATABASE_URL".into(), pg.url()));
+        env.pg = Some(pg);
+        env.golden_copy();
+        env
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    pub fn set(&mut self, k: &str, v: &str) {
+        self.vars.retain(|(n, _)| n != k);
+        self.vars.push((k.into(), v.into()));
+    }
+
+    pub fn cmd(&self) -> Command {
+        let mut c = Command::cargo_bin("vannactl").unwrap();
+        c.env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", self.dir.path())
+            .current_dir(self.dir.path())
+            .arg("--no-dotenv");
+        for (k, v) in &self.vars {
+            c.env(k, v);
+        }
+        c
+    }
+
+    /// Run with `--json` and return (exit code, parsed JSON).
+    pub fn json(&self, args: &[&str]) -> (i32, Value) {
+        let out = self.cmd().arg("--json").args(args).output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let v: Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
+            panic!(
+                "not one JSON object ({e}): {stdout}\nstderr: {}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+        (out.status.code().unwrap_or(-1), v)
+    }
+
+    /// `json` that must succeed.
+    pub fn ok(&self, args: &[&str]) -> Value {
+        let (code, v) = self.json(args);
+        assert_eq!(code, 0, "vannactl {args:?} failed: {v}");
+        v
+    }
+
+    pub fn golden_copy(&self) {
+        self.ok(&["golden-copy"]);
+    }
+
+    pub fn backup(&self) -> PathBuf {
+        PathBuf::from(self.ok(&["backup"])["archive"].as_str().unwrap())
+    }
+
+    pub fn archives(&self) -> Vec<PathBuf> {
+        let mut v: Vec<PathBuf> = std::fs::read_dir(self.path("backups"))
+            .map(|d| d.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default();
+        v.sort();
+        v.into_iter()
+            .filter(|p| {
+                let n = p.file_name().unwrap().to_string_lossy();
+                n.starts_with("backup_2") && n.ends_with(".tar.gz")
+            })
+            .collect()
+    }
+
+    /// Spawn with a test hook that pauses at `point`; returns once the pause is reached.
+    pub fn spawn_paused(&self, args: &[&str], point: &str) -> Child {
+        let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("vannactl"));
+        c.env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", self.dir.path())
+            .env("VANNACTL_TEST_HOOK", format!("pause:{point}"))
+            .current_dir(self.dir.path())
+            .arg("--no-dotenv")
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        for (k, v) in &self.vars {
+            c.env(k, v);
+        }
+        let mut child = c.spawn().unwrap();
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let want = format!("vannactl-test-hook: paused at {point}");
+        loop {
+            match lines.next() {
+                Some(Ok(l)) if l.contains(&want) => break,
+                Some(Ok(_)) => continue,
+                _ => {
+                    let status = child.wait().unwrap();
+                    panic!("{args:?} ended ({status}) before reaching {point}");
+                }
+            }
+        }
+        // Keep draining stderr so the child never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        child
+    }
+
+    /// Everything in the system DB, table by table, as text (content, not just counts).
+    pub fn system_contents(&self) -> Vec<(String, Vec<String>)> {
+        match &self.pg {
+            Some(pg) => pg_contents(&mut pg.client()),
+            None => sqlite_contents(&self.path("data/system.db")),
+        }
+    }
+
+    pub fn system_exec(&self, sql: &str) {
+        match &self.pg {
+            Some(pg) => pg.client().batch_execute(sql).unwrap(),
+            None => Connection::open(self.path("data/system.db"))
+                .unwrap()
+                .execute_batch(sql)
+                .unwrap(),
+        }
+    }
+
+    pub fn knowledge_contents(&self) -> Vec<(String, Vec<String>)> {
+        sqlite_contents(&self.path("data/knowledge.db"))
+    }
+
+    pub fn target_bytes(&self) -> Vec<u8> {
+        std::fs::read(self.path("data/target db.db")).unwrap()
+    }
+
+    /// Files a run left in `rel` whose names mark them as temporary.
+    pub fn temp_files(&self, rel: &str) -> Vec<PathBuf> {
+        std::fs::read_dir(self.path(rel))
+            .map(|d| {
+                d.flatten()
+                    .map(|e| e.path())
+                    .filter(|p| {
+                        p.file_name()
+                            .unwrap()
+                            .to_string_lossy()
+                            .starts_with(".vannactl-tmp-")
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Replace the golden copy with different content (through the real command).
+    pub fn change_target(&self) {
+        let other = self.path("other.db");
+        make_sqlite(&other, "CREATE TABLE cars(id INTEGER PRIMARY KEY, model TEXT); INSERT INTO cars(model) VALUES ('x');");
+        self.ok(&["--yes", "golden-copy", "--source", other.to_str().unwrap()]);
+    }
+}
+
+pub fn make_sqlite(path: &Path, sql: &str) {
+    Connection::open(path).unwrap().execute_batch(sql).unwrap();
+}
+
+pub fn sqlite_contents(path: &Path) -> Vec<(String, Vec<String>)> {
+    let c = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+    let tables: Vec<String> = c
+        .prepare("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    tables
+        .into_iter()
+        .map(|t| {
+            let mut stmt = c
+                .prepare(&format!("SELECT * FROM \"{t}\" ORDER BY 1"))
+                .unwrap();
+            let n = stmt.column_count();
+            let rows = stmt
+                .query_map([], |r| {
+                    Ok((0..n)
+                        .map(|i| format!("{:?}", r.get::<_, rusqlite::types::Value>(i).unwrap()))
+                        .collect::<Vec<_>>()
+                        .join("|"))
+                })
+                .unwrap()
+                .map(|r| r.unwrap())
+                .collect();
+            (t, rows)
+        })
+        .collect()
+}
+
+pub fn pg_contents(c: &mut postgres::Client) -> Vec<(String, Vec<String>)> {
+    let tables: Vec<String> = c
+        .query(
+            "SELECT quote_ident(table_schema) || '.' || quote_ident(table_name) FROM information_schema.tables
+             WHERE table_type = 'BASE TABLE' AND table_schema NOT IN ('pg_catalog','information_schema') ORDER BY 1",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    tables
+        .into_iter()
+        .map(|t| {
+            let rows = c
+                .query(
+                    &format!("SELECT to_jsonb(x)::text FROM {t} x ORDER BY 1"),
+                    &[],
+                )
+                .unwrap()
+                .iter()
+                .map(|r| r.get(0))
+                .collect();
+            (t, rows)
+        })
+        .collect()
+}
+
+/// Write a tar.gz from (name, type, data) without any of the tar crate's path sanitising.
+pub fn craft(path: &Path, entries: &[(&str, tar::EntryType, Vec<u8>)]) {
+    let f = std::fs::File::create(path).unwrap();
+    let mut b = tar::Builder::new(flate2::write::GzEncoder::new(
+        f,
+        flate2::Compression::fast(),
+    ));
+    for (name, kind, data) in entries {
+        let mut h = tar::Header::new_gnu();
+        h.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_entry_type(*kind);
+        if kind.is_symlink() || kind.is_hard_link() {
+            h.set_link_name("/etc/passwd").unwrap();
+        }
+        h.set_cksum();
+        b.append(&h, data.as_slice()).unwrap();
+    }
+    std::io::Write::flush(&mut b.into_inner().unwrap().finish().unwrap()).unwrap();
+}

@@ -1,0 +1,228 @@
+//! `backup verify` / `backup list` catch damage precisely; retention only ever prunes our archives.
+
+mod backup_support;
+
+use backup_support::*;
+use std::path::{Path, PathBuf};
+use vannactl::backup::archive::read_manifest;
+
+fn copy_to(env: &Env, archive: &Path, name: &str) -> PathBuf {
+    let p = env.path(name);
+    std::fs::copy(archive, &p).unwrap();
+    p
+}
+
+fn verify_fails(env: &Env, file: &Path, expect: &str) {
+    let (code, v) = env.json(&["backup", "verify", file.to_str().unwrap()]);
+    assert_eq!(code, 1, "{v}");
+    let msg = v["error"]["message"].as_str().unwrap();
+    assert!(msg.contains(expect), "expected {expect:?} in {msg}");
+}
+
+#[test]
+fn verify_catches_flipped_byte_and_truncation() {
+    let env = Env::sqlite();
+    let archive = env.backup();
+    env.ok(&["backup", "verify"]); // default: newest
+    let len = std::fs::metadata(&archive).unwrap().len();
+
+    let flipped = copy_to(&env, &archive, "flipped.tar.gz");
+    let mut bytes = std::fs::read(&flipped).unwrap();
+    let mid = bytes.len() * 2 / 3;
+    bytes[mid] ^= 0x01;
+    std::fs::write(&flipped, &bytes).unwrap();
+    verify_fails(&env, &flipped, "is damaged");
+
+    let truncated = copy_to(&env, &archive, "truncated.tar.gz");
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&truncated)
+        .unwrap()
+        .set_len(len / 2)
+        .unwrap();
+    verify_fails(&env, &truncated, "is damaged");
+
+    let garbage = env.path("garbage.tar.gz");
+    std::fs::write(&garbage, b"not an archive at all").unwrap();
+    verify_fails(&env, &garbage, "is damaged");
+}
+
+fn sha(data: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(data))
+}
+
+#[test]
+fn verify_reports_member_mismatch_missing_extra_and_bad_manifest_precisely() {
+    let env = Env::sqlite();
+    let archive = env.backup();
+    let mut m = read_manifest(&archive).unwrap();
+    // Keep one component so the crafted archives stay small.
+    m.members.retain(|x| x.path == "knowledge/knowledge.db");
+    for (_, c) in m.components.iter_mut() {
+        c.members.retain(|x| x == "knowledge/knowledge.db");
+        if c.members.is_empty() {
+            c.state = vannactl::backup::manifest::State::Absent;
+        }
+    }
+    let data = b"opaque bytes".to_vec();
+    m.members[0].size = data.len() as u64;
+    m.members[0].sha256 = sha(&data);
+    let good = serde_json::to_vec(&m).unwrap();
+    let r = tar::EntryType::Regular;
+
+    let ok = env.path("ok.tar.gz");
+    craft(
+        &ok,
+        &[
+            ("manifest.json", r, good.clone()),
+            ("knowledge/knowledge.db", r, data.clone()),
+        ],
+    );
+    // Hashes fine, but the deep check finds the member is no SQLite database.
+    verify_fails(&env, &ok, "knowledge/knowledge.db");
+
+    let mut other = data.clone();
+    other[0] ^= 0x20;
+    let p = env.path("mismatch.tar.gz");
+    craft(
+        &p,
+        &[
+            ("manifest.json", r, good.clone()),
+            ("knowledge/knowledge.db", r, other),
+        ],
+    );
+    verify_fails(&env, &p, "member knowledge/knowledge.db: sha256");
+
+    let p = env.path("missing.tar.gz");
+    craft(&p, &[("manifest.json", r, good.clone())]);
+    verify_fails(&env, &p, "missing member(s) knowledge/knowledge.db");
+
+    let p = env.path("extra.tar.gz");
+    craft(
+        &p,
+        &[
+            ("manifest.json", r, good.clone()),
+            ("knowledge/knowledge.db", r, data.clone()),
+            ("system/extra.db", r, b"x".to_vec()),
+        ],
+    );
+    verify_fails(
+        &env,
+        &p,
+        "\"system/extra.db\" is not listed in the manifest",
+    );
+
+    let p = env.path("badjson.tar.gz");
+    craft(
+        &p,
+        &[("manifest.json", r, b"{\"format_version\": 1, ".to_vec())],
+    );
+    verify_fails(&env, &p, "manifest.json does not parse");
+
+    let p = env.path("nomanifest.tar.gz");
+    craft(&p, &[("knowledge/knowledge.db", r, data.clone())]);
+    verify_fails(&env, &p, "not manifest.json");
+
+    let mut newer: serde_json::Value = serde_json::from_slice(&good).unwrap();
+    newer["format_version"] = 2.into();
+    let p = env.path("newer.tar.gz");
+    craft(
+        &p,
+        &[("manifest.json", r, serde_json::to_vec(&newer).unwrap())],
+    );
+    verify_fails(&env, &p, "format version 2 is newer");
+}
+
+#[test]
+fn list_shows_archives_and_flags_a_damaged_one() {
+    let env = Env::sqlite();
+    let a = env.backup();
+    let b = env.backup();
+    let v = env.ok(&["backup", "list"]);
+    let rows = v["archives"].as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0]["path"], b.to_str().unwrap(), "newest first");
+    assert_eq!(rows[0]["verified"], "ok");
+    assert_eq!(rows[0]["components"], "system,knowledge,target");
+    // Damage the older one: list exits 1 and says which.
+    let mut bytes = std::fs::read(&a).unwrap();
+    let n = bytes.len();
+    bytes.truncate(n - 100);
+    std::fs::write(&a, &bytes).unwrap();
+    let (code, v) = env.json(&["backup", "list"]);
+    assert_eq!(code, 1);
+    assert_eq!(v["archives"][1]["ok"], false);
+    assert!(
+        v["archives"][1]["verified"]
+            .as_str()
+            .unwrap()
+            .contains("damaged"),
+        "{v}"
+    );
+    // --fast reads manifests only.
+    let v = env.ok(&["backup", "list", "--fast"]);
+    assert_eq!(v["archives"][1]["verified"], "not checked");
+}
+
+#[test]
+fn retention_keeps_newest_and_never_touches_other_files() {
+    let mut env = Env::sqlite();
+    env.set("BACKUP_RETENTION_COUNT", "2");
+    std::fs::create_dir_all(env.path("backups")).unwrap();
+    let strangers = [
+        "notes.txt",
+        "backup_manual.tar.gz",
+        "backup_20200101T000000.000Z.tar.gz.keep",
+    ];
+    for s in strangers {
+        std::fs::write(env.path("backups").join(s), b"mine").unwrap();
+    }
+    let first = env.backup();
+    let second = env.backup();
+    // Dry run: shows that `first` would go, deletes nothing, writes nothing.
+    let d = env.ok(&["backup", "--dry-run"]);
+    assert_eq!(
+        d["retention"]["would_prune"],
+        serde_json::json!([first.to_str().unwrap()])
+    );
+    assert_eq!(env.archives(), vec![first.clone(), second.clone()]);
+    let v = env.ok(&["backup"]);
+    assert_eq!(v["pruned"], serde_json::json!([first.to_str().unwrap()]));
+    let third = PathBuf::from(v["archive"].as_str().unwrap());
+    assert_eq!(env.archives(), vec![second, third]);
+    for s in strangers {
+        assert_eq!(std::fs::read(env.path("backups").join(s)).unwrap(), b"mine");
+    }
+}
+
+#[test]
+fn health_reports_the_newest_archive() {
+    let env = Env::sqlite();
+    let (_, v) = env.json(&["health"]);
+    let check = |v: &serde_json::Value| {
+        v["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["component"] == "backup")
+            .cloned()
+            .unwrap_or_else(|| panic!("no backup check in {v}"))
+    };
+    assert_eq!(check(&v)["status"], "warn");
+    assert!(check(&v)["detail"]
+        .as_str()
+        .unwrap()
+        .contains("no archives"));
+    let a = env.backup();
+    let (_, v) = env.json(&["health"]);
+    assert_eq!(check(&v)["status"], "ok", "{v}");
+    assert!(check(&v)["detail"]
+        .as_str()
+        .unwrap()
+        .contains(a.file_name().unwrap().to_str().unwrap()));
+    std::fs::write(&a, b"garbage").unwrap();
+    let (_, v) = env.json(&["health"]);
+    assert_eq!(check(&v)["status"], "warn");
+    assert!(check(&v)["detail"].as_str().unwrap().contains("unreadable"));
+}

@@ -1,0 +1,243 @@
+//! Restores that refuse to make things worse, and runs that survive being killed.
+
+mod backup_support;
+
+use backup_support::*;
+use std::path::Path;
+use vannactl::backup::archive::read_manifest;
+
+struct Before {
+    sys: Vec<(String, Vec<String>)>,
+    kn: Vec<(String, Vec<String>)>,
+    target: Vec<u8>,
+}
+
+fn snapshot(env: &Env) -> Before {
+    Before {
+        sys: env.system_contents(),
+        kn: env.knowledge_contents(),
+        target: env.target_bytes(),
+    }
+}
+
+fn assert_untouched(env: &Env, b: &Before) {
+    assert_eq!(env.system_contents(), b.sys);
+    assert_eq!(env.knowledge_contents(), b.kn);
+    assert_eq!(env.target_bytes(), b.target);
+    assert!(
+        env.temp_files("data").is_empty(),
+        "{:?}",
+        env.temp_files("data")
+    );
+    assert!(
+        env.temp_files("backups").is_empty(),
+        "{:?}",
+        env.temp_files("backups")
+    );
+}
+
+fn restore_refused(env: &Env, archive: &Path, expect: &str) {
+    let before = snapshot(env);
+    let n_archives = env.archives().len();
+    let (code, v) = env.json(&["--yes", "restore", archive.to_str().unwrap()]);
+    assert_eq!(code, 1, "{v}");
+    let msg = v["error"]["message"].as_str().unwrap();
+    assert!(msg.contains(expect), "expected {expect:?} in {msg}");
+    assert!(msg.contains("nothing was restored"), "{msg}");
+    assert_untouched(env, &before);
+    assert_eq!(
+        env.archives().len(),
+        n_archives,
+        "no safety backup for a refused archive"
+    );
+}
+
+#[test]
+fn corrupt_archive_is_refused_and_nothing_changes() {
+    let env = Env::sqlite();
+    let archive = env.backup();
+    env.system_exec("UPDATE users SET username = 'changed'");
+    let bad = env.path("bad.tar.gz");
+    let mut bytes = std::fs::read(&archive).unwrap();
+    let n = bytes.len();
+    bytes[n - 40] ^= 0xff; // inside the last member / gzip trailer
+    std::fs::write(&bad, &bytes).unwrap();
+    restore_refused(&env, &bad, "is damaged");
+    let trunc = env.path("trunc.tar.gz");
+    std::fs::write(&trunc, &std::fs::read(&archive).unwrap()[..n / 3]).unwrap();
+    restore_refused(&env, &trunc, "is damaged");
+}
+
+#[test]
+fn postgres_corrupt_archive_is_refused_and_nothing_changes() {
+    let env = Env::postgres();
+    let archive = env.backup();
+    env.system_exec("DELETE FROM audit.events WHERE id % 2 = 0");
+    let bad = env.path("bad.tar.gz");
+    let mut bytes = std::fs::read(&archive).unwrap();
+    let n = bytes.len();
+    bytes[n / 2] ^= 0x10;
+    std::fs::write(&bad, &bytes).unwrap();
+    restore_refused(&env, &bad, "is damaged");
+}
+
+#[test]
+fn unsafe_members_are_rejected() {
+    let env = Env::sqlite();
+    let archive = env.backup();
+    let manifest = serde_json::to_vec(&read_manifest(&archive).unwrap()).unwrap();
+    let r = tar::EntryType::Regular;
+    let cases: Vec<(&str, tar::EntryType, &str)> = vec![
+        ("../evil.db", r, "contains `..`"),
+        ("system/../../evil.db", r, "contains `..`"),
+        ("/tmp/evil.db", r, "absolute path"),
+        ("target/target.db", tar::EntryType::Symlink, "symbolic link"),
+        ("target/target.db", tar::EntryType::Link, "hard link"),
+        ("system/dev", tar::EntryType::Char, "device"),
+        ("system/blk", tar::EntryType::Block, "device"),
+    ];
+    for (i, (name, kind, expect)) in cases.into_iter().enumerate() {
+        let p = env.path(&format!("evil{i}.tar.gz"));
+        let data = if kind.is_file() {
+            b"payload".to_vec()
+        } else {
+            Vec::new()
+        };
+        craft(
+            &p,
+            &[
+                ("manifest.json", tar::EntryType::Regular, manifest.clone()),
+                (name, kind, data),
+            ],
+        );
+        restore_refused(&env, &p, expect);
+        assert!(!env.dir.path().join("evil.db").exists());
+        assert!(!Path::new("/tmp/evil.db").exists());
+        let (code, _) = env.json(&["backup", "verify", p.to_str().unwrap()]);
+        assert_eq!(code, 1);
+    }
+}
+
+#[test]
+fn newer_format_is_refused_before_anything_happens() {
+    let env = Env::sqlite();
+    let archive = env.backup();
+    let mut m = serde_json::to_value(read_manifest(&archive).unwrap()).unwrap();
+    m["format_version"] = 7.into();
+    let p = env.path("future.tar.gz");
+    craft(
+        &p,
+        &[(
+            "manifest.json",
+            tar::EntryType::Regular,
+            serde_json::to_vec(&m).unwrap(),
+        )],
+    );
+    restore_refused(
+        &env,
+        &p,
+        "archive format version 7 is newer than this vannactl understands",
+    );
+}
+
+#[test]
+fn second_concurrent_backup_exits_5_and_a_killed_holder_is_taken_over() {
+    let env = Env::sqlite();
+    let mut first = env.spawn_paused(&["backup"], "backup:system");
+    let (code, v) = env.json(&["backup"]);
+    assert_eq!(code, 5, "{v}");
+    assert_eq!(v["error"]["kind"], "locked");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("held by backup (pid"),
+        "{v}"
+    );
+    let (code, _) = env.json(&["--yes", "restore", "whatever.tar.gz"]);
+    assert_eq!(code, 5, "restore waits for the lock too");
+    let pid = first.id();
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let v = env.ok(&["backup"]);
+    assert_eq!(v["stale_lock_taken_over_from_pid"], pid);
+    assert_eq!(env.archives().len(), 1);
+}
+
+#[test]
+fn sigkill_during_backup_leaves_no_archive_and_the_next_run_cleans_up() {
+    let env = Env::sqlite();
+    let mut child = env.spawn_paused(&["backup"], "backup:archive");
+    // Half-written archive and staged snapshot exist under temporary names only.
+    assert!(!env.temp_files("backups").is_empty());
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    assert!(env.archives().is_empty(), "{:?}", env.archives());
+    let leftovers = env.temp_files("backups");
+    assert!(!leftovers.is_empty());
+    let v = env.ok(&["backup"]);
+    let cleaned: Vec<String> = v["cleaned_temp_files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap().to_string())
+        .collect();
+    for l in &leftovers {
+        assert!(
+            cleaned.contains(&l.display().to_string()),
+            "{l:?} not in {cleaned:?}"
+        );
+    }
+    assert!(env.temp_files("backups").is_empty());
+    assert_eq!(env.archives().len(), 1);
+    env.ok(&["backup", "verify"]);
+}
+
+fn sigkill_during_restore(env: Env) {
+    let archive = env.backup();
+    let at_backup = snapshot(&env);
+    env.system_exec("UPDATE users SET username = 'changed'; DELETE FROM queries;");
+    env.change_target();
+    let changed_target = env.target_bytes();
+    // Killed after system and knowledge are restored, before the target.
+    let mut child = env.spawn_paused(
+        &["--yes", "restore", archive.to_str().unwrap()],
+        "restore:target",
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // Each component is whole: system restored, target still the (valid) previous copy.
+    assert_eq!(env.system_contents(), at_backup.sys);
+    assert_eq!(env.target_bytes(), changed_target);
+    let staged = env.temp_files("data");
+    assert!(
+        !staged.is_empty(),
+        "the staged target copy is left for the next run to clean"
+    );
+    // The next run cleans up and completes.
+    let v = env.ok(&["--yes", "restore", archive.to_str().unwrap()]);
+    assert!(!v["cleaned_temp_files"].as_array().unwrap().is_empty());
+    assert_untouched(&env, &at_backup);
+    env.ok(&["golden-copy", "--verify"]);
+}
+
+#[test]
+fn sqlite_sigkill_during_restore_then_clean_rerun() {
+    sigkill_during_restore(Env::sqlite());
+}
+
+#[test]
+fn postgres_sigkill_during_restore_then_clean_rerun() {
+    sigkill_during_restore(Env::postgres());
+}
+
+#[test]
+fn restore_without_yes_in_a_script_exits_4_and_changes_nothing() {
+    let env = Env::sqlite();
+    let archive = env.backup();
+    env.system_exec("UPDATE users SET username = 'changed'");
+    let before = snapshot(&env);
+    let (code, v) = env.json(&["restore", archive.to_str().unwrap()]);
+    assert_eq!(code, 4, "{v}");
+    assert_untouched(&env, &before);
+}
