@@ -109,11 +109,3 @@ pub fn run(cli: Cli, out: &Output) -> Result<Box<dyn Report>> {
         Command::Completions(a) => completions::run(a),
     }
 }
-
-/// The error for a subcommand whose issue has not landed: say so, exit 1, never pretend.
-pub(crate) fn not_landed(what: &str, issue: &str) -> anyhow::Error {
-    crate::error::fail(
-        "not_implemented",
-        format!("`vannactl {what}` is not available in this build yet (it lands with {issue})"),
-    )
-}
