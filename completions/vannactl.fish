@@ -83,29 +83,154 @@ complete -c vannactl -n "__fish_vannactl_using_subcommand seed" -s v -l verbose 
 complete -c vannactl -n "__fish_vannactl_using_subcommand seed" -s y -l yes -d 'Answer yes to confirmations of destructive actions (for scripts)'
 complete -c vannactl -n "__fish_vannactl_using_subcommand seed" -s h -l help -d 'Print help'
 complete -c vannactl -n "__fish_vannactl_using_subcommand seed" -s V -l version -d 'Print version'
-complete -c vannactl -n "__fish_vannactl_using_subcommand train" -l env-file -d 'Read configuration from this env file instead of ./.env' -r -F
-complete -c vannactl -n "__fish_vannactl_using_subcommand train" -l actor -d 'Who is acting, for the audit log (default: OS user@host)' -r
-complete -c vannactl -n "__fish_vannactl_using_subcommand train" -l app-env -d 'Profile: development or production (overrides APP_ENV)' -r
-complete -c vannactl -n "__fish_vannactl_using_subcommand train" -l no-dotenv -d 'Do not read any .env file'
-complete -c vannactl -n "__fish_vannactl_using_subcommand train" -l json -d 'Print exactly one JSON object on stdout (errors too)'
-complete -c vannactl -n "__fish_vannactl_using_subcommand train" -s q -l quiet -d 'Print nothing on success (errors still go to stderr)'
-complete -c vannactl -n "__fish_vannactl_using_subcommand train" -s v -l verbose -d 'More log detail on stderr (-v info, -vv debug, -vvv trace)'
-complete -c vannactl -n "__fish_vannactl_using_subcommand train" -s y -l yes -d 'Answer yes to confirmations of destructive actions (for scripts)'
-complete -c vannactl -n "__fish_vannactl_using_subcommand train" -s h -l help -d 'Print help'
-complete -c vannactl -n "__fish_vannactl_using_subcommand train" -s V -l version -d 'Print version'
-complete -c vannactl -n "__fish_vannactl_using_subcommand backup" -l env-file -d 'Read configuration from this env file instead of ./.env' -r -F
-complete -c vannactl -n "__fish_vannactl_using_subcommand backup" -l actor -d 'Who is acting, for the audit log (default: OS user@host)' -r
-complete -c vannactl -n "__fish_vannactl_using_subcommand backup" -l app-env -d 'Profile: development or production (overrides APP_ENV)' -r
-complete -c vannactl -n "__fish_vannactl_using_subcommand backup" -l no-dotenv -d 'Do not read any .env file'
-complete -c vannactl -n "__fish_vannactl_using_subcommand backup" -l json -d 'Print exactly one JSON object on stdout (errors too)'
-complete -c vannactl -n "__fish_vannactl_using_subcommand backup" -s q -l quiet -d 'Print nothing on success (errors still go to stderr)'
-complete -c vannactl -n "__fish_vannactl_using_subcommand backup" -s v -l verbose -d 'More log detail on stderr (-v info, -vv debug, -vvv trace)'
-complete -c vannactl -n "__fish_vannactl_using_subcommand backup" -s y -l yes -d 'Answer yes to confirmations of destructive actions (for scripts)'
-complete -c vannactl -n "__fish_vannactl_using_subcommand backup" -s h -l help -d 'Print help'
-complete -c vannactl -n "__fish_vannactl_using_subcommand backup" -s V -l version -d 'Print version'
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and not __fish_seen_subcommand_from status list query clear push help" -l pairs -d 'Question/SQL training file (YAML or JSON list of {question, sql}); repeatable. Default: every file in ONTOLOGY_DIR/pairs/' -r -F
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and not __fish_seen_subcommand_from status list query clear push help" -l docs -d 'Documentation file (Markdown/text, one item per heading section); repeatable. Default: every file in ONTOLOGY_DIR/docs/' -r -F
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and not __fish_seen_subcommand_from status list query clear push help" -l chroma-url -d 'Chroma server to use (overrides CHROMA_URL; empty CHROMA_URL = embedded store)' -r
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and not __fish_seen_subcommand_from status list query clear push help" -l knowledge-db -d 'Embedded knowledge store file (overrides KNOWLEDGE_DB_PATH)' -r -F
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and not __fish_seen_subcommand_from status list query clear push help" -l model-dir -d 'Folder with all-MiniLM-L6-v2 (overrides EMBEDDING_MODEL_DIR)' -r -F
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and not __fish_seen_subcommand_from status list query clear push help" -l env-file -d 'Read configuration from this env file instead of ./.env' -r -F
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and not __fish_seen_subcommand_from status list query clear push help" -l actor -d 'Who is acting, for the audit log (default: OS user@host)' -r
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and not __fish_seen_subcommand_from status list query clear push help" -l app-env -d 'Profile: development or production (overrides APP_ENV)' -r
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and not __fish_seen_subcommand_from status list query clear push help" -l prune -d 'Also remove vannactl\'s items whose source no longer exists (asks first)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and not __fish_seen_subcommand_from status list query clear push help" -l dry-run -d 'Show the plan (what would be added/removed); change nothing'
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and not __fish_seen_subcommand_from status list query clear push help" -l no-dotenv -d 'Do not read any .env file'
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and not __fish_seen_subcommand_from status list query clear push help" -l json -d 'Print exactly one JSON object on stdout (errors too)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and not __fish_seen_subcommand_from status list query clear push help" -s q -l quiet -d 'Print nothing on success (errors still go to stderr)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and not __fish_seen_subcommand_from status list query clear push help" -s v -l verbose -d 'More log detail on stderr (-v info, -vv debug, -vvv trace)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and not __fish_seen_subcommand_from status list query clear push help" -s y -l yes -d 'Answer yes to confirmations of destructive actions (for scripts)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and not __fish_seen_subcommand_from status list query clear push help" -s h -l help -d 'Print help'
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and not __fish_seen_subcommand_from status list query clear push help" -s V -l version -d 'Print version'
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and not __fish_seen_subcommand_from status list query clear push help" -f -a "status" -d 'Counts per collection, embedding dimension, last trained, model'
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and not __fish_seen_subcommand_from status list query clear push help" -f -a "list" -d 'List stored items'
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and not __fish_seen_subcommand_from status list query clear push help" -f -a "query" -d 'Top-k items per collection for a question, with distances (what the app would retrieve)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and not __fish_seen_subcommand_from status list query clear push help" -f -a "clear" -d 'Remove all items of the given collections (all by default); asks first'
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and not __fish_seen_subcommand_from status list query clear push help" -f -a "push" -d 'Copy the embedded store into a Chroma server (promote a dev knowledge base)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and not __fish_seen_subcommand_from status list query clear push help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from status" -l chroma-url -d 'Chroma server to use (overrides CHROMA_URL; empty CHROMA_URL = embedded store)' -r
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from status" -l knowledge-db -d 'Embedded knowledge store file (overrides KNOWLEDGE_DB_PATH)' -r -F
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from status" -l model-dir -d 'Folder with all-MiniLM-L6-v2 (overrides EMBEDDING_MODEL_DIR)' -r -F
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from status" -l env-file -d 'Read configuration from this env file instead of ./.env' -r -F
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from status" -l actor -d 'Who is acting, for the audit log (default: OS user@host)' -r
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from status" -l app-env -d 'Profile: development or production (overrides APP_ENV)' -r
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from status" -l no-dotenv -d 'Do not read any .env file'
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from status" -l json -d 'Print exactly one JSON object on stdout (errors too)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from status" -s q -l quiet -d 'Print nothing on success (errors still go to stderr)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from status" -s v -l verbose -d 'More log detail on stderr (-v info, -vv debug, -vvv trace)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from status" -s y -l yes -d 'Answer yes to confirmations of destructive actions (for scripts)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from status" -s h -l help -d 'Print help'
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from status" -s V -l version -d 'Print version'
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from list" -l collection -d 'Only this collection (ddl, documentation, sql); repeatable' -r
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from list" -l chroma-url -d 'Chroma server to use (overrides CHROMA_URL; empty CHROMA_URL = embedded store)' -r
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from list" -l knowledge-db -d 'Embedded knowledge store file (overrides KNOWLEDGE_DB_PATH)' -r -F
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from list" -l model-dir -d 'Folder with all-MiniLM-L6-v2 (overrides EMBEDDING_MODEL_DIR)' -r -F
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from list" -l env-file -d 'Read configuration from this env file instead of ./.env' -r -F
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from list" -l actor -d 'Who is acting, for the audit log (default: OS user@host)' -r
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from list" -l app-env -d 'Profile: development or production (overrides APP_ENV)' -r
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from list" -l no-dotenv -d 'Do not read any .env file'
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from list" -l json -d 'Print exactly one JSON object on stdout (errors too)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print nothing on success (errors still go to stderr)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from list" -s v -l verbose -d 'More log detail on stderr (-v info, -vv debug, -vvv trace)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from list" -s y -l yes -d 'Answer yes to confirmations of destructive actions (for scripts)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from query" -s k -l top-k -d 'Results per collection (Vanna\'s default n_results is 10)' -r
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from query" -l collection -d 'Only this collection; repeatable' -r
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from query" -l chroma-url -d 'Chroma server to use (overrides CHROMA_URL; empty CHROMA_URL = embedded store)' -r
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from query" -l knowledge-db -d 'Embedded knowledge store file (overrides KNOWLEDGE_DB_PATH)' -r -F
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from query" -l model-dir -d 'Folder with all-MiniLM-L6-v2 (overrides EMBEDDING_MODEL_DIR)' -r -F
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from query" -l env-file -d 'Read configuration from this env file instead of ./.env' -r -F
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from query" -l actor -d 'Who is acting, for the audit log (default: OS user@host)' -r
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from query" -l app-env -d 'Profile: development or production (overrides APP_ENV)' -r
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from query" -l no-dotenv -d 'Do not read any .env file'
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from query" -l json -d 'Print exactly one JSON object on stdout (errors too)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from query" -s q -l quiet -d 'Print nothing on success (errors still go to stderr)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from query" -s v -l verbose -d 'More log detail on stderr (-v info, -vv debug, -vvv trace)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from query" -s y -l yes -d 'Answer yes to confirmations of destructive actions (for scripts)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from query" -s h -l help -d 'Print help'
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from query" -s V -l version -d 'Print version'
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from clear" -l collection -d 'Only this collection; repeatable' -r
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from clear" -l chroma-url -d 'Chroma server to use (overrides CHROMA_URL; empty CHROMA_URL = embedded store)' -r
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from clear" -l knowledge-db -d 'Embedded knowledge store file (overrides KNOWLEDGE_DB_PATH)' -r -F
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from clear" -l model-dir -d 'Folder with all-MiniLM-L6-v2 (overrides EMBEDDING_MODEL_DIR)' -r -F
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from clear" -l env-file -d 'Read configuration from this env file instead of ./.env' -r -F
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from clear" -l actor -d 'Who is acting, for the audit log (default: OS user@host)' -r
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from clear" -l app-env -d 'Profile: development or production (overrides APP_ENV)' -r
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from clear" -l no-dotenv -d 'Do not read any .env file'
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from clear" -l json -d 'Print exactly one JSON object on stdout (errors too)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from clear" -s q -l quiet -d 'Print nothing on success (errors still go to stderr)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from clear" -s v -l verbose -d 'More log detail on stderr (-v info, -vv debug, -vvv trace)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from clear" -s y -l yes -d 'Answer yes to confirmations of destructive actions (for scripts)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from clear" -s h -l help -d 'Print help'
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from clear" -s V -l version -d 'Print version'
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from push" -l chroma-url -d 'Chroma server to use (overrides CHROMA_URL; empty CHROMA_URL = embedded store)' -r
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from push" -l knowledge-db -d 'Embedded knowledge store file (overrides KNOWLEDGE_DB_PATH)' -r -F
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from push" -l model-dir -d 'Folder with all-MiniLM-L6-v2 (overrides EMBEDDING_MODEL_DIR)' -r -F
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from push" -l env-file -d 'Read configuration from this env file instead of ./.env' -r -F
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from push" -l actor -d 'Who is acting, for the audit log (default: OS user@host)' -r
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from push" -l app-env -d 'Profile: development or production (overrides APP_ENV)' -r
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from push" -l dry-run -d 'Show what would be copied; change nothing'
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from push" -l no-dotenv -d 'Do not read any .env file'
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from push" -l json -d 'Print exactly one JSON object on stdout (errors too)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from push" -s q -l quiet -d 'Print nothing on success (errors still go to stderr)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from push" -s v -l verbose -d 'More log detail on stderr (-v info, -vv debug, -vvv trace)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from push" -s y -l yes -d 'Answer yes to confirmations of destructive actions (for scripts)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from push" -s h -l help -d 'Print help'
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from push" -s V -l version -d 'Print version'
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from help" -f -a "status" -d 'Counts per collection, embedding dimension, last trained, model'
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from help" -f -a "list" -d 'List stored items'
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from help" -f -a "query" -d 'Top-k items per collection for a question, with distances (what the app would retrieve)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from help" -f -a "clear" -d 'Remove all items of the given collections (all by default); asks first'
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from help" -f -a "push" -d 'Copy the embedded store into a Chroma server (promote a dev knowledge base)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand backup; and not __fish_seen_subcommand_from list verify help" -l dir -d 'Folder for archives (overrides BACKUP_DIR)' -r -F
+complete -c vannactl -n "__fish_vannactl_using_subcommand backup; and not __fish_seen_subcommand_from list verify help" -l env-file -d 'Read configuration from this env file instead of ./.env' -r -F
+complete -c vannactl -n "__fish_vannactl_using_subcommand backup; and not __fish_seen_subcommand_from list verify help" -l actor -d 'Who is acting, for the audit log (default: OS user@host)' -r
+complete -c vannactl -n "__fish_vannactl_using_subcommand backup; and not __fish_seen_subcommand_from list verify help" -l app-env -d 'Profile: development or production (overrides APP_ENV)' -r
+complete -c vannactl -n "__fish_vannactl_using_subcommand backup; and not __fish_seen_subcommand_from list verify help" -l dry-run -d 'Show which archives retention would prune after a backup; write and delete nothing'
+complete -c vannactl -n "__fish_vannactl_using_subcommand backup; and not __fish_seen_subcommand_from list verify help" -l no-dotenv -d 'Do not read any .env file'
+complete -c vannactl -n "__fish_vannactl_using_subcommand backup; and not __fish_seen_subcommand_from list verify help" -l json -d 'Print exactly one JSON object on stdout (errors too)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand backup; and not __fish_seen_subcommand_from list verify help" -s q -l quiet -d 'Print nothing on success (errors still go to stderr)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand backup; and not __fish_seen_subcommand_from list verify help" -s v -l verbose -d 'More log detail on stderr (-v info, -vv debug, -vvv trace)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand backup; and not __fish_seen_subcommand_from list verify help" -s y -l yes -d 'Answer yes to confirmations of destructive actions (for scripts)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand backup; and not __fish_seen_subcommand_from list verify help" -s h -l help -d 'Print help'
+complete -c vannactl -n "__fish_vannactl_using_subcommand backup; and not __fish_seen_subcommand_from list verify help" -s V -l version -d 'Print version'
+complete -c vannactl -n "__fish_vannactl_using_subcommand backup; and not __fish_seen_subcommand_from list verify help" -f -a "list" -d 'List archives with time, size, components and whether each verifies'
+complete -c vannactl -n "__fish_vannactl_using_subcommand backup; and not __fish_seen_subcommand_from list verify help" -f -a "verify" -d 'Re-read an archive (default: the newest) and check every member, dump and database in it'
+complete -c vannactl -n "__fish_vannactl_using_subcommand backup; and not __fish_seen_subcommand_from list verify help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand backup; and __fish_seen_subcommand_from list" -l dir -d 'Folder for archives (overrides BACKUP_DIR)' -r -F
+complete -c vannactl -n "__fish_vannactl_using_subcommand backup; and __fish_seen_subcommand_from list" -l env-file -d 'Read configuration from this env file instead of ./.env' -r -F
+complete -c vannactl -n "__fish_vannactl_using_subcommand backup; and __fish_seen_subcommand_from list" -l actor -d 'Who is acting, for the audit log (default: OS user@host)' -r
+complete -c vannactl -n "__fish_vannactl_using_subcommand backup; and __fish_seen_subcommand_from list" -l app-env -d 'Profile: development or production (overrides APP_ENV)' -r
+complete -c vannactl -n "__fish_vannactl_using_subcommand backup; and __fish_seen_subcommand_from list" -l fast -d 'Read only each manifest; skip re-hashing the members'
+complete -c vannactl -n "__fish_vannactl_using_subcommand backup; and __fish_seen_subcommand_from list" -l no-dotenv -d 'Do not read any .env file'
+complete -c vannactl -n "__fish_vannactl_using_subcommand backup; and __fish_seen_subcommand_from list" -l json -d 'Print exactly one JSON object on stdout (errors too)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand backup; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print nothing on success (errors still go to stderr)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand backup; and __fish_seen_subcommand_from list" -s v -l verbose -d 'More log detail on stderr (-v info, -vv debug, -vvv trace)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand backup; and __fish_seen_subcommand_from list" -s y -l yes -d 'Answer yes to confirmations of destructive actions (for scripts)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand backup; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c vannactl -n "__fish_vannactl_using_subcommand backup; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c vannactl -n "__fish_vannactl_using_subcommand backup; and __fish_seen_subcommand_from verify" -l dir -d 'Folder for archives (overrides BACKUP_DIR)' -r -F
+complete -c vannactl -n "__fish_vannactl_using_subcommand backup; and __fish_seen_subcommand_from verify" -l env-file -d 'Read configuration from this env file instead of ./.env' -r -F
+complete -c vannactl -n "__fish_vannactl_using_subcommand backup; and __fish_seen_subcommand_from verify" -l actor -d 'Who is acting, for the audit log (default: OS user@host)' -r
+complete -c vannactl -n "__fish_vannactl_using_subcommand backup; and __fish_seen_subcommand_from verify" -l app-env -d 'Profile: development or production (overrides APP_ENV)' -r
+complete -c vannactl -n "__fish_vannactl_using_subcommand backup; and __fish_seen_subcommand_from verify" -l no-dotenv -d 'Do not read any .env file'
+complete -c vannactl -n "__fish_vannactl_using_subcommand backup; and __fish_seen_subcommand_from verify" -l json -d 'Print exactly one JSON object on stdout (errors too)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand backup; and __fish_seen_subcommand_from verify" -s q -l quiet -d 'Print nothing on success (errors still go to stderr)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand backup; and __fish_seen_subcommand_from verify" -s v -l verbose -d 'More log detail on stderr (-v info, -vv debug, -vvv trace)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand backup; and __fish_seen_subcommand_from verify" -s y -l yes -d 'Answer yes to confirmations of destructive actions (for scripts)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand backup; and __fish_seen_subcommand_from verify" -s h -l help -d 'Print help'
+complete -c vannactl -n "__fish_vannactl_using_subcommand backup; and __fish_seen_subcommand_from verify" -s V -l version -d 'Print version'
+complete -c vannactl -n "__fish_vannactl_using_subcommand backup; and __fish_seen_subcommand_from help" -f -a "list" -d 'List archives with time, size, components and whether each verifies'
+complete -c vannactl -n "__fish_vannactl_using_subcommand backup; and __fish_seen_subcommand_from help" -f -a "verify" -d 'Re-read an archive (default: the newest) and check every member, dump and database in it'
+complete -c vannactl -n "__fish_vannactl_using_subcommand backup; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand restore" -l only -d 'Restore just one component' -r -f -a "system\t''
+knowledge\t''
+target\t''"
+complete -c vannactl -n "__fish_vannactl_using_subcommand restore" -l dir -d 'Folder for the safety backup and staging (overrides BACKUP_DIR)' -r -F
 complete -c vannactl -n "__fish_vannactl_using_subcommand restore" -l env-file -d 'Read configuration from this env file instead of ./.env' -r -F
 complete -c vannactl -n "__fish_vannactl_using_subcommand restore" -l actor -d 'Who is acting, for the audit log (default: OS user@host)' -r
 complete -c vannactl -n "__fish_vannactl_using_subcommand restore" -l app-env -d 'Profile: development or production (overrides APP_ENV)' -r
+complete -c vannactl -n "__fish_vannactl_using_subcommand restore" -l no-safety-backup -d 'Do not take a safety backup of the current state first (no rollback if a component fails)'
 complete -c vannactl -n "__fish_vannactl_using_subcommand restore" -l no-dotenv -d 'Do not read any .env file'
 complete -c vannactl -n "__fish_vannactl_using_subcommand restore" -l json -d 'Print exactly one JSON object on stdout (errors too)'
 complete -c vannactl -n "__fish_vannactl_using_subcommand restore" -s q -l quiet -d 'Print nothing on success (errors still go to stderr)'
@@ -182,4 +307,11 @@ complete -c vannactl -n "__fish_vannactl_using_subcommand help; and not __fish_s
 complete -c vannactl -n "__fish_vannactl_using_subcommand help; and not __fish_seen_subcommand_from init golden-copy seed train backup restore health config admin completions help" -f -a "admin" -d 'Administer system DB users (password reset)'
 complete -c vannactl -n "__fish_vannactl_using_subcommand help; and not __fish_seen_subcommand_from init golden-copy seed train backup restore health config admin completions help" -f -a "completions" -d 'Print shell completions'
 complete -c vannactl -n "__fish_vannactl_using_subcommand help; and not __fish_seen_subcommand_from init golden-copy seed train backup restore health config admin completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand help; and __fish_seen_subcommand_from train" -f -a "status" -d 'Counts per collection, embedding dimension, last trained, model'
+complete -c vannactl -n "__fish_vannactl_using_subcommand help; and __fish_seen_subcommand_from train" -f -a "list" -d 'List stored items'
+complete -c vannactl -n "__fish_vannactl_using_subcommand help; and __fish_seen_subcommand_from train" -f -a "query" -d 'Top-k items per collection for a question, with distances (what the app would retrieve)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand help; and __fish_seen_subcommand_from train" -f -a "clear" -d 'Remove all items of the given collections (all by default); asks first'
+complete -c vannactl -n "__fish_vannactl_using_subcommand help; and __fish_seen_subcommand_from train" -f -a "push" -d 'Copy the embedded store into a Chroma server (promote a dev knowledge base)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand help; and __fish_seen_subcommand_from backup" -f -a "list" -d 'List archives with time, size, components and whether each verifies'
+complete -c vannactl -n "__fish_vannactl_using_subcommand help; and __fish_seen_subcommand_from backup" -f -a "verify" -d 'Re-read an archive (default: the newest) and check every member, dump and database in it'
 complete -c vannactl -n "__fish_vannactl_using_subcommand help; and __fish_seen_subcommand_from admin" -f -a "reset-password" -d 'Set a new password (bcrypt) for a user; asks for confirmation'
