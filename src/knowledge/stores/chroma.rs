@@ -243,6 +243,25 @@ impl ChromaClient {
         Ok(serde_json::from_value(v)?)
     }
 
+    /// Create a collection with index parameters (`configuration`, e.g. `{"hnsw": {…}}`), failing
+    /// when the name is taken. Callers must not pass an embedding function (see `create_collection`).
+    pub fn create_collection_configured(
+        &self,
+        name: &str,
+        metadata: Option<Map<String, Value>>,
+        configuration: Option<Value>,
+    ) -> Result<CollectionInfo> {
+        let mut body = json!({"name": name, "get_or_create": false});
+        if let Some(m) = metadata.filter(|m| !m.is_empty()) {
+            body["metadata"] = Value::Object(m);
+        }
+        if let Some(c) = configuration {
+            body["configuration"] = c;
+        }
+        let v = self.call("POST", &format!("{}/collections", self.base()), Some(body))?;
+        Ok(serde_json::from_value(v)?)
+    }
+
     pub fn delete_collection(&self, name: &str) -> Result<()> {
         self.call(
             "DELETE",
