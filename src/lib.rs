@@ -16,7 +16,7 @@ pub mod lock;
 pub mod logging;
 pub mod ontology;
 pub mod output;
-pub mod seed;
 pub mod schema;
+pub mod seed;
 pub mod system_db;
 pub mod target;

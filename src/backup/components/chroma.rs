@@ -70,8 +70,11 @@ struct Line {
     embedding: Vec<f32>,
 }
 
+/// Connect and check the tenant/database exist (a typo must not read as "nothing there").
 pub fn connect(s: &Settings, url: &str) -> Result<ChromaClient> {
-    ChromaClient::connect(ChromaConfig::from_settings(s, url))
+    let c = ChromaClient::connect(ChromaConfig::from_settings(s, url))?;
+    c.check_database()?;
+    Ok(c)
 }
 
 /// Chroma's own defaults; a collection created with them needs no configuration on restore.
@@ -81,10 +84,12 @@ fn non_default_hnsw(info: &CollectionInfo) -> Option<Value> {
         "max_neighbors": 16, "resize_factor": 1.2, "sync_threshold": 1000});
     let obj = h.as_object()?;
     let differs = obj.iter().any(|(k, v)| {
-        defaults.get(k).is_some_and(|d| match (d.as_f64(), v.as_f64()) {
-            (Some(a), Some(b)) => a != b,
-            _ => d != v,
-        })
+        defaults
+            .get(k)
+            .is_some_and(|d| match (d.as_f64(), v.as_f64()) {
+                (Some(a), Some(b)) => a != b,
+                _ => d != v,
+            })
     });
     differs.then(|| h.clone())
 }
@@ -103,6 +108,9 @@ pub fn counts(client: &ChromaClient) -> Result<Option<BTreeMap<String, u64>>> {
 /// Export the three collections into staged members in `stage_dir`.
 pub fn snapshot(s: &Settings, url: &str, stage_dir: &Path) -> Result<super::Snapshot> {
     let client = connect(s, url)?;
+    // A collection an interrupted restore left renamed away must be in the backup under its name
+    // (this snapshot may be a restore's safety backup, the state a rollback goes back to).
+    recover_leftovers(&client)?;
     let mut info = present("chroma", client.cfg.masked());
     info.server_version = Some(client.version()?);
     let mut members = Vec::new();
@@ -169,11 +177,7 @@ fn export(client: &ChromaClient, c: Collection, stage: &Path) -> Result<Exported
 
 /// None when the collection changed while it was read (Chroma has no snapshots: counts before and
 /// after must match what was read).
-fn export_once(
-    client: &ChromaClient,
-    c: Collection,
-    stage: &Path,
-) -> Result<Option<Exported>> {
+fn export_once(client: &ChromaClient, c: Collection, stage: &Path) -> Result<Option<Exported>> {
     let mut tmp = TempFile::new(stage, 0o600)?;
     let info = client.get_collection(c.name())?;
     let what = format!("Chroma collection {c} at {}", client.cfg.masked());
@@ -342,8 +346,8 @@ impl Reader {
         self.line_no += 1;
         let (m, n) = (self.member.as_str(), self.line_no);
         let text = text.map_err(|e| corrupt(m, n, e))?;
-        let line: Line = serde_json::from_str(&text)
-            .map_err(|e| corrupt(m, n, format!("not a record: {e}")))?;
+        let line: Line =
+            serde_json::from_str(&text).map_err(|e| corrupt(m, n, format!("not a record: {e}")))?;
         if line.id.is_empty() || !self.ids.insert(line.id.clone()) {
             return Err(corrupt(m, n, format!("empty or repeated id {:?}", line.id)));
         }
@@ -624,7 +628,11 @@ mod tests {
         let m = member(Collection::Ddl);
         let good = write(
             d.path(),
-            &[head(2, Some(2)), rec("a", &[0.1, 0.2]), rec("b", &[1.0, 0.0])],
+            &[
+                head(2, Some(2)),
+                rec("a", &[0.1, 0.2]),
+                rec("b", &[1.0, 0.0]),
+            ],
         );
         check_member(m, &good).unwrap();
         let cases: Vec<(Vec<String>, &str)> = vec![
@@ -632,9 +640,16 @@ mod tests {
                 vec![head(2, None), rec("a", &[0.1, 0.2]), rec("b", &[1.0])],
                 "dimensions",
             ),
-            (vec![head(2, Some(2)), rec("a", &[0.1, 0.2])], "header says 2"),
             (
-                vec![head(2, Some(2)), rec("a", &[0.1, 0.2]), rec("a", &[0.1, 0.2])],
+                vec![head(2, Some(2)), rec("a", &[0.1, 0.2])],
+                "header says 2",
+            ),
+            (
+                vec![
+                    head(2, Some(2)),
+                    rec("a", &[0.1, 0.2]),
+                    rec("a", &[0.1, 0.2]),
+                ],
                 "repeated id",
             ),
             (
@@ -651,7 +666,11 @@ mod tests {
         // The header must name the member's own collection.
         let good = write(
             d.path(),
-            &[head(2, Some(2)), rec("a", &[0.1, 0.2]), rec("b", &[1.0, 0.0])],
+            &[
+                head(2, Some(2)),
+                rec("a", &[0.1, 0.2]),
+                rec("b", &[1.0, 0.0]),
+            ],
         );
         let e = check_member(member(Collection::Sql), &good).unwrap_err();
         assert!(message(&e).contains("header names collection"), "{e}");
@@ -672,11 +691,16 @@ mod tests {
             name: "ddl".into(),
             dimension: None,
             metadata: None,
-            configuration_json: Some(serde_json::json!({"hnsw": {"space": space, "ef_construction": 100,
+            configuration_json: Some(
+                serde_json::json!({"hnsw": {"space": space, "ef_construction": 100,
                 "ef_search": 100, "max_neighbors": 16, "resize_factor": 1.2, "sync_threshold": 1000},
-                "spann": null, "embedding_function": null})),
+                "spann": null, "embedding_function": null}),
+            ),
         };
         assert_eq!(non_default_hnsw(&info("l2")), None);
-        assert_eq!(non_default_hnsw(&info("cosine")).unwrap()["space"], "cosine");
+        assert_eq!(
+            non_default_hnsw(&info("cosine")).unwrap()["space"],
+            "cosine"
+        );
     }
 }

@@ -271,9 +271,7 @@ pub fn incompatibility(
                 ),
             )),
             // Reachable, and the tenant/database exist: checked before anything changes.
-            Store::Chroma { url } => chroma::connect(s, &url)
-                .and_then(|c| c.list_collections())
-                .err(),
+            Store::Chroma { url } => chroma::connect(s, &url).err(),
             Store::Embedded(_) if archived.kind != "embedded" => Some(fail(
                 "archive_incompatible",
                 format!(
