@@ -11,7 +11,6 @@ use std::path::Path;
 use train_support::*;
 
 const T: &str = "default_tenant";
-const DB: &str = "default_database";
 
 /// car_1 trained into Chroma (DDL, three question/SQL pairs, one documentation file), plus one
 /// record the app itself wrote with typed metadata, and collection metadata to carry over.
