@@ -70,6 +70,12 @@ impl Drop for TempFile {
     fn drop(&mut self) {
         if !self.persisted {
             let _ = fs::remove_file(&self.path);
+            // A temp file opened as a SQLite database may have grown side files.
+            for suffix in ["-wal", "-shm", "-journal"] {
+                let mut side = self.path.clone().into_os_string();
+                side.push(suffix);
+                let _ = fs::remove_file(side);
+            }
         }
     }
 }

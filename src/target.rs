@@ -7,6 +7,10 @@ use std::path::Path;
 
 /// `file:` URI for a path, percent-encoding what URIs reserve (spaces, `?`, `#`, `%`).
 pub fn readonly_uri(path: &Path) -> String {
+    uri(path, "mode=ro")
+}
+
+fn uri(path: &Path, params: &str) -> String {
     let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     let mut out = String::from("file:");
     for b in abs.to_string_lossy().bytes() {
@@ -17,7 +21,8 @@ pub fn readonly_uri(path: &Path) -> String {
             _ => out.push_str(&format!("%{b:02X}")),
         }
     }
-    out.push_str("?mode=ro");
+    out.push('?');
+    out.push_str(params);
     out
 }
 
@@ -30,6 +35,17 @@ pub fn open_readonly(path: &Path) -> Result<Connection> {
         .with_context(|| format!("cannot open {} read-only", path.display()))?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     Ok(conn)
+}
+
+/// Open a file that must not even get `-wal`/`-shm` side files (the golden source): read-only and
+/// `immutable=1`, so SQLite takes no locks and creates nothing beside it. Only for files nobody
+/// writes while we read them.
+pub fn open_immutable(path: &Path) -> Result<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+        | OpenFlags::SQLITE_OPEN_URI
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    Connection::open_with_flags(uri(path, "mode=ro&immutable=1"), flags)
+        .with_context(|| format!("cannot open {} read-only", path.display()))
 }
 
 /// Open the runtime copy of the target database (`TARGET_DB_PATH`) read-only.

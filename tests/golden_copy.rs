@@ -467,3 +467,20 @@ fn large_file_progress_noop_and_sigkill_mid_copy() {
     assert!(!temp.exists());
     assert_eq!(sha256_file(&env.path("data/copy.db")), sha256_file(&src));
 }
+
+#[test]
+fn wal_mode_source_gets_no_side_files() {
+    let env = Env::new();
+    let src = env.path("src/wal.db");
+    std::fs::create_dir(env.path("src")).unwrap();
+    let c = rusqlite::Connection::open(&src).unwrap();
+    c.execute_batch("PRAGMA journal_mode=WAL; CREATE TABLE t(a); INSERT INTO t VALUES (1);")
+        .unwrap();
+    drop(c); // checkpoints and removes -wal/-shm; the header still says WAL
+    let before: Vec<_> = std::fs::read_dir(env.path("src")).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(before.len(), 1);
+    let out = env.run(&src, &[]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let after: Vec<_> = std::fs::read_dir(env.path("src")).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(after, before, "nothing may appear beside the golden source");
+}

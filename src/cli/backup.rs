@@ -69,23 +69,18 @@ pub fn run(g: &GlobalArgs, out: &Output, args: BackupArgs) -> Result<Box<dyn Rep
     }
 }
 
-/// The one place backup and restore outcomes are recorded for the audit trail. Today this writes
-/// the log file; the audit module replaces the body with `crate::audit::record(...)`.
+/// The one place backup and restore outcomes are recorded in the audit trail.
 pub(crate) fn audit(ctx: &Context, action: &str, result: &Result<PathBuf, &anyhow::Error>) {
-    match result {
-        Ok(archive) => tracing::info!(
-            actor = %ctx.actor,
-            action,
-            archive = %archive.display(),
-            "admin action succeeded"
-        ),
-        Err(e) => tracing::info!(
-            actor = %ctx.actor,
-            action,
-            error = %crate::error::message(e),
-            "admin action failed"
-        ),
-    }
+    let resource = ctx.settings.backup_dir.display().to_string();
+    let result = result
+        .as_ref()
+        .map_err(|e| anyhow::anyhow!("{}", crate::error::message(e)));
+    ctx.audit(
+        action,
+        &resource,
+        &result,
+        |archive| serde_json::json!({ "archive": archive }),
+    );
 }
 
 fn verify(ctx: &Context, file: Option<PathBuf>) -> Result<Box<dyn Report>> {

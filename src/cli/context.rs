@@ -34,6 +34,31 @@ impl Context {
         })
     }
 
+    /// Record an administrative action's outcome in the audit trail (never fails).
+    pub fn audit<T>(
+        &self,
+        action: &str,
+        resource: &str,
+        result: &Result<T>,
+        details: impl FnOnce(&T) -> serde_json::Value,
+    ) {
+        let (details, outcome) = match result {
+            Ok(v) => (details(v), crate::audit::SUCCESS),
+            Err(e) => (
+                serde_json::json!({ "error": crate::error::message(e) }),
+                crate::audit::FAILURE,
+            ),
+        };
+        crate::audit::record(
+            &self.settings,
+            &self.actor,
+            action,
+            resource,
+            details,
+            outcome,
+        );
+    }
+
     /// Ask before a destructive action. `--yes` answers yes; without a TTY the answer is no (exit 4).
     pub fn confirm(&self, question: &str) -> Result<()> {
         if self.assume_yes {

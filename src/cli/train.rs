@@ -140,7 +140,17 @@ pub fn run(g: &GlobalArgs, out: &Output, args: TrainArgs) -> Result<Box<dyn Repo
                 Some(crate::lock::acquire(&s.lock_path, "train")?)
             };
             let mut store = stores::open(s)?;
-            let o = train::train(s, &opts, store.as_mut(), out, &|q| ctx.confirm(q))?;
+            let result = train::train(s, &opts, store.as_mut(), out, &|q| ctx.confirm(q));
+            if !opts.dry_run {
+                ctx.audit("train", &store.describe(), &result, |o| {
+                    json!({
+                        "added": o.total(|p| p.added),
+                        "removed": o.total(|p| p.removed),
+                        "skipped": o.total(|p| p.already_present),
+                    })
+                });
+            }
+            let o = result?;
             for w in &o.warnings {
                 // The report shows warnings (stderr for humans, the JSON field for scripts).
                 tracing::warn!(target: crate::logging::FILE_ONLY, "{w}");
@@ -200,7 +210,14 @@ pub fn run(g: &GlobalArgs, out: &Output, args: TrainArgs) -> Result<Box<dyn Repo
                 "Remove every item of {which} from {}?",
                 store.describe()
             ))?;
-            let removed = ops::clear(store.as_mut(), &a.collections)?;
+            let result = ops::clear(store.as_mut(), &a.collections);
+            ctx.audit(
+                "train clear",
+                &store.describe(),
+                &result,
+                |r| json!({ "removed": r }),
+            );
+            let removed = result?;
             tracing::info!(store = %store.describe(), ?removed, "train clear");
             Ok(Box::new(ClearReport {
                 store: store.describe(),
@@ -235,7 +252,16 @@ pub fn run(g: &GlobalArgs, out: &Output, args: TrainArgs) -> Result<Box<dyn Repo
             };
             let mut from = EmbeddedStore::new(&s.knowledge_db_path);
             let mut to = ops::chroma_store(s, &url)?;
-            let o = ops::push(&mut from, &mut to, a.dry_run)?;
+            let result = ops::push(&mut from, &mut to, a.dry_run);
+            if !a.dry_run {
+                ctx.audit(
+                    "train push",
+                    &crate::config::mask_url(&url),
+                    &result,
+                    |o| json!({ "from": o.from, "to": o.to }),
+                );
+            }
+            let o = result?;
             tracing::info!(from = %o.from, to = %o.to, "train push");
             Ok(Box::new(PushReport(o)))
         }

@@ -78,7 +78,7 @@ pub fn validate(path: &Path) -> Result<()> {
             ),
         ));
     }
-    let conn = crate::target::open_readonly(path).map_err(|e| {
+    let conn = crate::target::open_immutable(path).map_err(|e| {
         fail(
             "source_not_sqlite",
             format!("target DB source {shown} cannot be opened as SQLite: {e:#}"),

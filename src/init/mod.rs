@@ -217,6 +217,9 @@ pub fn run(
         if let Some(db) = db.as_mut() {
             steps_with_db(&mut r, db, settings, opts);
         }
+        if r.error.is_none() {
+            train_step(&mut r, settings, out, confirm);
+        }
     }
     let changed = r.steps.iter().any(|s| s.status == StepStatus::Done);
     InitOutcome {
@@ -329,13 +332,44 @@ fn steps_with_db(r: &mut Runner, db: &mut Db, settings: &Settings, opts: &Option
             json!({ "inserted": inserted, "journal_lines": s.journal_lines, "tables": s.inserted }),
         ))
     });
+}
+
+/// Step 5: train the knowledge base when AUTO_TRAIN_CHROMA (incremental: a trained base is a no-op).
+fn train_step(
+    r: &mut Runner,
+    settings: &Settings,
+    out: &Output,
+    confirm: &dyn Fn(&str) -> Result<()>,
+) {
+    use crate::knowledge::{embed, stores, train};
     r.step("knowledge base", false, || {
-        let detail = if settings.auto_train_chroma {
-            "skipped (knowledge base not in this build)"
-        } else {
-            "AUTO_TRAIN_CHROMA is false"
+        if !settings.auto_train_chroma {
+            return Ok((
+                StepStatus::Skipped,
+                "AUTO_TRAIN_CHROMA is false".into(),
+                json!({}),
+            ));
+        }
+        let opts = train::TrainOptions {
+            pairs: Vec::new(),
+            docs: Vec::new(),
+            prune: false,
+            dry_run: false,
+            model_dir: embed::model_dir(settings.embedding_model_dir.as_deref()),
         };
-        Ok((StepStatus::Skipped, detail.into(), json!({})))
+        let mut store = stores::open(settings)?;
+        let o = train::train(settings, &opts, store.as_mut(), out, confirm)?;
+        let added = o.total(|p| p.added);
+        let present = o.total(|p| p.already_present);
+        let mut detail = format!("{added} added, {present} already present in {}", o.store);
+        for w in &o.warnings {
+            detail.push_str(&format!("; {w}"));
+        }
+        Ok((
+            changed(added > 0),
+            detail,
+            json!({ "added": added, "skipped": present }),
+        ))
     });
 }
 

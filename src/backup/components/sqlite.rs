@@ -47,6 +47,9 @@ pub fn snapshot(src: &Path, stage: &Path) -> Result<TempFile> {
     let mut to = Connection::open(&tmp.path)
         .with_context(|| format!("cannot open {}", tmp.path.display()))?;
     copy_db(&from, &mut to, &src.display().to_string())?;
+    // A WAL-mode source gives a WAL-mode copy, and every later open of the archived file would
+    // leave -wal/-shm files behind; the archive holds a self-contained rollback-journal database.
+    to.pragma_update(None, "journal_mode", "DELETE")?;
     Ok(tmp)
 }
 
