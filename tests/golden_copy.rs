@@ -477,16 +477,10 @@ fn wal_mode_source_gets_no_side_files() {
     c.execute_batch("PRAGMA journal_mode=WAL; CREATE TABLE t(a); INSERT INTO t VALUES (1);")
         .unwrap();
     drop(c); // checkpoints and removes -wal/-shm; the header still says WAL
-    let before: Vec<_> = std::fs::read_dir(env.path("src"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
+    let before: Vec<_> = std::fs::read_dir(env.path("src")).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(before.len(), 1);
     let out = env.run(&src, &[]);
     assert_eq!(out.status.code(), Some(0), "{out:?}");
-    let after: Vec<_> = std::fs::read_dir(env.path("src"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
+    let after: Vec<_> = std::fs::read_dir(env.path("src")).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(after, before, "nothing may appear beside the golden source");
 }

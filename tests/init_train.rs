@@ -15,10 +15,7 @@ fn cmd(dir: &Path) -> assert_cmd::Command {
     let mut c = vannactl(dir);
     c.env("AUTO_TRAIN_CHROMA", "true")
         .env("EMBEDDING_MODEL_DIR", model_dir())
-        .env(
-            "TARGET_DB_SOURCE",
-            repo().join("assets/databases/vanna_db.db"),
-        )
+        .env("TARGET_DB_SOURCE", repo().join("assets/databases/vanna_db.db"))
         .env("ONTOLOGY_DIR", repo().join("ontology"))
         .env("INIT_ADMIN_PASSWORD", "a-long-enough-password")
         .args(["--actor", "ci-bot"]);
@@ -26,12 +23,7 @@ fn cmd(dir: &Path) -> assert_cmd::Command {
 }
 
 fn step<'a>(j: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
-    j["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["name"] == name)
-        .unwrap()
+    j["steps"].as_array().unwrap().iter().find(|s| s["name"] == name).unwrap()
 }
 
 #[test]
@@ -53,28 +45,15 @@ fn init_trains_the_demo_knowledge_base_once_and_actions_are_audited() {
 
     // What the app would retrieve for a question about the demo data.
     let out = cmd(d.path())
-        .args([
-            "--json",
-            "train",
-            "query",
-            "What is the revenue by region?",
-            "--collection",
-            "sql",
-        ])
+        .args(["--json", "train", "query", "What is the revenue by region?", "--collection", "sql"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     let j = json_of(&out);
-    assert!(
-        j.to_string().contains("What is the revenue by region?"),
-        "{j}"
-    );
+    assert!(j.to_string().contains("What is the revenue by region?"), "{j}");
 
     // Admin actions land in audit_logs with the actor.
-    let out = cmd(d.path())
-        .args(["--yes", "train", "clear", "--collection", "sql"])
-        .output()
-        .unwrap();
+    let out = cmd(d.path()).args(["--yes", "train", "clear", "--collection", "sql"]).output().unwrap();
     assert!(out.status.success(), "{out:?}");
     let out = cmd(d.path()).args(["-q", "backup"]).output().unwrap();
     assert!(out.status.success(), "{out:?}");
