@@ -166,7 +166,9 @@ fn missing_components_are_recorded_absent_not_errors() {
 }
 
 #[test]
-fn chroma_configured_fails_clearly_instead_of_skipping() {
+fn unreachable_chroma_fails_clearly_instead_of_skipping() {
+    // Chroma round trips are in tests/backup_chroma.rs; here: a configured but unreachable server
+    // fails the whole backup and leaves no archive.
     let mut env = Env::sqlite();
     env.set("CHROMA_URL", "http://127.0.0.1:9");
     let (code, e) = env.json(&["backup"]);
@@ -175,7 +177,7 @@ fn chroma_configured_fails_clearly_instead_of_skipping() {
         e["error"]["message"]
             .as_str()
             .unwrap()
-            .contains("Chroma export/import is not available"),
+            .contains("cannot reach Chroma at http://127.0.0.1:9"),
         "{e}"
     );
     assert!(env.archives().is_empty());

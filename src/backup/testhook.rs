@@ -1,11 +1,12 @@
 //! Test-only fault injection, so end-to-end tests can kill or fail a run at an exact point without
-//! timing games. Inert unless `VANNACTL_TEST_HOOK` is set; documented in docs/backup.md.
+//! timing games. Inert unless `VANNACTL_TEST_HOOK` is set; documented in the README (Test hook).
 //!
 //! `VANNACTL_TEST_HOOK=pause:<point>[,fail:<point>…]`: at `pause:` points the process prints
 //! `vannactl-test-hook: paused at <point>` on stderr and sleeps (the test then kills it or runs a
 //! competing command); at `fail:` points the step fails with an error.
 //! Points: `backup:<component>` (before its snapshot), `backup:archive` (archive half written),
-//! `restore:<component>` (before putting it back).
+//! `restore:<component>` (before putting it back), `restore:knowledge-swap` (Chroma: after the
+//! first collection was swapped in).
 
 use crate::error::fail;
 use anyhow::Result;

@@ -102,9 +102,18 @@ impl Sandbox {
 
     /// Run with `--json`, expect `code`, return the JSON object.
     pub fn json(&self, args: &[&str], code: i32) -> Value {
+        self.json_env(args, &[], code)
+    }
+
+    /// `json` with extra environment variables (e.g. `VANNACTL_TEST_HOOK`, `CHROMA_TENANT`).
+    pub fn json_env(&self, args: &[&str], env: &[(&str, &str)], code: i32) -> Value {
         let mut full = vec!["--json"];
         full.extend_from_slice(args);
-        let out = self.cmd(&full).output().unwrap();
+        let mut cmd = self.cmd(&full);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert_eq!(
             out.status.code(),
@@ -232,6 +241,94 @@ impl ChromaServer {
         ))
         .send_json(serde_json::json!({"name": name}))
         .unwrap();
+    }
+}
+
+/// One Chroma collection as read back through the API: its metadata and every record
+/// `(id, document, metadata, embedding)` in id order.
+pub type CollectionDump = (Value, Vec<(String, Value, Value, Value)>);
+
+impl ChromaServer {
+    /// `/api/v2/tenants/{tenant}/databases/{database}{path}`.
+    pub fn api(&self, tenant: &str, database: &str, path: &str) -> String {
+        format!(
+            "{}/api/v2/tenants/{tenant}/databases/{database}{path}",
+            self.url
+        )
+    }
+
+    /// A new tenant with one database.
+    pub fn create_tenant_database(&self, tenant: &str, database: &str) {
+        ureq::post(&format!("{}/api/v2/tenants", self.url))
+            .send_json(serde_json::json!({"name": tenant}))
+            .unwrap();
+        ureq::post(&format!("{}/api/v2/tenants/{tenant}/databases", self.url))
+            .send_json(serde_json::json!({"name": database}))
+            .unwrap();
+    }
+
+    /// Names of all collections in a database, sorted.
+    pub fn collection_names(&self, tenant: &str, database: &str) -> Vec<String> {
+        let v: Value = ureq::get(&self.api(tenant, database, "/collections"))
+            .call()
+            .unwrap()
+            .body_mut()
+            .read_json()
+            .unwrap();
+        let mut names: Vec<String> = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["name"].as_str().unwrap().to_string())
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// Every collection of a database with its full contents (embeddings included), by name.
+    pub fn contents(
+        &self,
+        tenant: &str,
+        database: &str,
+    ) -> std::collections::BTreeMap<String, CollectionDump> {
+        let cols: Value = ureq::get(&self.api(tenant, database, "/collections"))
+            .call()
+            .unwrap()
+            .body_mut()
+            .read_json()
+            .unwrap();
+        let mut out = std::collections::BTreeMap::new();
+        for c in cols.as_array().unwrap() {
+            let id = c["id"].as_str().unwrap();
+            let got: Value =
+                ureq::post(&self.api(tenant, database, &format!("/collections/{id}/get")))
+                    .send_json(
+                        serde_json::json!({"include": ["documents", "metadatas", "embeddings"]}),
+                    )
+                    .unwrap()
+                    .body_mut()
+                    .with_config()
+                    .limit(256 << 20)
+                    .read_json()
+                    .unwrap();
+            let n = got["ids"].as_array().unwrap().len();
+            let mut recs: Vec<(String, Value, Value, Value)> = (0..n)
+                .map(|i| {
+                    (
+                        got["ids"][i].as_str().unwrap().to_string(),
+                        got["documents"][i].clone(),
+                        got["metadatas"][i].clone(),
+                        got["embeddings"][i].clone(),
+                    )
+                })
+                .collect();
+            recs.sort_by(|a, b| a.0.cmp(&b.0));
+            out.insert(
+                c["name"].as_str().unwrap().to_string(),
+                (c["metadata"].clone(), recs),
+            );
+        }
+        out
     }
 }
 

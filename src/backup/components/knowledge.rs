@@ -1,7 +1,6 @@
 //! The knowledge base: the embedded store (one SQLite file, treated as opaque) or a Chroma server.
 
 use crate::config::{mask_url, Settings};
-use crate::error::fail;
 use std::path::PathBuf;
 
 /// Which knowledge store this configuration uses.
@@ -31,16 +30,4 @@ impl Store {
             Store::Chroma { url } => mask_url(url),
         }
     }
-}
-
-/// Chroma export/import lands with the knowledge client; until then say so instead of skipping.
-pub fn chroma_unavailable(url: &str) -> anyhow::Error {
-    fail(
-        "chroma_backup_unavailable",
-        format!(
-            "CHROMA_URL is set ({}), but Chroma export/import is not available in this build; \
-             back up the Chroma server's persist directory with its own tools, or use `--only system|target`",
-            mask_url(url)
-        ),
-    )
 }

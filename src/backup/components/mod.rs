@@ -1,6 +1,7 @@
 //! The three components of a backup and how each is snapshotted, checked, put back and counted.
 //! Every function here dispatches on the configured kind; the archive code never needs to know.
 
+pub mod chroma;
 pub mod knowledge;
 pub mod sqlite;
 pub mod system_postgres;
@@ -122,7 +123,7 @@ pub fn snapshot(c: Component, s: &Settings, stage_dir: &Path) -> Result<Snapshot
             }
         },
         Component::Knowledge => match Store::from_settings(s) {
-            Store::Chroma { url } => Err(knowledge::chroma_unavailable(&url)),
+            Store::Chroma { url } => chroma::snapshot(s, &url, stage_dir),
             Store::Embedded(path) => {
                 let source = path.display().to_string();
                 if !exists(&path)? {
@@ -209,6 +210,9 @@ pub fn restore_dest(member: &str, s: &Settings, stage_dir: &Path) -> Option<Dest
             SystemDbUrl::Postgres(_) => None,
         },
         KNOWLEDGE_DB => Some(Dest::File(s.knowledge_db_path.clone())),
+        m if chroma::is_member(m) => Some(Dest::File(
+            stage_dir.join(format!("restore-{}", m.replace('/', "-"))),
+        )),
         TARGET_DB => Some(Dest::File(s.target_db_path.clone())),
         TARGET_MANIFEST => Some(Dest::Memory),
         _ => None,
@@ -221,6 +225,8 @@ pub fn check_staged_file(member: &str, path: &Path) -> Result<()> {
         sqlite::integrity_check(path)
     } else if member.ends_with(".dump") {
         system_postgres::list_check(path)
+    } else if chroma::is_member(member) {
+        chroma::check_member(member, path)
     } else {
         Ok(())
     }
@@ -255,11 +261,22 @@ pub fn incompatibility(
             ),
         )),
         Component::Knowledge => match Store::from_settings(s) {
-            Store::Chroma { url } => Some(knowledge::chroma_unavailable(&url)),
+            Store::Chroma { url } if archived.kind != "chroma" => Some(fail(
+                "archive_incompatible",
+                format!(
+                    "the archive holds a {} knowledge store but CHROMA_URL is set ({}); restore it without CHROMA_URL \
+                     into the embedded store, then copy it with `vannactl train push`",
+                    archived.kind,
+                    mask_url(&url)
+                ),
+            )),
+            // Reachable, and the tenant/database exist: checked before anything changes.
+            Store::Chroma { url } => chroma::connect(s, &url).err(),
             Store::Embedded(_) if archived.kind != "embedded" => Some(fail(
                 "archive_incompatible",
                 format!(
-                    "the archive holds a {} knowledge store but this configuration uses the embedded store",
+                    "the archive holds a {} knowledge store but this configuration uses the embedded store; \
+                     set CHROMA_URL (and CHROMA_TENANT/CHROMA_DATABASE) to restore it",
                     archived.kind
                 ),
             )),
@@ -294,7 +311,10 @@ pub fn apply(c: Component, mut staged: StagedComponent, s: &Settings) -> Result<
             }
             SystemDbUrl::Sqlite(p) => sqlite::apply(staged.take(SYSTEM_SQLITE)?, p),
         },
-        Component::Knowledge => sqlite::apply(staged.take(KNOWLEDGE_DB)?, &s.knowledge_db_path),
+        Component::Knowledge => match Store::from_settings(s) {
+            Store::Chroma { url } => chroma::apply(staged, s, &url),
+            Store::Embedded(p) => sqlite::apply(staged.take(KNOWLEDGE_DB)?, &p),
+        },
         Component::Target => {
             let file = staged.take(TARGET_DB)?;
             let manifest = staged.memory.get(TARGET_MANIFEST).map(|v| v.as_slice());
@@ -313,7 +333,10 @@ pub fn remove(c: Component, s: &Settings) -> Result<()> {
                 "the safety backup has no PostgreSQL dump to roll back to",
             )),
         },
-        Component::Knowledge => sqlite::remove(&s.knowledge_db_path),
+        Component::Knowledge => match Store::from_settings(s) {
+            Store::Chroma { url } => chroma::remove(s, &url),
+            Store::Embedded(p) => sqlite::remove(&p),
+        },
         Component::Target => target::remove(&s.target_db_path),
     }
 }
@@ -332,13 +355,15 @@ pub fn current_counts(c: Component, s: &Settings) -> Result<Option<BTreeMap<Stri
                 sqlite::counts_of(p).map(Some)
             }
         },
-        Component::Knowledge => {
-            let p = &s.knowledge_db_path;
-            if !exists(p)? {
-                return Ok(None);
+        Component::Knowledge => match Store::from_settings(s) {
+            Store::Chroma { url } => chroma::counts(&chroma::connect(s, &url)?),
+            Store::Embedded(p) => {
+                if !exists(&p)? {
+                    return Ok(None);
+                }
+                sqlite::counts_of(&p).map(Some)
             }
-            sqlite::counts_of(p).map(Some)
-        }
+        },
         Component::Target => match std::fs::metadata(&s.target_db_path) {
             Ok(m) => Ok(Some([("bytes".to_string(), m.len())].into())),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),

@@ -198,6 +198,24 @@ impl ChromaClient {
             .with_context(|| format!("Chroma at {shown} returned invalid JSON for {method} {path}"))
     }
 
+    /// The configured tenant/database must exist (listing collections of a missing database
+    /// succeeds with an empty list, so callers that must not mistake it for "empty" ask this).
+    pub fn check_database(&self) -> Result<()> {
+        match self.call("GET", &self.base(), None) {
+            Ok(_) => Ok(()),
+            Err(e) if is_status(&e, 404) => Err(crate::error::fail(
+                "chroma_database_missing",
+                format!(
+                    "Chroma at {} has no database {:?} in tenant {:?}; check CHROMA_TENANT and CHROMA_DATABASE, or create it first",
+                    mask_url(&self.cfg.url),
+                    self.cfg.database,
+                    self.cfg.tenant
+                ),
+            )),
+            Err(e) => Err(e),
+        }
+    }
+
     pub fn list_collections(&self) -> Result<Vec<CollectionInfo>> {
         let mut out = Vec::new();
         loop {
@@ -238,6 +256,25 @@ impl ChromaClient {
         let mut body = json!({"name": name, "get_or_create": get_or_create});
         if let Some(m) = metadata {
             body["metadata"] = Value::Object(m);
+        }
+        let v = self.call("POST", &format!("{}/collections", self.base()), Some(body))?;
+        Ok(serde_json::from_value(v)?)
+    }
+
+    /// Create a collection with index parameters (`configuration`, e.g. `{"hnsw": {…}}`), failing
+    /// when the name is taken. Callers must not pass an embedding function (see `create_collection`).
+    pub fn create_collection_configured(
+        &self,
+        name: &str,
+        metadata: Option<Map<String, Value>>,
+        configuration: Option<Value>,
+    ) -> Result<CollectionInfo> {
+        let mut body = json!({"name": name, "get_or_create": false});
+        if let Some(m) = metadata.filter(|m| !m.is_empty()) {
+            body["metadata"] = Value::Object(m);
+        }
+        if let Some(c) = configuration {
+            body["configuration"] = c;
         }
         let v = self.call("POST", &format!("{}/collections", self.base()), Some(body))?;
         Ok(serde_json::from_value(v)?)
