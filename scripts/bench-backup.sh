@@ -4,12 +4,12 @@
 # million demo rows plus a ~1 GB target golden copy. Data lives under $BENCH_DIR (default
 # /tmp/vannactl-bench) and is removed afterwards, as is the scratch database.
 #
-#   scripts/bench-backup.sh            # uses target/debug/vannactl (dependencies are built -O3)
-#   VANNACTL_BIN=target/release/vannactl TARGET_MB=1024 ROWS=1000000 scripts/bench-backup.sh
+#   scripts/bench-backup.sh            # builds and uses the release binary
+#   VANNACTL_BIN=target/debug/vannactl TARGET_MB=1024 ROWS=1000000 scripts/bench-backup.sh
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-BIN=${VANNACTL_BIN:-$ROOT/target/debug/vannactl}
+BIN=${VANNACTL_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/release/vannactl}
 BENCH_DIR=${BENCH_DIR:-/tmp/vannactl-bench}
 ROWS=${ROWS:-1000000}
 TARGET_MB=${TARGET_MB:-1024}
@@ -17,7 +17,7 @@ PG_ADMIN=${PG_ADMIN:-postgres://postgres@127.0.0.1:5432/postgres}
 DB=vannactl_bench_$$
 PG_URL=${PG_ADMIN%/*}/$DB
 
-if [[ ! -x $BIN ]]; then (cd "$ROOT" && cargo build --quiet); fi
+if [[ -z ${VANNACTL_BIN:-} ]]; then (cd "$ROOT" && cargo build --release --quiet); fi
 
 cleanup() {
   cd /  # psql cannot start in a removed working directory

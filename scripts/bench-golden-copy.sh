@@ -9,8 +9,9 @@ runs="${2:-3}"
 work="$(mktemp -d "${TMPDIR:-/tmp}/vannactl-bench.XXXXXX")"
 trap 'chmod -R u+w "$work"; rm -rf "$work"' EXIT
 
-cargo build --release --quiet
-bin="${CARGO_TARGET_DIR:-target}/release/vannactl"
+# VANNACTL_BIN overrides the binary; default: the release build.
+if [ -z "${VANNACTL_BIN:-}" ]; then cargo build --release --quiet; fi
+bin="${VANNACTL_BIN:-${CARGO_TARGET_DIR:-target}/release/vannactl}"
 
 echo "building a ${size_mb} MB SQLite database (random blobs, so nothing is sparse)" >&2
 python3 - "$work/src.db" "$size_mb" <<'PY'
