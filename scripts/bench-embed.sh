@@ -18,7 +18,7 @@ if [ "${1:-}" = "--release" ]; then
 else
     cargo build --quiet --manifest-path "$root/Cargo.toml"
 fi
-bin="$root/target/$profile/vannactl"
+bin="${CARGO_TARGET_DIR:-$root/target}/$profile/vannactl"
 
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT

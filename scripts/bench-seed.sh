@@ -21,7 +21,7 @@ PSQL="$(command -v psql || echo "$PGBIN/psql")"
 if [ -z "${VANNACTL_BIN:-}" ]; then
     (cd "$root" && cargo build --release --quiet)
 fi
-BIN="${VANNACTL_BIN:-$root/target/release/vannactl}"
+BIN="${VANNACTL_BIN:-${CARGO_TARGET_DIR:-$root/target}/release/vannactl}"
 
 suffix="$$"
 db_v="vannactl_bench_seed_$suffix"
