@@ -207,17 +207,15 @@ fn bad_sources_are_refused_and_nothing_is_touched() {
         );
     }
     drop(writer);
-    // Human mode: one clear line on stderr, nothing on stdout.
-    let out = vannactl(env.dir.path())
-        .args([
-            "golden-copy",
-            "--source",
-            "missing.db",
-            "--dest",
-            "data/copy.db",
-        ])
-        .output()
-        .unwrap();
+    // Human mode (no --json) from a source that does not exist, into `dest`.
+    let from_missing_source = |dest: &str| {
+        vannactl(env.dir.path())
+            .args(["golden-copy", "--source", "missing.db", "--dest", dest])
+            .output()
+            .unwrap()
+    };
+    // One clear line on stderr, nothing on stdout.
+    let out = from_missing_source("data/copy.db");
     assert_eq!(out.status.code(), Some(1));
     assert!(out.stdout.is_empty());
     let err = String::from_utf8_lossy(&out.stderr);
@@ -226,16 +224,7 @@ fn bad_sources_are_refused_and_nothing_is_touched() {
         "{err}"
     );
     // No copy appears for a refused first run either.
-    let out = vannactl(env.dir.path())
-        .args([
-            "golden-copy",
-            "--source",
-            "missing.db",
-            "--dest",
-            "data/other.db",
-        ])
-        .output()
-        .unwrap();
+    let out = from_missing_source("data/other.db");
     assert_eq!(out.status.code(), Some(1));
     assert!(!env.path("data/other.db").exists());
 }
