@@ -2,8 +2,10 @@
 //! through the HTTP API, restored by swapping collections in, portable to another tenant/database,
 //! verified line by line, and left intact when the swap fails.
 
+mod common;
 mod train_support;
 
+use common::free_port;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use std::io::{Read, Write};

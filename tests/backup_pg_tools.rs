@@ -1,6 +1,7 @@
 //! PostgreSQL client tools: version check against the server, password never on a command line.
 
 mod backup_support;
+mod common;
 
 use backup_support::*;
 use std::os::unix::fs::PermissionsExt;
@@ -23,6 +24,15 @@ fn wrapper(env: &Env, version: &str) -> String {
     format!("{}:{}", bin.display(), std::env::var("PATH").unwrap())
 }
 
+/// `backup --json` with the recording `pg_dump` wrapper reporting `version` first on PATH.
+fn backup_with_pg_dump(env: &Env, version: &str) -> std::process::Output {
+    env.cmd()
+        .env("PATH", wrapper(env, version))
+        .args(["--json", "backup"])
+        .output()
+        .unwrap()
+}
+
 fn which(tool: &str) -> String {
     let out = std::process::Command::new("sh")
         .args(["-c", &format!("command -v {tool}")])
@@ -34,13 +44,7 @@ fn which(tool: &str) -> String {
 #[test]
 fn pg_dump_older_than_server_is_refused_clearly() {
     let env = Env::postgres();
-    let path = wrapper(&env, "9.6.24");
-    let out = env
-        .cmd()
-        .env("PATH", path)
-        .args(["--json", "backup"])
-        .output()
-        .unwrap();
+    let out = backup_with_pg_dump(&env, "9.6.24");
     assert_eq!(out.status.code(), Some(1));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let msg = v["error"]["message"].as_str().unwrap();
@@ -65,13 +69,7 @@ fn password_goes_in_the_environment_never_argv_or_output() {
         .url()
         .replace("postgres@", &format!("postgres:{secret}@"));
     env.set("DATABASE_URL", &url);
-    let path = wrapper(&env, "15.20");
-    let out = env
-        .cmd()
-        .env("PATH", path)
-        .args(["--json", "backup"])
-        .output()
-        .unwrap();
+    let out = backup_with_pg_dump(&env, "15.20");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}");
     let log = std::fs::read_to_string(env.path("pg_dump.log")).unwrap();

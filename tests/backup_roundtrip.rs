@@ -2,6 +2,7 @@
 //! and a failing later component rolls earlier ones back from the safety backup.
 
 mod backup_support;
+mod common;
 
 use backup_support::*;
 use rusqlite::Connection;

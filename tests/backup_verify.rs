@@ -1,6 +1,7 @@
 //! `backup verify` / `backup list` catch damage precisely; retention only ever prunes our archives.
 
 mod backup_support;
+mod common;
 
 use backup_support::*;
 use std::path::{Path, PathBuf};

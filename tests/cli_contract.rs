@@ -2,7 +2,8 @@
 
 mod common;
 
-use common::{json_of, testdata, vannactl};
+use common::cli::{json_of, vannactl};
+use common::paths::testdata;
 
 fn config_json(cmd: &mut assert_cmd::Command) -> serde_json::Value {
     let out = cmd.args(["--json", "config"]).output().unwrap();

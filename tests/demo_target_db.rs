@@ -20,20 +20,8 @@ fn logical_dump(conn: &Connection) -> Vec<String> {
     for (ty, name, sql) in &objects {
         out.push(format!("{ty} {name}: {}", sql.clone().unwrap_or_default()));
         if ty == "table" {
-            let mut s = conn
-                .prepare(&format!("SELECT * FROM \"{name}\" ORDER BY rowid"))
-                .unwrap();
-            let n = s.column_count();
-            let rows = s
-                .query_map([], |r| {
-                    let vals: Vec<String> = (0..n)
-                        .map(|i| format!("{:?}", r.get_ref(i).unwrap()))
-                        .collect();
-                    Ok(vals.join("|"))
-                })
-                .unwrap();
-            for row in rows {
-                out.push(format!("{name}: {}", row.unwrap()));
+            for row in common::sqlite::rows(conn, name, "rowid") {
+                out.push(format!("{name}: {row}"));
             }
         }
     }
@@ -48,7 +36,7 @@ fn build(script: &str, dest: &Path) {
 
 #[test]
 fn shipped_demo_db_matches_its_script() {
-    let dir = common::repo().join("assets/databases");
+    let dir = common::paths::repo().join("assets/databases");
     let script = std::fs::read_to_string(dir.join("vanna_db.sql")).unwrap();
     let shipped = dir.join("vanna_db.db");
     if std::env::var_os("VANNACTL_UPDATE_ASSETS").is_some() {
@@ -76,7 +64,7 @@ fn shipped_demo_db_matches_its_script() {
 
 #[test]
 fn demo_db_has_views_indexes_and_foreign_keys() {
-    let shipped = common::repo().join("assets/databases/vanna_db.db");
+    let shipped = common::paths::repo().join("assets/databases/vanna_db.db");
     let conn = vannactl::target::open_readonly(&shipped).unwrap();
     let count = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap();
     assert!(count("SELECT count(*) FROM sqlite_master WHERE type='view'") >= 1);

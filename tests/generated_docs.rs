@@ -6,7 +6,7 @@ mod common;
 use vannactl::cli::generate::{completion_file, completion_script, man_pages, SHELLS};
 
 fn check(rel: &str, want: &[u8]) {
-    let path = common::repo().join(rel);
+    let path = common::paths::repo().join(rel);
     if std::env::var_os("VANNACTL_UPDATE_ASSETS").is_some() {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, want).unwrap();
@@ -36,7 +36,7 @@ fn man_pages_are_current_and_complete() {
         check(&format!("man/{name}"), roff);
     }
     // No stale pages for subcommands that no longer exist.
-    let mut on_disk: Vec<String> = std::fs::read_dir(common::repo().join("man"))
+    let mut on_disk: Vec<String> = std::fs::read_dir(common::paths::repo().join("man"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
@@ -55,7 +55,7 @@ fn man_pages_are_current_and_complete() {
 
 #[test]
 fn env_example_documents_every_variable() {
-    let text = std::fs::read_to_string(common::repo().join(".env.example")).unwrap();
+    let text = std::fs::read_to_string(common::paths::repo().join(".env.example")).unwrap();
     for spec in vannactl::config::VARS {
         assert!(
             text.lines()
@@ -66,14 +66,14 @@ fn env_example_documents_every_variable() {
     }
     // And it is a valid env file that configures a working development setup.
     let d = tempfile::tempdir().unwrap();
-    let out = common::vannactl(d.path())
+    let out = common::cli::vannactl(d.path())
         .arg("--env-file")
-        .arg(common::repo().join(".env.example"))
+        .arg(common::paths::repo().join(".env.example"))
         .args(["--json", "config"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{out:?}");
-    let j = common::json_of(&out);
+    let j = common::cli::json_of(&out);
     assert!(
         !j.to_string().contains("change-me-please"),
         "example password shown unmasked"
@@ -82,7 +82,7 @@ fn env_example_documents_every_variable() {
 
 #[test]
 fn readme_documents_every_variable_and_exit_code() {
-    let text = std::fs::read_to_string(common::repo().join("README.md")).unwrap();
+    let text = std::fs::read_to_string(common::paths::repo().join("README.md")).unwrap();
     for spec in vannactl::config::VARS {
         assert!(
             text.contains(&format!("| `{}` |", spec.name)),

@@ -2,7 +2,9 @@
 
 mod common;
 
-use common::{json_of, sha256_file, testdata, vannactl};
+use common::cli::{json_of, vannactl};
+use common::paths::testdata;
+use common::sha256_file;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
@@ -48,6 +50,14 @@ fn copy_into(env: &Env, name: &str) -> PathBuf {
     let p = env.path(name);
     std::fs::copy(testdata(name), &p).unwrap();
     p
+}
+
+/// A fresh env with a private copy of the sample `name` as the source, already golden-copied once.
+fn with_first_copy(name: &str) -> (Env, PathBuf) {
+    let env = Env::new();
+    let src = copy_into(&env, name);
+    assert!(env.run(&src, &[]).status.success());
+    (env, src)
 }
 
 #[test]
@@ -123,9 +133,7 @@ fn northwind_views_with_spaces_work_on_the_copy() {
 
 #[test]
 fn rerun_is_a_stat_only_noop() {
-    let env = Env::new();
-    let src = copy_into(&env, "car_1.sqlite");
-    assert!(env.run(&src, &[]).status.success());
+    let (env, src) = with_first_copy("car_1.sqlite");
     let copy = env.path("data/copy.db");
     let copy_mtime = mtime(&copy);
     let out = env.run(&src, &[]);
@@ -142,9 +150,7 @@ fn rerun_is_a_stat_only_noop() {
 
 #[test]
 fn touched_source_with_same_content_is_adopted_without_copying() {
-    let env = Env::new();
-    let src = copy_into(&env, "car_1.sqlite");
-    assert!(env.run(&src, &[]).status.success());
+    let (env, src) = with_first_copy("car_1.sqlite");
     let f = std::fs::File::options().append(true).open(&src).unwrap();
     f.set_modified(std::time::SystemTime::now() + std::time::Duration::from_secs(5))
         .unwrap();
@@ -158,10 +164,8 @@ fn touched_source_with_same_content_is_adopted_without_copying() {
 
 #[test]
 fn bad_sources_are_refused_and_nothing_is_touched() {
-    let env = Env::new();
     // An existing good copy must survive every refused run.
-    let good = copy_into(&env, "car_1.sqlite");
-    assert!(env.run(&good, &[]).status.success());
+    let (env, _) = with_first_copy("car_1.sqlite");
     let copy = env.path("data/copy.db");
     let copy_sha = sha256_file(&copy);
 
@@ -203,17 +207,15 @@ fn bad_sources_are_refused_and_nothing_is_touched() {
         );
     }
     drop(writer);
-    // Human mode: one clear line on stderr, nothing on stdout.
-    let out = vannactl(env.dir.path())
-        .args([
-            "golden-copy",
-            "--source",
-            "missing.db",
-            "--dest",
-            "data/copy.db",
-        ])
-        .output()
-        .unwrap();
+    // Human mode (no --json) from a source that does not exist, into `dest`.
+    let from_missing_source = |dest: &str| {
+        vannactl(env.dir.path())
+            .args(["golden-copy", "--source", "missing.db", "--dest", dest])
+            .output()
+            .unwrap()
+    };
+    // One clear line on stderr, nothing on stdout.
+    let out = from_missing_source("data/copy.db");
     assert_eq!(out.status.code(), Some(1));
     assert!(out.stdout.is_empty());
     let err = String::from_utf8_lossy(&out.stderr);
@@ -222,25 +224,14 @@ fn bad_sources_are_refused_and_nothing_is_touched() {
         "{err}"
     );
     // No copy appears for a refused first run either.
-    let out = vannactl(env.dir.path())
-        .args([
-            "golden-copy",
-            "--source",
-            "missing.db",
-            "--dest",
-            "data/other.db",
-        ])
-        .output()
-        .unwrap();
+    let out = from_missing_source("data/other.db");
     assert_eq!(out.status.code(), Some(1));
     assert!(!env.path("data/other.db").exists());
 }
 
 #[test]
 fn modified_copy_is_drift_refreshed_only_with_confirmation() {
-    let env = Env::new();
-    let src = copy_into(&env, "dog_kennels.sqlite");
-    assert!(env.run(&src, &[]).status.success());
+    let (env, src) = with_first_copy("dog_kennels.sqlite");
     let copy = env.path("data/copy.db");
     std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o644)).unwrap();
     rusqlite::Connection::open(&copy)
@@ -299,9 +290,7 @@ fn replaced_source_is_drift_refreshed_only_with_confirmation() {
 
 #[test]
 fn verify_rehashes_and_reports_drift_with_exit_1() {
-    let env = Env::new();
-    let src = copy_into(&env, "car_1.sqlite");
-    assert!(env.run(&src, &[]).status.success());
+    let (env, src) = with_first_copy("car_1.sqlite");
     let out = env.run(&src, &["--verify"]);
     assert_eq!(out.status.code(), Some(0));
     let j = json_of(&out);
@@ -341,9 +330,7 @@ fn verify_rehashes_and_reports_drift_with_exit_1() {
 
 #[test]
 fn corrupt_manifest_is_reported_and_repaired_by_content() {
-    let env = Env::new();
-    let src = copy_into(&env, "car_1.sqlite");
-    assert!(env.run(&src, &[]).status.success());
+    let (env, src) = with_first_copy("car_1.sqlite");
     std::fs::write(env.path("data/copy.db.manifest.json"), b"{ not json").unwrap();
     let out = env.run(&src, &[]);
     assert_eq!(out.status.code(), Some(0), "{out:?}");

@@ -2,7 +2,8 @@
 
 mod common;
 
-use common::{json_of, testdata, vannactl};
+use common::cli::{json_of, named, vannactl};
+use common::paths::testdata;
 
 fn health(d: &std::path::Path, extra: &[&str]) -> (Option<i32>, serde_json::Value) {
     let out = vannactl(d)
@@ -15,12 +16,7 @@ fn health(d: &std::path::Path, extra: &[&str]) -> (Option<i32>, serde_json::Valu
 }
 
 fn check<'a>(j: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
-    j["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == name)
-        .unwrap_or_else(|| panic!("no check {name}: {j}"))
+    named(j, "checks", name)
 }
 
 #[test]

@@ -1,7 +1,10 @@
 //! `vannactl init` end to end, on embedded SQLite and on PostgreSQL 15 (127.0.0.1:5432).
 
+mod common;
 mod system_db_support;
 
+use common::cli::{stderr, step};
+use common::paths::repo;
 use serde_json::Value;
 use system_db_support::*;
 use vannactl::system_db::Val;

@@ -3,13 +3,9 @@
 
 mod common;
 
-use common::{json_of, repo, vannactl};
+use common::cli::{json_of, step, vannactl};
+use common::paths::{model_dir, repo};
 use std::path::Path;
-
-fn model_dir() -> String {
-    std::env::var("VANNACTL_TEST_MODEL_DIR")
-        .expect("VANNACTL_TEST_MODEL_DIR is not set: run `source scripts/test-env.sh` first")
-}
 
 fn cmd(dir: &Path) -> assert_cmd::Command {
     let mut c = vannactl(dir);
@@ -23,15 +19,6 @@ fn cmd(dir: &Path) -> assert_cmd::Command {
         .env("INIT_ADMIN_PASSWORD", "a-long-enough-password")
         .args(["--actor", "ci-bot"]);
     c
-}
-
-fn step<'a>(j: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
-    j["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["name"] == name)
-        .unwrap()
 }
 
 #[test]

@@ -1,9 +1,10 @@
 //! Restores that refuse to make things worse, and runs that survive being killed.
 
 mod backup_support;
+mod common;
 
 use backup_support::*;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use vannactl::backup::archive::read_manifest;
 
 struct Before {
@@ -52,19 +53,31 @@ fn restore_refused(env: &Env, archive: &Path, expect: &str) {
     );
 }
 
+/// A copy of `archive` named `name` in the env's folder, with `damage` done to its bytes.
+fn damaged_copy(
+    env: &Env,
+    archive: &Path,
+    name: &str,
+    damage: impl FnOnce(&mut Vec<u8>),
+) -> PathBuf {
+    let mut bytes = std::fs::read(archive).unwrap();
+    damage(&mut bytes);
+    let p = env.path(name);
+    std::fs::write(&p, &bytes).unwrap();
+    p
+}
+
 #[test]
 fn corrupt_archive_is_refused_and_nothing_changes() {
     let env = Env::sqlite();
     let archive = env.backup();
     env.system_exec("UPDATE users SET username = 'changed'");
-    let bad = env.path("bad.tar.gz");
-    let mut bytes = std::fs::read(&archive).unwrap();
-    let n = bytes.len();
-    bytes[n - 40] ^= 0xff; // inside the last member / gzip trailer
-    std::fs::write(&bad, &bytes).unwrap();
+    let bad = damaged_copy(&env, &archive, "bad.tar.gz", |b| {
+        let n = b.len();
+        b[n - 40] ^= 0xff; // inside the last member / gzip trailer
+    });
     restore_refused(&env, &bad, "is damaged");
-    let trunc = env.path("trunc.tar.gz");
-    std::fs::write(&trunc, &std::fs::read(&archive).unwrap()[..n / 3]).unwrap();
+    let trunc = damaged_copy(&env, &archive, "trunc.tar.gz", |b| b.truncate(b.len() / 3));
     restore_refused(&env, &trunc, "is damaged");
 }
 
@@ -73,11 +86,10 @@ fn postgres_corrupt_archive_is_refused_and_nothing_changes() {
     let env = Env::postgres();
     let archive = env.backup();
     env.system_exec("DELETE FROM audit.events WHERE id % 2 = 0");
-    let bad = env.path("bad.tar.gz");
-    let mut bytes = std::fs::read(&archive).unwrap();
-    let n = bytes.len();
-    bytes[n / 2] ^= 0x10;
-    std::fs::write(&bad, &bytes).unwrap();
+    let bad = damaged_copy(&env, &archive, "bad.tar.gz", |b| {
+        let n = b.len();
+        b[n / 2] ^= 0x10;
+    });
     restore_refused(&env, &bad, "is damaged");
 }
 

@@ -1,8 +1,10 @@
 //! `vannactl seed`: deterministic, identical on both backends, idempotent, reset touches demo
 //! tables only.
 
+mod common;
 mod system_db_support;
 
+use common::cli::stderr;
 use system_db_support::*;
 use vannactl::system_db::Val;
 

@@ -1,7 +1,9 @@
 //! Connection failures: clear, classified, bounded in time, password masked.
 
+mod common;
 mod system_db_support;
 
+use common::cli::{stderr, step};
 use std::net::TcpListener;
 use system_db_support::*;
 

@@ -1,8 +1,11 @@
 //! `vannactl train` end to end against a real Chroma server (chromadb from PyPI), read back by
 //! Vanna's own ChromaDB_VectorStore. One server per test binary, killed when the test ends.
 
+mod common;
 mod train_support;
 
+use common::free_port;
+use common::paths::{model_dir, python, shared_tools};
 use serde_json::{json, Value};
 use train_support::*;
 
@@ -92,18 +95,16 @@ fn chroma_end_to_end_with_vanna_roundtrip_push_and_bad_dimension() {
         .contains(&pairs[0].0.replace('"', "\\\"")));
 
     // 2. Vanna's ChromaDB_VectorStore reads it all back and retrieves the right items.
-    let ddl: Vec<Value> = sb.json(&["train", "list", "--collection", "ddl"], 0)["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["document"].clone())
-        .collect();
-    let docs: Vec<Value> = sb.json(&["train", "list", "--collection", "documentation"], 0)["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["document"].clone())
-        .collect();
+    let documents = |collection: &str| -> Vec<Value> {
+        sb.json(&["train", "list", "--collection", collection], 0)["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["document"].clone())
+            .collect()
+    };
+    let ddl = documents("ddl");
+    let docs = documents("documentation");
     let expected = json!({
         "ddl": ddl,
         "documentation": docs,

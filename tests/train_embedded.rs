@@ -1,5 +1,6 @@
 //! `vannactl train` end to end against the embedded knowledge store, on the shared sample databases.
 
+mod common;
 mod train_support;
 
 use rusqlite::Connection;

@@ -1,16 +1,16 @@
 //! The Rust MiniLM embeddings against the shared numpy reference (what ChromaDB's default embedding
 //! function computes): cosine >= 0.999 on DDL and plain sentences, batched and sorted by length.
 
-mod train_support;
+mod common;
 
+use common::paths::{model_dir, python, shared_tools, testdata};
 use std::io::Write;
 use std::process::{Command, Stdio};
-use train_support::*;
 use vannactl::knowledge::embed::{cosine, Embedder, DIMENSION};
 
 #[test]
 fn embeddings_match_the_numpy_reference() {
-    let chinook = rusqlite::Connection::open(testdata().join("Chinook_Sqlite.sqlite")).unwrap();
+    let chinook = rusqlite::Connection::open(testdata("Chinook_Sqlite.sqlite")).unwrap();
     let long_ddl: String = chinook
         .query_row(
             "SELECT group_concat(sql, ';\n') FROM sqlite_master WHERE sql IS NOT NULL",

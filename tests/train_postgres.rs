@@ -1,37 +1,17 @@
 //! `vannactl train` with an external PostgreSQL target (ENABLE_TARGET_DB): schema from pg_catalog,
 //! EXPLAIN of pairs against PostgreSQL. Uses the real server at 127.0.0.1:5432 and its own database.
 
+mod common;
 mod train_support;
 
-use postgres::{Client, NoTls};
+use common::pg::PgDatabase;
 use train_support::*;
-
-const ADMIN: &str = "postgres://postgres@127.0.0.1:5432/postgres";
-
-struct Db(String);
-
-impl Drop for Db {
-    fn drop(&mut self) {
-        if let Ok(mut c) = Client::connect(ADMIN, NoTls) {
-            let _ = c.batch_execute(&format!(
-                "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
-                self.0
-            ));
-        }
-    }
-}
 
 #[test]
 fn postgres_target_schema_and_explain() {
-    let name = format!("vannactl_train_{}", std::process::id());
-    Client::connect(ADMIN, NoTls)
-        .unwrap()
-        .batch_execute(&format!("CREATE DATABASE \"{name}\""))
-        .unwrap();
-    let db = Db(name);
-    let url = format!("postgres://postgres@127.0.0.1:5432/{}", db.0);
-    Client::connect(&url, NoTls)
-        .unwrap()
+    let db = PgDatabase::create();
+    let url = db.url();
+    db.client()
         .batch_execute(
             r#"CREATE SCHEMA sales;
                CREATE TABLE "Order Details" ("select" integer PRIMARY KEY, "größe" text NOT NULL DEFAULT 'x');

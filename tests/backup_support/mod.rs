@@ -1,64 +1,21 @@
 //! Shared setup for the backup/restore end-to-end tests: an isolated environment (own folder, own
-//! variables) with a real system DB (SQLite file or a fresh PostgreSQL database), an embedded
+//! variables) with a real system DB (SQLite file or a fresh `common::pg::PgDatabase`), an embedded
 //! knowledge store file and a golden copy of a small target DB.
 #![allow(dead_code)]
 
+use crate::common::cli::{isolated, json_of};
+use crate::common::pg::PgDatabase;
+use crate::common::{pg, sqlite};
 use assert_cmd::Command;
 use rusqlite::Connection;
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
-
-pub const PG_ADMIN: &str = "postgres://postgres@127.0.0.1:5432/postgres";
-static COUNTER: AtomicU32 = AtomicU32::new(0);
-
-/// A uniquely named PostgreSQL database, dropped on drop.
-pub struct PgDb {
-    pub name: String,
-}
-
-impl PgDb {
-    pub fn new() -> PgDb {
-        let name = format!(
-            "vannactl_bk_{}_{}_{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::SeqCst),
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .subsec_nanos()
-        );
-        let mut c = postgres::Client::connect(PG_ADMIN, postgres::NoTls)
-            .expect("PostgreSQL 15 must run at 127.0.0.1:5432 (trust auth, user postgres)");
-        c.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
-        PgDb { name }
-    }
-
-    pub fn url(&self) -> String {
-        format!("postgres://postgres@127.0.0.1:5432/{}", self.name)
-    }
-
-    pub fn client(&self) -> postgres::Client {
-        postgres::Client::connect(&self.url(), postgres::NoTls).unwrap()
-    }
-}
-
-impl Drop for PgDb {
-    fn drop(&mut self) {
-        if let Ok(mut c) = postgres::Client::connect(PG_ADMIN, postgres::NoTls) {
-            let _ = c.batch_execute(&format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.name
-            ));
-        }
-    }
-}
 
 pub struct Env {
     pub dir: tempfile::TempDir,
-    pub pg: Option<PgDb>,
+    pub pg: Option<PgDatabase>,
     pub vars: Vec<(String, String)>,
 }
 
@@ -115,7 +72,7 @@ impl Env {
     /// PostgreSQL system DB in a fresh database.
     pub fn postgres() -> Env {
         let mut env = Env::base();
-        let pg = PgDb::new();
+        let pg = PgDatabase::create();
         pg.client()
             .batch_execute(&format!(
                 "{SYSTEM_SCHEMA}
@@ -140,12 +97,8 @@ impl Env {
     }
 
     pub fn cmd(&self) -> Command {
-        let mut c = Command::cargo_bin("vannactl").unwrap();
-        c.env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("HOME", self.dir.path())
-            .current_dir(self.dir.path())
-            .arg("--no-dotenv");
+        let mut c = Command::from_std(isolated(self.dir.path()));
+        c.arg("--no-dotenv");
         for (k, v) in &self.vars {
             c.env(k, v);
         }
@@ -155,14 +108,7 @@ impl Env {
     /// Run with `--json` and return (exit code, parsed JSON).
     pub fn json(&self, args: &[&str]) -> (i32, Value) {
         let out = self.cmd().arg("--json").args(args).output().unwrap();
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        let v: Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
-            panic!(
-                "not one JSON object ({e}): {stdout}\nstderr: {}",
-                String::from_utf8_lossy(&out.stderr)
-            )
-        });
-        (out.status.code().unwrap_or(-1), v)
+        (out.status.code().unwrap_or(-1), json_of(&out))
     }
 
     /// `json` that must succeed.
@@ -195,12 +141,8 @@ impl Env {
 
     /// Spawn with a test hook that pauses at `point`; returns once the pause is reached.
     pub fn spawn_paused(&self, args: &[&str], point: &str) -> Child {
-        let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("vannactl"));
-        c.env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("HOME", self.dir.path())
-            .env("VANNACTL_TEST_HOOK", format!("pause:{point}"))
-            .current_dir(self.dir.path())
+        let mut c = isolated(self.dir.path());
+        c.env("VANNACTL_TEST_HOOK", format!("pause:{point}"))
             .arg("--no-dotenv")
             .args(args)
             .stdout(Stdio::null())
@@ -229,8 +171,8 @@ impl Env {
     /// Everything in the system DB, table by table, as text (content, not just counts).
     pub fn system_contents(&self) -> Vec<(String, Vec<String>)> {
         match &self.pg {
-            Some(pg) => pg_contents(&mut pg.client()),
-            None => sqlite_contents(&self.path("data/system.db")),
+            Some(pg) => pg::contents(&mut pg.client()),
+            None => sqlite::contents(&self.path("data/system.db")),
         }
     }
 
@@ -245,7 +187,7 @@ impl Env {
     }
 
     pub fn knowledge_contents(&self) -> Vec<(String, Vec<String>)> {
-        sqlite_contents(&self.path("data/knowledge.db"))
+        sqlite::contents(&self.path("data/knowledge.db"))
     }
 
     pub fn target_bytes(&self) -> Vec<u8> {
@@ -279,65 +221,6 @@ impl Env {
 
 pub fn make_sqlite(path: &Path, sql: &str) {
     Connection::open(path).unwrap().execute_batch(sql).unwrap();
-}
-
-pub fn sqlite_contents(path: &Path) -> Vec<(String, Vec<String>)> {
-    let c = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
-    let tables: Vec<String> = c
-        .prepare("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(|r| r.unwrap())
-        .collect();
-    tables
-        .into_iter()
-        .map(|t| {
-            let mut stmt = c
-                .prepare(&format!("SELECT * FROM \"{t}\" ORDER BY 1"))
-                .unwrap();
-            let n = stmt.column_count();
-            let rows = stmt
-                .query_map([], |r| {
-                    Ok((0..n)
-                        .map(|i| format!("{:?}", r.get::<_, rusqlite::types::Value>(i).unwrap()))
-                        .collect::<Vec<_>>()
-                        .join("|"))
-                })
-                .unwrap()
-                .map(|r| r.unwrap())
-                .collect();
-            (t, rows)
-        })
-        .collect()
-}
-
-pub fn pg_contents(c: &mut postgres::Client) -> Vec<(String, Vec<String>)> {
-    let tables: Vec<String> = c
-        .query(
-            "SELECT quote_ident(table_schema) || '.' || quote_ident(table_name) FROM information_schema.tables
-             WHERE table_type = 'BASE TABLE' AND table_schema NOT IN ('pg_catalog','information_schema') ORDER BY 1",
-            &[],
-        )
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
-    tables
-        .into_iter()
-        .map(|t| {
-            let rows = c
-                .query(
-                    &format!("SELECT to_jsonb(x)::text FROM {t} x ORDER BY 1"),
-                    &[],
-                )
-                .unwrap()
-                .iter()
-                .map(|r| r.get(0))
-                .collect();
-            (t, rows)
-        })
-        .collect()
 }
 
 /// Write a tar.gz from (name, type, data) without any of the tar crate's path sanitising.

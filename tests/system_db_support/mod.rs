@@ -1,14 +1,16 @@
 //! Shared helpers for the system DB end-to-end tests: a throwaway environment per test on either
-//! backend (PostgreSQL: a uniquely named database on 127.0.0.1:5432, dropped on drop).
+//! backend (PostgreSQL: a `common::pg::PgDatabase`), Python's bcrypt as a cross-check, and a private
+//! password-authenticated PostgreSQL cluster.
 #![allow(dead_code)]
 
+use crate::common::cli::{json_of, vannactl};
+use crate::common::paths::{python, repo, testdata};
+use crate::common::pg::PgDatabase;
 use std::path::{Path, PathBuf};
 use std::process::Output;
-use std::sync::atomic::{AtomicU32, Ordering};
 use vannactl::config::SystemDbUrl;
 use vannactl::system_db::{Db, OpenMode, Val};
 
-pub const PG_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 pub const ADMIN_PASSWORD: &str = "e2e-admin-password-123";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,62 +20,6 @@ pub enum Backend {
 }
 
 pub const BACKENDS: [Backend; 2] = [Backend::Sqlite, Backend::Postgres];
-
-pub fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-pub fn testdata(name: &str) -> PathBuf {
-    let dir = std::env::var_os("VANNACTL_TESTDATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo().join("../shared/testdata/targets"));
-    let p = dir.join(name);
-    assert!(
-        p.exists(),
-        "sample database {} not found; set VANNACTL_TESTDATA to shared/testdata/targets",
-        p.display()
-    );
-    p
-}
-
-static COUNTER: AtomicU32 = AtomicU32::new(0);
-
-/// A PostgreSQL database that exists for the guard's lifetime.
-pub struct PgDatabase {
-    pub name: String,
-}
-
-impl PgDatabase {
-    pub fn create() -> PgDatabase {
-        let name = format!(
-            "vannactl_test_{}_{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::SeqCst)
-        );
-        let mut c = postgres::Client::connect(PG_ADMIN_URL, postgres::NoTls)
-            .expect("PostgreSQL 15 must run on 127.0.0.1:5432 (trust auth, user postgres)");
-        // Separate statements: several in one batch would form an implicit transaction.
-        c.batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))
-            .unwrap();
-        c.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
-        PgDatabase { name }
-    }
-
-    pub fn url(&self) -> String {
-        format!("postgres://postgres@127.0.0.1:5432/{}", self.name)
-    }
-}
-
-impl Drop for PgDatabase {
-    fn drop(&mut self) {
-        if let Ok(mut c) = postgres::Client::connect(PG_ADMIN_URL, postgres::NoTls) {
-            let _ = c.batch_execute(&format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.name
-            ));
-        }
-    }
-}
 
 /// A working folder plus a system DB on one backend.
 pub struct Env {
@@ -118,11 +64,7 @@ impl Env {
 
     /// The binary in the working folder with a clean configuration environment.
     pub fn cmd(&self) -> assert_cmd::Command {
-        let mut cmd = assert_cmd::Command::cargo_bin("vannactl").unwrap();
-        cmd.current_dir(self.dir.path());
-        for spec in vannactl::config::VARS {
-            cmd.env_remove(spec.name);
-        }
+        let mut cmd = vannactl(self.dir.path());
         cmd.env("DATABASE_URL", self.database_url())
             .env("TARGET_DB_SOURCE", testdata("Chinook_Sqlite.sqlite"))
             .env("ONTOLOGY_DIR", repo().join("ontology"))
@@ -163,37 +105,6 @@ impl Env {
     pub fn table_exists(&self, t: &str) -> bool {
         self.db().table_exists(t).unwrap()
     }
-}
-
-pub fn json_of(out: &Output) -> serde_json::Value {
-    let text = String::from_utf8_lossy(&out.stdout);
-    serde_json::from_str(text.trim()).unwrap_or_else(|e| {
-        panic!(
-            "stdout is not one JSON object ({e}):\n{text}\nstderr:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
-}
-
-pub fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-/// Status of a named init step in an init JSON report.
-pub fn step<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
-    report["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["name"] == name)
-        .unwrap_or_else(|| panic!("no step {name} in {report}"))
-}
-
-/// The Python with `bcrypt` from `scripts/test-env.sh`.
-pub fn python() -> PathBuf {
-    PathBuf::from(std::env::var_os("VANNACTL_TEST_PYTHON").unwrap_or_else(|| {
-        panic!("VANNACTL_TEST_PYTHON is not set: run `source scripts/test-env.sh` before the tests")
-    }))
 }
 
 /// Does Python's bcrypt accept `password` for `hash`?
@@ -238,7 +149,7 @@ impl PrivateCluster {
                 std::os::unix::fs::chown(p, Some(uid), Some(gid)).unwrap();
             }
         }
-        let port = TcpListenerPort::free();
+        let port = crate::common::free_port();
         let data = dir.path().join("data");
         let mut c = pg_command(&bin, "initdb");
         c.args([
@@ -285,18 +196,6 @@ impl Drop for PrivateCluster {
             "stop",
         ]);
         let _ = c.output();
-    }
-}
-
-struct TcpListenerPort;
-
-impl TcpListenerPort {
-    fn free() -> u16 {
-        std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port()
     }
 }
 

@@ -1,39 +1,16 @@
-//! Shared helpers of the `train*` end-to-end tests: paths from the environment, a sandbox with its
-//! own target copy / system DB / knowledge store, and a real Chroma server per test binary.
+//! Shared helpers of the `train*` end-to-end tests: a sandbox with its own target copy / system DB /
+//! knowledge store, Spider training pairs, and a real Chroma server per test binary. Paths and the
+//! variables of `scripts/test-env.sh` come from `common::paths`.
 #![allow(dead_code)]
 
+use crate::common::cli::{isolated, json_of};
+use crate::common::free_port;
+use crate::common::paths::{chroma, model_dir, testdata};
 use assert_cmd::Command;
 use serde_json::Value;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
-
-fn need(var: &str) -> String {
-    std::env::var(var).unwrap_or_else(|_| {
-        panic!("{var} is not set: run `source scripts/test-env.sh` before the tests (it prepares the Python venv, Chroma and the model)")
-    })
-}
-
-pub fn model_dir() -> PathBuf {
-    PathBuf::from(need("VANNACTL_TEST_MODEL_DIR"))
-}
-
-pub fn python() -> PathBuf {
-    PathBuf::from(need("VANNACTL_TEST_PYTHON"))
-}
-
-pub fn testdata() -> PathBuf {
-    std::env::var_os("VANNACTL_TESTDATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/testdata/targets"))
-}
-
-pub fn shared_tools() -> PathBuf {
-    std::env::var_os("VANNACTL_SHARED")
-        .map(|s| PathBuf::from(s).join("tools"))
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/tools"))
-}
 
 /// A working folder with a writable copy of a sample database as the target.
 pub struct Sandbox {
@@ -47,8 +24,9 @@ impl Sandbox {
     pub fn new(sample: &str) -> Sandbox {
         let dir = tempfile::tempdir().unwrap();
         let target = dir.path().join("target db.sqlite");
-        std::fs::copy(testdata().join(sample), &target)
-            .unwrap_or_else(|e| panic!("copy {sample} from {}: {e}", testdata().display()));
+        let source = testdata(sample);
+        std::fs::copy(&source, &target)
+            .unwrap_or_else(|e| panic!("copy {}: {e}", source.display()));
         Sandbox {
             dir,
             target,
@@ -74,12 +52,8 @@ impl Sandbox {
 
     /// `vannactl --no-dotenv <args>` configured for this sandbox.
     pub fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::cargo_bin("vannactl").unwrap();
-        c.current_dir(self.dir.path())
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", self.dir.path())
-            .env("TARGET_DB_PATH", &self.target)
+        let mut c = Command::from_std(isolated(self.dir.path()));
+        c.env("TARGET_DB_PATH", &self.target)
             .env("KNOWLEDGE_DB_PATH", self.store())
             .env(
                 "DATABASE_URL",
@@ -114,20 +88,20 @@ impl Sandbox {
             cmd.env(k, v);
         }
         let out = cmd.output().unwrap();
-        let stdout = String::from_utf8_lossy(&out.stdout);
         assert_eq!(
             out.status.code(),
             Some(code),
-            "vannactl {args:?}\nstdout: {stdout}\nstderr: {}",
+            "vannactl {args:?}\nstdout: {}\nstderr: {}",
+            String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
-        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}"))
+        json_of(&out)
     }
 }
 
 /// A sorted list of the question/SQL pairs of a Spider `*.dev.json`, first `n`.
 pub fn spider_pairs(file: &str, n: usize) -> Vec<(String, String)> {
-    let v: Value = serde_json::from_slice(&std::fs::read(testdata().join(file)).unwrap()).unwrap();
+    let v: Value = serde_json::from_slice(&std::fs::read(testdata(file)).unwrap()).unwrap();
     v.as_array().unwrap()[..n]
         .iter()
         .map(|p| {
@@ -180,17 +154,9 @@ pub struct ChromaServer {
     _dir: tempfile::TempDir,
 }
 
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 impl ChromaServer {
     pub fn start() -> ChromaServer {
-        let exe = need("VANNACTL_TEST_CHROMA");
+        let exe = chroma();
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
         let log = std::fs::File::create(dir.path().join("chroma.log")).unwrap();
@@ -201,7 +167,7 @@ impl ChromaServer {
             .stdout(Stdio::from(log.try_clone().unwrap()))
             .stderr(Stdio::from(log))
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {exe}: {e}"));
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", exe.display()));
         let mut server = ChromaServer {
             child,
             url: format!("http://127.0.0.1:{port}"),

@@ -1,0 +1,57 @@
+//! Running the built binary and reading what it printed.
+
+use serde_json::Value;
+use std::path::Path;
+use std::process::Output;
+
+/// The binary, run in `dir` with a clean configuration environment (no .env, no inherited variables).
+pub fn vannactl(dir: &Path) -> assert_cmd::Command {
+    let mut cmd = assert_cmd::Command::cargo_bin("vannactl").unwrap();
+    cmd.current_dir(dir);
+    for spec in vannactl::config::VARS {
+        cmd.env_remove(spec.name);
+    }
+    cmd.env_remove("NO_COLOR");
+    cmd
+}
+
+/// The binary, run in `dir` with nothing of the caller's environment but `PATH`, and `HOME` set to
+/// `dir` (so no profile or cache of the test runner leaks in).
+pub fn isolated(dir: &Path) -> std::process::Command {
+    let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("vannactl"));
+    c.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", dir)
+        .current_dir(dir);
+    c
+}
+
+/// Parse the single JSON object a `--json` run printed.
+pub fn json_of(out: &Output) -> Value {
+    let text = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(text.trim()).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not one JSON object ({e}):\n{text}\nstderr:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// The element of the array `report[list]` whose `name` is `name` (a step, a check).
+pub fn named<'a>(report: &'a Value, list: &str, name: &str) -> &'a Value {
+    report[list]
+        .as_array()
+        .unwrap_or_else(|| panic!("no {list} array in {report}"))
+        .iter()
+        .find(|s| s["name"] == name)
+        .unwrap_or_else(|| panic!("no {list} entry {name} in {report}"))
+}
+
+/// A named step of an `init` JSON report.
+pub fn step<'a>(report: &'a Value, name: &str) -> &'a Value {
+    named(report, "steps", name)
+}
