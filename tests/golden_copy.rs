@@ -102,13 +102,19 @@ fn copies_every_sample_database_verbatim_and_read_only() {
             .unwrap();
         assert!(objects > 0);
         assert!(conn.execute_batch("CREATE TABLE x(a)").is_err());
-        // Nothing but the copy and its manifest in the folder: no stray temp files.
+        // Nothing but the copy, its manifest and the released lock: no stray temp files.
         let mut files: Vec<String> = std::fs::read_dir(env.path("data"))
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
         files.sort();
-        assert_eq!(files, ["copy.db", "copy.db.manifest.json"]);
+        assert_eq!(files, ["copy.db", "copy.db.manifest.json", "vannactl.lock"]);
+        assert_eq!(
+            std::fs::metadata(env.path("data/vannactl.lock"))
+                .unwrap()
+                .len(),
+            0
+        );
     }
 }
 
@@ -476,4 +482,25 @@ fn wal_mode_source_gets_no_side_files() {
         .map(|e| e.unwrap().file_name())
         .collect();
     assert_eq!(after, before, "nothing may appear beside the golden source");
+}
+
+#[test]
+fn a_held_lock_stops_writing_runs_but_not_verify() {
+    let (env, src) = with_first_copy("car_1.sqlite");
+    // Another vannactl operation (here: this test process) holds the environment's lock.
+    let guard = vannactl::lock::acquire(&env.path("data/vannactl.lock"), "backup").unwrap();
+    let out = env.run(&src, &[]);
+    assert_eq!(out.status.code(), Some(5), "{out:?}");
+    let j = json_of(&out);
+    assert_eq!(j["error"]["kind"], "locked");
+    assert!(
+        j["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("backup (pid"),
+        "{j}"
+    );
+    assert_eq!(env.run(&src, &["--verify"]).status.code(), Some(0));
+    drop(guard);
+    assert_eq!(env.run(&src, &[]).status.code(), Some(0));
 }

@@ -38,6 +38,15 @@ pub fn run(g: &GlobalArgs, out: &Output, args: GoldenCopyArgs) -> Result<Box<dyn
         dest: ctx.settings.target_db_path.clone(),
         verify: args.verify,
     };
+    // Writing runs are serialised with init, backup and restore; --verify only reads.
+    let _lock = if args.verify {
+        None
+    } else {
+        Some(crate::lock::acquire(
+            &ctx.settings.lock_path,
+            "golden-copy",
+        )?)
+    };
     let result = golden_copy::run(&opts, out, &|q| ctx.confirm(q));
     // Copies and refreshes are administrative changes; no-ops and --verify are not audited.
     match &result {
