@@ -227,3 +227,23 @@ fn health_reports_the_newest_archive() {
     assert_eq!(check(&v)["status"], "warn");
     assert!(check(&v)["detail"].as_str().unwrap().contains("unreadable"));
 }
+
+#[test]
+fn retention_never_prunes_the_archive_just_written() {
+    // An archive name from the future (a clock that was wrong, or stepped back since) sorts newest;
+    // retention must still keep the backup this run just wrote.
+    let mut env = Env::sqlite();
+    env.set("BACKUP_RETENTION_COUNT", "1");
+    std::fs::create_dir_all(env.path("backups")).unwrap();
+    let future = env.backup();
+    let future_name = env.path("backups/backup_20991231T235959.000Z.tar.gz");
+    std::fs::rename(&future, &future_name).unwrap();
+    let v = env.ok(&["backup"]);
+    let written = PathBuf::from(v["archive"].as_str().unwrap());
+    assert!(written.exists(), "the archive just written was pruned: {v}");
+    assert_eq!(
+        v["pruned"],
+        serde_json::json!([future_name.to_str().unwrap()])
+    );
+    assert_eq!(env.archives(), vec![written]);
+}

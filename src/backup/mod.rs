@@ -178,7 +178,7 @@ pub fn create(s: &Settings, opts: &CreateOptions, out: &Output) -> Result<Create
     tmp.persist()?;
 
     let pruned = match opts.retention {
-        Some(keep) => retention::prune(dir, keep)?,
+        Some(keep) => retention::prune(dir, keep, &dest)?,
         None => Vec::new(),
     };
     Ok(Created {
@@ -214,7 +214,7 @@ pub struct DryRun {
 /// What a backup run would prune; reads the folder, changes nothing.
 pub fn dry_run(s: &Settings) -> Result<DryRun> {
     let existing = archive::list_archives(&s.backup_dir)?.len();
-    let would_prune = retention::candidates(&s.backup_dir, s.backup_retention_count, 1)?;
+    let would_prune = retention::candidates(&s.backup_dir, s.backup_retention_count, None)?;
     Ok(DryRun {
         backup_dir: s.backup_dir.clone(),
         retention_count: s.backup_retention_count,

@@ -213,30 +213,18 @@ pub fn dump(pg: &Pg, stage: &Path) -> Result<Dump> {
     let migration_version = migration_version(&mut tx)?;
 
     let mut file = TempFile::new(stage, 0o600)?;
-    let mut child = pg
-        .command("pg_dump")
-        .args(["--format=custom", "--no-password"])
+    let mut cmd = pg.command("pg_dump");
+    cmd.args(["--format=custom", "--no-password"])
         .arg(format!("--snapshot={snapshot}"))
-        .arg(format!("--dbname={}", pg.no_password))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| fail("pg_tool_missing", format!("cannot run pg_dump: {e}")))?;
-    let mut stderr = child.stderr.take().expect("piped");
-    let err_reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stderr.read_to_string(&mut s);
-        s
-    });
-    let mut stdout = child.stdout.take().expect("piped");
+        .arg(format!("--dbname={}", pg.no_password));
     let mut w = Hashing::new(BufWriter::with_capacity(1 << 20, file.file()));
-    let copied = std::io::copy(&mut stdout, &mut w);
+    let (copied, status, stderr_text) = stdout_into(cmd, &mut w)?;
     let (mut buf, size, sha256) = w.finish();
     let flushed = buf.flush();
     drop(buf);
-    let status = child.wait()?;
-    let stderr_text = err_reader.join().unwrap_or_default();
+    // A failed write (disk full) is the cause; pg_dump then only reports the broken pipe.
+    copied.with_context(|| format!("cannot write {}", file.path.display()))?;
+    flushed.with_context(|| format!("cannot write {}", file.path.display()))?;
     if !status.success() {
         return Err(fail(
             "pg_dump_failed",
@@ -247,8 +235,6 @@ pub fn dump(pg: &Pg, stage: &Path) -> Result<Dump> {
             ),
         ));
     }
-    copied.with_context(|| format!("cannot write {}", file.path.display()))?;
-    flushed.with_context(|| format!("cannot write {}", file.path.display()))?;
     tx.commit()?;
     Ok(Dump {
         file,
@@ -258,6 +244,36 @@ pub fn dump(pg: &Pg, stage: &Path) -> Result<Dump> {
         migration_version,
         counts,
     })
+}
+
+/// Run `cmd`, copying its stdout into `w`; returns the copy's result, the exit status and stderr.
+/// When the copy fails the child is killed: left running it would block on a full pipe while we
+/// wait for it, and a cron backup would hang holding the lock.
+fn stdout_into(
+    mut cmd: Command,
+    w: &mut impl Write,
+) -> Result<(std::io::Result<u64>, std::process::ExitStatus, String)> {
+    let program = cmd.get_program().to_string_lossy().into_owned();
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| fail("pg_tool_missing", format!("cannot run {program}: {e}")))?;
+    let mut stderr = child.stderr.take().expect("piped");
+    let err_reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stderr.read_to_string(&mut s);
+        s
+    });
+    let mut stdout = child.stdout.take().expect("piped");
+    let copied = std::io::copy(&mut stdout, w);
+    drop(stdout);
+    if copied.is_err() {
+        let _ = child.kill();
+    }
+    let status = child.wait()?;
+    Ok((copied, status, err_reader.join().unwrap_or_default()))
 }
 
 /// `pg_restore --list` must accept the dump.
@@ -327,6 +343,31 @@ mod tests {
         let pg = Pg::parse("postgres://db/app?user=a&password=hunter2").unwrap();
         assert_eq!(pg.password.as_deref(), Some("hunter2"));
         assert!(!pg.no_password.contains("hunter2"), "{}", pg.no_password);
+    }
+
+    /// A writer that fails after a few bytes, like a full disk.
+    struct Full(usize);
+
+    impl Write for Full {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if self.0 == 0 {
+                return Err(std::io::Error::other("No space left on device"));
+            }
+            let n = buf.len().min(self.0);
+            self.0 -= n;
+            Ok(n)
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn failed_write_ends_the_child_instead_of_hanging() {
+        // `yes` writes forever; before the fix we waited for it with its pipe full.
+        let (copied, status, _) = stdout_into(Command::new("yes"), &mut Full(4096)).unwrap();
+        assert!(copied.is_err());
+        assert!(!status.success());
     }
 
     #[test]
