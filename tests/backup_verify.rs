@@ -144,7 +144,7 @@ fn list_shows_archives_and_flags_a_damaged_one() {
     let rows = v["archives"].as_array().unwrap();
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[0]["path"], b.to_str().unwrap(), "newest first");
-    assert_eq!(rows[0]["verified"], "ok");
+    assert_eq!(rows[0]["verified"], "checksums ok");
     assert_eq!(rows[0]["components"], "system,knowledge,target");
     // Damage the older one: list exits 1 and says which.
     let mut bytes = std::fs::read(&a).unwrap();

@@ -39,7 +39,7 @@ pub fn run(g: &GlobalArgs, out: &Output, args: RestoreArgs) -> Result<Box<dyn Re
         flags.insert("BACKUP_DIR".to_string(), d.display().to_string());
     }
     let ctx = Context::new(g, out, flags)?;
-    let _lock = crate::lock::acquire(&ctx.settings.lock_path, "restore")?;
+    let lock = crate::lock::acquire(&ctx.settings.lock_path, "restore")?;
     let opts = Options {
         archive: args.file.clone(),
         only: args.only.map(|o| match o {
@@ -76,7 +76,10 @@ pub fn run(g: &GlobalArgs, out: &Output, args: RestoreArgs) -> Result<Box<dyn Re
         Err(e) => Err(anyhow::anyhow!("{}", crate::error::message(e))),
     };
     super::backup::audit(&ctx, "restore", &for_audit.as_ref().map(|p| p.clone()));
-    Ok(Box::new(RestoreReport(result?)))
+    Ok(Box::new(RestoreReport(
+        result?,
+        lock.took_over.as_ref().map(|h| h.pid),
+    )))
 }
 
 fn counts_text(c: Option<&BTreeMap<String, u64>>) -> String {
@@ -102,7 +105,8 @@ fn plan_table(rows: &[restore::ComponentResult]) -> comfy_table::Table {
     )
 }
 
-struct RestoreReport(Restored);
+/// The outcome, and the PID of a dead run whose lock this one took over.
+struct RestoreReport(Restored, Option<u32>);
 
 impl Report for RestoreReport {
     fn json(&self) -> Value {
@@ -116,6 +120,7 @@ impl Report for RestoreReport {
             "error": r.error,
             "cleaned_temp_files": r.cleaned_temp_files,
             "duration_ms": r.duration_ms,
+            "stale_lock_taken_over_from_pid": self.1,
         })
     }
 
