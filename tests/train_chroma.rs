@@ -191,6 +191,26 @@ fn chroma_end_to_end_with_vanna_roundtrip_push_and_bad_dimension() {
         1
     );
 
+    // 5. A database that does not exist (a typo in CHROMA_DATABASE) is an error naming it, not an
+    // empty knowledge base: status fails, and train fails before embedding anything.
+    let mut typo = Sandbox::new("car_1.sqlite");
+    typo.chroma = Some(server.url.clone());
+    typo.chroma_database = Some("no_such_db".into());
+    for args in [&["train", "status"][..], &["train"][..]] {
+        let e = typo.json(args, 1);
+        assert_eq!(
+            e["error"]["kind"], "chroma_database_missing",
+            "{args:?}: {e}"
+        );
+        assert!(
+            e["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("no_such_db"),
+            "{e}"
+        );
+    }
+
     // Health sees the store, its counts and dimensions.
     let h = health(&sb);
     let checks = h["checks"].as_array().unwrap();

@@ -472,10 +472,12 @@ pub struct ChromaStore {
 }
 
 impl ChromaStore {
+    /// Connect and make sure the tenant/database exists: Chroma answers "no such collection" for a
+    /// missing database, which would otherwise read as an empty knowledge base.
     pub fn connect(cfg: ChromaConfig) -> Result<ChromaStore> {
-        Ok(ChromaStore {
-            client: ChromaClient::connect(cfg)?,
-        })
+        let client = ChromaClient::connect(cfg)?;
+        client.check_database()?;
+        Ok(ChromaStore { client })
     }
 
     fn collection(&self, c: Collection, create: bool) -> Result<Option<CollectionInfo>> {
