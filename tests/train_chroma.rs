@@ -211,6 +211,28 @@ fn chroma_end_to_end_with_vanna_roundtrip_push_and_bad_dimension() {
         );
     }
 
+    // 6. `train clear` empties a collection but keeps what the app configured on it (here the
+    // distance function), so the app's retrieval does not silently change.
+    server.create_database("kept");
+    ureq::post(&api(&server, "kept", "/collections"))
+        .send_json(json!({"name": "ddl", "metadata": {"hnsw:space": "cosine", "owner": "app"}}))
+        .unwrap();
+    let mut kept = Sandbox::new("car_1.sqlite");
+    kept.chroma = Some(server.url.clone());
+    kept.chroma_database = Some("kept".into());
+    assert_eq!(count(&kept.json(&["train"], 0), "ddl", "added"), 6);
+    let cleared = kept.json(&["--yes", "train", "clear", "--collection", "ddl"], 0);
+    assert_eq!(cleared["removed"]["ddl"], 6, "{cleared}");
+    let ddl = get(&api(&server, "kept", "/collections/ddl"));
+    assert_eq!(ddl["metadata"]["hnsw:space"], "cosine", "{ddl}");
+    assert_eq!(ddl["metadata"]["owner"], "app", "{ddl}");
+    assert!(ddl["metadata"]["vannactl_trained_at"].is_null(), "{ddl}");
+    assert_eq!(
+        ddl["configuration_json"]["hnsw"]["space"], "cosine",
+        "{ddl}"
+    );
+    assert_eq!(count(&kept.json(&["train"], 0), "ddl", "added"), 6);
+
     // Health sees the store, its counts and dimensions.
     let h = health(&sb);
     let checks = h["checks"].as_array().unwrap();
