@@ -191,6 +191,48 @@ fn chroma_end_to_end_with_vanna_roundtrip_push_and_bad_dimension() {
         1
     );
 
+    // 5. A database that does not exist (a typo in CHROMA_DATABASE) is an error naming it, not an
+    // empty knowledge base: status fails, and train fails before embedding anything.
+    let mut typo = Sandbox::new("car_1.sqlite");
+    typo.chroma = Some(server.url.clone());
+    typo.chroma_database = Some("no_such_db".into());
+    for args in [&["train", "status"][..], &["train"][..]] {
+        let e = typo.json(args, 1);
+        assert_eq!(
+            e["error"]["kind"], "chroma_database_missing",
+            "{args:?}: {e}"
+        );
+        assert!(
+            e["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("no_such_db"),
+            "{e}"
+        );
+    }
+
+    // 6. `train clear` empties a collection but keeps what the app configured on it (here the
+    // distance function), so the app's retrieval does not silently change.
+    server.create_database("kept");
+    ureq::post(&api(&server, "kept", "/collections"))
+        .send_json(json!({"name": "ddl", "metadata": {"hnsw:space": "cosine", "owner": "app"}}))
+        .unwrap();
+    let mut kept = Sandbox::new("car_1.sqlite");
+    kept.chroma = Some(server.url.clone());
+    kept.chroma_database = Some("kept".into());
+    assert_eq!(count(&kept.json(&["train"], 0), "ddl", "added"), 6);
+    let cleared = kept.json(&["--yes", "train", "clear", "--collection", "ddl"], 0);
+    assert_eq!(cleared["removed"]["ddl"], 6, "{cleared}");
+    let ddl = get(&api(&server, "kept", "/collections/ddl"));
+    assert_eq!(ddl["metadata"]["hnsw:space"], "cosine", "{ddl}");
+    assert_eq!(ddl["metadata"]["owner"], "app", "{ddl}");
+    assert!(ddl["metadata"]["vannactl_trained_at"].is_null(), "{ddl}");
+    assert_eq!(
+        ddl["configuration_json"]["hnsw"]["space"], "cosine",
+        "{ddl}"
+    );
+    assert_eq!(count(&kept.json(&["train"], 0), "ddl", "added"), 6);
+
     // Health sees the store, its counts and dimensions.
     let h = health(&sb);
     let checks = h["checks"].as_array().unwrap();

@@ -177,6 +177,21 @@ fn northwind_and_chinook_schemas_survive_brackets_spaces_views() {
     let plan = sb.json(&["train", "--dry-run"], 0);
     assert_eq!(plan["target"]["tables"], 11);
     assert_eq!(count(&plan, "ddl", "to_add"), 11);
+
+    // A view left behind by a dropped table (SQLite allows it) is skipped and named; the rest trains.
+    Connection::open(&sb.target)
+        .unwrap()
+        .execute_batch(
+            "CREATE TABLE old_stats(n); CREATE VIEW [stale view] AS SELECT n FROM old_stats; DROP TABLE old_stats;",
+        )
+        .unwrap();
+    let plan = sb.json(&["train", "--dry-run"], 0);
+    assert_eq!(count(&plan, "ddl", "to_add"), 11, "{plan}");
+    let skipped = plan["target"]["skipped"].to_string();
+    assert!(
+        skipped.contains("stale view (view does not compile") && skipped.contains("old_stats"),
+        "{plan}"
+    );
 }
 
 #[test]

@@ -348,7 +348,7 @@ impl Report for TrainReport {
                 if o.target.skipped.is_empty() {
                     String::new()
                 } else {
-                    format!(" (skipped internal: {})", o.target.skipped.join(", "))
+                    format!(" (skipped: {})", o.target.skipped.join(", "))
                 }
             ),
         )];

@@ -128,8 +128,13 @@ pub fn load_docs(file: &Path) -> Result<Vec<String>> {
     })?;
     let mut sections: Vec<String> = Vec::new();
     let mut cur = String::new();
+    let mut in_fence = false;
     for line in text.lines() {
-        if line.starts_with('#') && !cur.trim().is_empty() {
+        let t = line.trim_start();
+        if t.starts_with("```") || t.starts_with("~~~") {
+            in_fence = !in_fence;
+        }
+        if !in_fence && is_heading(line) && !cur.trim().is_empty() {
             sections.push(cur.trim().to_string());
             cur.clear();
         }
@@ -140,6 +145,13 @@ pub fn load_docs(file: &Path) -> Result<Vec<String>> {
         sections.push(cur.trim().to_string());
     }
     Ok(sections)
+}
+
+/// A Markdown ATX heading: 1–6 `#` then a space or the end of the line (`#tag` and a shell
+/// comment inside a code block are not headings).
+fn is_heading(line: &str) -> bool {
+    let hashes = line.bytes().take_while(|b| *b == b'#').count();
+    (1..=6).contains(&hashes) && matches!(line.as_bytes().get(hashes), None | Some(b' ' | b'\t'))
 }
 
 /// One business-ontology term from the system DB.
@@ -294,6 +306,24 @@ mod tests {
         assert_eq!(
             load_docs(&f).unwrap(),
             vec!["intro", "# A\ntext a", "## B\ntext b"]
+        );
+    }
+
+    #[test]
+    fn code_blocks_and_hashtags_do_not_split_a_section() {
+        let d = tempfile::tempdir().unwrap();
+        let f = d.path().join("d.md");
+        std::fs::write(
+            &f,
+            "# Backups\nRun:\n```sh\n# nightly\nvannactl backup\n```\n#ops tag\n## Next\nx\n",
+        )
+        .unwrap();
+        assert_eq!(
+            load_docs(&f).unwrap(),
+            vec![
+                "# Backups\nRun:\n```sh\n# nightly\nvannactl backup\n```\n#ops tag",
+                "## Next\nx"
+            ]
         );
     }
 

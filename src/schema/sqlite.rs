@@ -25,7 +25,16 @@ pub fn extract(conn: &Connection, source: String) -> Result<Schema> {
         } else {
             ObjectKind::Table
         };
-        let columns = columns(conn, &name)?;
+        // SQLite keeps a view whose table was dropped or renamed; it cannot be queried, so the app
+        // must not learn it, and it must not block training the rest of the schema.
+        let columns = match columns(conn, &name) {
+            Ok(c) => c,
+            Err(e) if kind == ObjectKind::View => {
+                skipped.push(format!("{name} (view does not compile: {e})"));
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         let foreign_keys = if kind == ObjectKind::Table {
             foreign_keys(conn, &name)?
         } else {
@@ -165,5 +174,22 @@ mod tests {
         assert!(explain(&c, "SELECT a FROM t").is_ok());
         assert!(explain(&c, "SELECT b FROM t").is_err());
         assert!(explain(&c, "SELECT a FROM t; DROP TABLE t").is_err());
+    }
+
+    #[test]
+    fn a_view_that_no_longer_compiles_is_skipped_with_the_reason() {
+        let c = Connection::open_in_memory().unwrap();
+        c.execute_batch(
+            "CREATE TABLE t(a); CREATE TABLE gone(b); CREATE VIEW v AS SELECT b FROM gone; DROP TABLE gone;",
+        )
+        .unwrap();
+        let s = extract(&c, "t".into()).unwrap();
+        let names: Vec<&str> = s.objects.iter().map(|o| o.name.as_str()).collect();
+        assert_eq!(names, vec!["t"]);
+        assert!(
+            s.skipped[0].starts_with("v (view does not compile: ") && s.skipped[0].contains("gone"),
+            "{:?}",
+            s.skipped
+        );
     }
 }

@@ -472,10 +472,12 @@ pub struct ChromaStore {
 }
 
 impl ChromaStore {
+    /// Connect and make sure the tenant/database exists: Chroma answers "no such collection" for a
+    /// missing database, which would otherwise read as an empty knowledge base.
     pub fn connect(cfg: ChromaConfig) -> Result<ChromaStore> {
-        Ok(ChromaStore {
-            client: ChromaClient::connect(cfg)?,
-        })
+        let client = ChromaClient::connect(cfg)?;
+        client.check_database()?;
+        Ok(ChromaStore { client })
     }
 
     fn collection(&self, c: Collection, create: bool) -> Result<Option<CollectionInfo>> {
@@ -588,9 +590,14 @@ impl Store for ChromaStore {
     }
 
     fn clear(&mut self, c: Collection) -> Result<()> {
-        if self.collection(c, false)?.is_some() {
+        // Drop and recreate (deleting ids would keep a wrong embedding dimension). The collection's
+        // own metadata, e.g. the app's `hnsw:space`, is carried over; vannactl's training stamp is not.
+        if let Some(info) = self.collection(c, false)? {
+            let mut meta = info.metadata.unwrap_or_default();
+            meta.retain(|k, _| !k.starts_with("vannactl_"));
             self.client.delete_collection(c.name())?;
-            self.client.create_collection(c.name(), None, true)?;
+            self.client
+                .create_collection(c.name(), Some(meta).filter(|m| !m.is_empty()), true)?;
         }
         Ok(())
     }
