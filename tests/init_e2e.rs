@@ -505,3 +505,24 @@ fn audit_falls_back_to_the_log_file_when_the_db_is_missing() {
     );
     assert!(log.contains("\"action\":\"golden-copy copied\""), "{log}");
 }
+
+#[test]
+fn bad_seed_rows_is_refused_before_init_changes_anything() {
+    for rows in ["1", "-5", "0"] {
+        let env = Env::new(Backend::Sqlite);
+        let flag = format!("--seed-rows={rows}");
+        let (code, r, _) = env.run_json(&["init", &flag]);
+        assert_eq!(code, 2, "--seed-rows {rows}: {r}");
+        assert!(
+            r["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("at least 2 lines"),
+            "{r}"
+        );
+        assert!(
+            !env.path().join("data").exists(),
+            "--seed-rows {rows}: init ran before refusing the flag"
+        );
+    }
+}
