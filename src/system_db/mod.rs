@@ -143,7 +143,12 @@ impl Db {
 
     /// Run `f` in a transaction: committed when it returns Ok, rolled back otherwise.
     pub fn in_tx<T>(&mut self, f: impl FnOnce(&mut Db) -> Result<T>) -> Result<T> {
-        self.batch("BEGIN")?;
+        // SQLite: take the write lock up front (waiting up to the busy timeout). A deferred
+        // transaction that reads first fails at once with SQLITE_BUSY when the app wrote meanwhile.
+        self.batch(match self {
+            Db::Pg(_) => "BEGIN",
+            Db::Lite(_) => "BEGIN IMMEDIATE",
+        })?;
         match f(self) {
             Ok(v) => {
                 self.batch("COMMIT").context("commit failed")?;
@@ -199,4 +204,31 @@ impl Db {
 /// Now as RFC 3339 UTC with milliseconds: the one timestamp format we write on both backends.
 pub fn now_text() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_transaction_holds_the_write_lock_from_its_start() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("system.db");
+        let mut db = Db::open(&SystemDbUrl::Sqlite(p.clone()), OpenMode::Create).unwrap();
+        db.batch("CREATE TABLE t (x INTEGER)").unwrap();
+        db.in_tx(|db| {
+            // Read first, as seed and the ontology loader do, while another writer (the app) runs.
+            db.count("t")?;
+            let app = rusqlite::Connection::open(&p)?;
+            app.busy_timeout(Duration::ZERO)?;
+            assert!(
+                app.execute("INSERT INTO t VALUES (2)", []).is_err(),
+                "another connection could write inside our transaction"
+            );
+            db.exec("INSERT INTO t VALUES (1)", &[])?;
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(db.count("t").unwrap(), 1);
+    }
 }
