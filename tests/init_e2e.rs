@@ -526,3 +526,35 @@ fn bad_seed_rows_is_refused_before_init_changes_anything() {
         );
     }
 }
+
+#[test]
+fn db_of_an_older_build_has_pending_migrations_not_drift() {
+    for b in BACKENDS {
+        let mut env = Env::new(b);
+        env.set("SEED_DEMO_DATA", "false");
+        env.cmd().arg("init").assert().success();
+        // Roll the DB back to what a build with only migration 1 left.
+        env.db()
+            .batch("DROP TABLE feedback; DROP TABLE queries; DELETE FROM schema_migrations WHERE version = 2")
+            .unwrap();
+        let (code, r, _) = env.run_json(&["init", "--check"]);
+        assert_eq!(code, 1, "{b:?}: {r}");
+        assert_eq!(r["version"], 1);
+        assert_eq!(r["pending"], serde_json::json!(["0002_queries_feedback"]));
+        assert_eq!(r["drift"], serde_json::json!([]), "{b:?}: {r}");
+        let (_, h, _) = env.run_json(&["health"]);
+        let schema = h["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["component"] == "system_db" && c["name"] == "schema")
+            .unwrap();
+        assert_eq!(schema["status"], "warn", "{b:?}: {schema}");
+        // init brings it up to date.
+        let (code, r, _) = env.run_json(&["init"]);
+        assert_eq!(code, 0, "{r}");
+        assert_eq!(step(&r, "migrations")["counts"]["applied"], 1, "{r}");
+        let (code, r, _) = env.run_json(&["init", "--check"]);
+        assert_eq!(code, 0, "{b:?}: {r}");
+    }
+}
