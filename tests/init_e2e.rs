@@ -359,6 +359,22 @@ fn admin_password_verified_by_python_bcrypt_and_never_overwritten() {
             "{}",
             stderr(&out)
         );
+        // ... said before asking for a confirmation that could not help.
+        let out = env
+            .cmd()
+            .args(["admin", "reset-password", "--username", "ghost"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("no user \"ghost\""),
+            "{}",
+            stderr(&out)
+        );
+        let failures = env.query(
+            "SELECT count(*) FROM audit_logs WHERE action = 'admin reset-password' AND resource = 'users/ghost' AND outcome = 'failure'",
+        );
+        assert_eq!(failures[0][0].as_i64(), Some(2), "{b:?}");
     }
 }
 
