@@ -574,3 +574,67 @@ fn db_of_an_older_build_has_pending_migrations_not_drift() {
         assert_eq!(code, 0, "{b:?}: {r}");
     }
 }
+
+#[test]
+fn init_from_another_host_waits_for_the_running_one_on_postgres() {
+    // The lock file serialises runs on one host only; two hosts (CI runners, app replicas) share
+    // the PostgreSQL system DB. This test's connection plays the other host's init.
+    let env = Env::new(Backend::Postgres);
+    let mut other = env.db();
+    other
+        .exec(
+            "SELECT pg_advisory_lock($1)",
+            &[Val::Int(vannactl::system_db::INIT_LOCK_KEY)],
+        )
+        .unwrap();
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("vannactl"));
+    for spec in vannactl::config::VARS {
+        cmd.env_remove(spec.name);
+    }
+    let mut child = cmd
+        .current_dir(env.path())
+        .env("DATABASE_URL", env.database_url())
+        .env(
+            "TARGET_DB_SOURCE",
+            common::paths::testdata("Chinook_Sqlite.sqlite"),
+        )
+        .env("ONTOLOGY_DIR", repo().join("ontology"))
+        .env("INIT_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .env("SEED_DEMO_DATA", "false")
+        .args(["--no-dotenv", "init", "--json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let waiting = "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid) \
+                   WHERE l.locktype = 'advisory' AND NOT l.granted AND a.application_name = 'vannactl'";
+    let mut seen_waiting = false;
+    for _ in 0..1200 {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("init finished ({status}) while another init held the system DB");
+        }
+        if other.query_i64(waiting, &[]).unwrap() == 1 {
+            seen_waiting = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(seen_waiting, "init never queued for the init lock");
+    assert_eq!(
+        other
+            .query_i64("SELECT count(*) FROM users", &[])
+            .unwrap_or(0),
+        0,
+        "init wrote before it had the lock"
+    );
+    other
+        .exec(
+            "SELECT pg_advisory_unlock($1)",
+            &[Val::Int(vannactl::system_db::INIT_LOCK_KEY)],
+        )
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let r = common::cli::json_of(&out);
+    assert_eq!(step(&r, "migrations")["status"], "done", "{r}");
+}

@@ -24,6 +24,9 @@ use std::time::Duration;
 /// sets `connect_timeout` itself).
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Key of the PostgreSQL advisory lock that serialises `init` runs from several hosts.
+pub const INIT_LOCK_KEY: i64 = 0x7661_6e6e_6169_6e69; // "vannaini"
+
 /// The system tables every migrated system DB has (besides `schema_migrations`).
 pub const SYSTEM_TABLES: &[&str] = &[
     "users",
@@ -161,6 +164,25 @@ impl Db {
                 Err(e)
             }
         }
+    }
+
+    /// Wait until no other `init` works on this PostgreSQL system DB (`LOCK_PATH` covers one host
+    /// only; CI runners and app replicas share the database). A session advisory lock, released
+    /// when the connection closes. SQLite needs none: its file is local to one host.
+    pub fn lock_for_init(&mut self) -> Result<()> {
+        let Db::Pg(c) = self else { return Ok(()) };
+        let got: bool = c
+            .query_one("SELECT pg_try_advisory_lock($1)", &[&INIT_LOCK_KEY])
+            .map_err(postgres::describe)?
+            .get(0);
+        if !got {
+            tracing::warn!(
+                "another vannactl init is working on this system DB; waiting for it to finish"
+            );
+            c.execute("SELECT pg_advisory_lock($1)", &[&INIT_LOCK_KEY])
+                .map_err(postgres::describe)?;
+        }
+        Ok(())
     }
 
     /// Every user table with its columns in order.
