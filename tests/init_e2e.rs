@@ -359,6 +359,22 @@ fn admin_password_verified_by_python_bcrypt_and_never_overwritten() {
             "{}",
             stderr(&out)
         );
+        // ... said before asking for a confirmation that could not help.
+        let out = env
+            .cmd()
+            .args(["admin", "reset-password", "--username", "ghost"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("no user \"ghost\""),
+            "{}",
+            stderr(&out)
+        );
+        let failures = env.query(
+            "SELECT count(*) FROM audit_logs WHERE action = 'admin reset-password' AND resource = 'users/ghost' AND outcome = 'failure'",
+        );
+        assert_eq!(failures[0][0].as_i64(), Some(2), "{b:?}");
     }
 }
 
@@ -504,4 +520,121 @@ fn audit_falls_back_to_the_log_file_when_the_db_is_missing() {
         "{log}"
     );
     assert!(log.contains("\"action\":\"golden-copy copied\""), "{log}");
+}
+
+#[test]
+fn bad_seed_rows_is_refused_before_init_changes_anything() {
+    for rows in ["1", "-5", "0"] {
+        let env = Env::new(Backend::Sqlite);
+        let flag = format!("--seed-rows={rows}");
+        let (code, r, _) = env.run_json(&["init", &flag]);
+        assert_eq!(code, 2, "--seed-rows {rows}: {r}");
+        assert!(
+            r["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("at least 2 lines"),
+            "{r}"
+        );
+        assert!(
+            !env.path().join("data").exists(),
+            "--seed-rows {rows}: init ran before refusing the flag"
+        );
+    }
+}
+
+#[test]
+fn db_of_an_older_build_has_pending_migrations_not_drift() {
+    for b in BACKENDS {
+        let mut env = Env::new(b);
+        env.set("SEED_DEMO_DATA", "false");
+        env.cmd().arg("init").assert().success();
+        // Roll the DB back to what a build with only migration 1 left.
+        env.db()
+            .batch("DROP TABLE feedback; DROP TABLE queries; DELETE FROM schema_migrations WHERE version = 2")
+            .unwrap();
+        let (code, r, _) = env.run_json(&["init", "--check"]);
+        assert_eq!(code, 1, "{b:?}: {r}");
+        assert_eq!(r["version"], 1);
+        assert_eq!(r["pending"], serde_json::json!(["0002_queries_feedback"]));
+        assert_eq!(r["drift"], serde_json::json!([]), "{b:?}: {r}");
+        let (_, h, _) = env.run_json(&["health"]);
+        let schema = h["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["component"] == "system_db" && c["name"] == "schema")
+            .unwrap();
+        assert_eq!(schema["status"], "warn", "{b:?}: {schema}");
+        // init brings it up to date.
+        let (code, r, _) = env.run_json(&["init"]);
+        assert_eq!(code, 0, "{r}");
+        assert_eq!(step(&r, "migrations")["counts"]["applied"], 1, "{r}");
+        let (code, r, _) = env.run_json(&["init", "--check"]);
+        assert_eq!(code, 0, "{b:?}: {r}");
+    }
+}
+
+#[test]
+fn init_from_another_host_waits_for_the_running_one_on_postgres() {
+    // The lock file serialises runs on one host only; two hosts (CI runners, app replicas) share
+    // the PostgreSQL system DB. This test's connection plays the other host's init.
+    let env = Env::new(Backend::Postgres);
+    let mut other = env.db();
+    other
+        .exec(
+            "SELECT pg_advisory_lock($1)",
+            &[Val::Int(vannactl::system_db::INIT_LOCK_KEY)],
+        )
+        .unwrap();
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("vannactl"));
+    for spec in vannactl::config::VARS {
+        cmd.env_remove(spec.name);
+    }
+    let mut child = cmd
+        .current_dir(env.path())
+        .env("DATABASE_URL", env.database_url())
+        .env(
+            "TARGET_DB_SOURCE",
+            common::paths::testdata("Chinook_Sqlite.sqlite"),
+        )
+        .env("ONTOLOGY_DIR", repo().join("ontology"))
+        .env("INIT_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .env("SEED_DEMO_DATA", "false")
+        .args(["--no-dotenv", "init", "--json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let waiting = "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid) \
+                   WHERE l.locktype = 'advisory' AND NOT l.granted AND a.application_name = 'vannactl'";
+    let mut seen_waiting = false;
+    for _ in 0..1200 {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("init finished ({status}) while another init held the system DB");
+        }
+        if other.query_i64(waiting, &[]).unwrap() == 1 {
+            seen_waiting = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(seen_waiting, "init never queued for the init lock");
+    assert_eq!(
+        other
+            .query_i64("SELECT count(*) FROM users", &[])
+            .unwrap_or(0),
+        0,
+        "init wrote before it had the lock"
+    );
+    other
+        .exec(
+            "SELECT pg_advisory_unlock($1)",
+            &[Val::Int(vannactl::system_db::INIT_LOCK_KEY)],
+        )
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let r = common::cli::json_of(&out);
+    assert_eq!(step(&r, "migrations")["status"], "done", "{r}");
 }

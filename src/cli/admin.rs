@@ -57,10 +57,13 @@ pub fn run(g: &GlobalArgs, out: &Output, args: AdminArgs) -> Result<Box<dyn Repo
     admin::check_policy(&password, s.is_production())?;
     let _lock = crate::lock::acquire(&s.lock_path, "admin reset-password")?;
     let mut db = Db::open_settings(s, OpenMode::Existing)?;
-    ctx.confirm(&format!(
-        "Reset the password of {username:?} in {}?",
-        s.database_url.masked()
-    ))?;
+    // An unknown user fails below (audited) without asking first.
+    if admin::exists(&mut db, &username)? {
+        ctx.confirm(&format!(
+            "Reset the password of {username:?} in {}?",
+            s.database_url.masked()
+        ))?;
+    }
     let r = admin::reset_password(&mut db, &username, &password, s.is_production());
     drop(db);
     crate::audit::record(

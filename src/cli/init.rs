@@ -18,7 +18,7 @@ pub struct InitArgs {
     #[arg(long, conflicts_with = "check")]
     pub update_ontology: bool,
     /// Demo journal lines to create when SEED_DEMO_DATA is true
-    #[arg(long, value_name = "N", default_value_t = crate::seed::DEFAULT_ROWS, conflicts_with = "check")]
+    #[arg(long, value_name = "N", default_value_t = crate::seed::DEFAULT_ROWS, value_parser = crate::seed::parse_rows, conflicts_with = "check")]
     pub seed_rows: i64,
 }
 

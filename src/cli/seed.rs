@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 #[derive(Debug, Args)]
 pub struct SeedArgs {
     /// Journal lines to generate (accounting_transactions rows)
-    #[arg(long, value_name = "N", default_value_t = seed::DEFAULT_ROWS)]
+    #[arg(long, value_name = "N", default_value_t = seed::DEFAULT_ROWS, value_parser = seed::parse_rows)]
     pub rows: i64,
     /// Drop the demo tables and their data (destructive; system tables are never touched)
     #[arg(long, conflicts_with = "rows")]

@@ -232,6 +232,8 @@ pub fn run(
 
 fn steps_with_db(r: &mut Runner, db: &mut Db, settings: &Settings, opts: &Options) {
     let ok = r.step("migrations", true, || {
+        // Held for the rest of init (migrations, admin user, ontology, demo data).
+        db.lock_for_init()?;
         let m = system_db::migrations::migrate(db)?;
         let detail = if m.applied.is_empty() {
             format!("schema at version {}", m.to_version)

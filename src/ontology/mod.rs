@@ -217,7 +217,8 @@ pub fn load(db: &mut Db, dir: &Path, update: bool) -> Result<LoadOutcome> {
                 category: r[3].as_str().map(str::to_string),
                 mappings: serde_json::from_str(&text(4)).unwrap_or_default(),
             };
-            (term.term.clone(), term)
+            // Terms are unique case-insensitively (as `parse_dir` checks across files).
+            (term.term.to_lowercase(), term)
         })
         .collect();
     let mut out = LoadOutcome {
@@ -232,23 +233,24 @@ pub fn load(db: &mut Db, dir: &Path, update: bool) -> Result<LoadOutcome> {
         let now = now_text();
         for s in &parsed.terms {
             let t = &s.term;
-            match existing.get(&t.term) {
+            match existing.get(&t.term.to_lowercase()) {
                 Some(old) if old == t => out.skipped += 1,
                 Some(_) if !update => {
                     out.skipped += 1;
                     out.differing.push(t.term.clone());
                 }
-                Some(_) => {
+                Some(old) => {
                     db.exec(
-                        "UPDATE business_ontologies SET definition = $1, synonyms = $2, category = $3, mappings = $4, source_file = $5, updated_at = $6 WHERE term = $7",
+                        "UPDATE business_ontologies SET term = $1, definition = $2, synonyms = $3, category = $4, mappings = $5, source_file = $6, updated_at = $7 WHERE term = $8",
                         &[
+                            Val::text(&t.term),
                             Val::text(&t.definition),
                             Val::text(json_of(&t.synonyms)),
                             Val::from(t.category.clone()),
                             Val::text(json_of(&t.mappings)),
                             Val::text(&s.file),
                             Val::text(&now),
-                            Val::text(&t.term),
+                            Val::text(&old.term),
                         ],
                     )?;
                     out.updated += 1;
@@ -336,6 +338,32 @@ mod tests {
         let p = parse_dir(d.path()).unwrap();
         assert_eq!(p.terms[0].term.category.as_deref(), Some("finance"));
         assert_eq!(p.terms[1].term.category.as_deref(), Some("sales"));
+    }
+
+    #[test]
+    fn a_term_respelt_in_another_case_is_the_same_term() {
+        let mut db = Db::Lite(rusqlite::Connection::open_in_memory().unwrap());
+        crate::system_db::migrations::migrate(&mut db).unwrap();
+        let d = dir_with(&[(
+            "a.yaml",
+            "terms:\n  - term: Gross margin\n    definition: d\n",
+        )]);
+        load(&mut db, d.path(), false).unwrap();
+        std::fs::write(
+            d.path().join("a.yaml"),
+            "terms:\n  - term: Gross Margin\n    definition: d\n",
+        )
+        .unwrap();
+        let kept = load(&mut db, d.path(), false).unwrap();
+        assert_eq!((kept.added, kept.skipped), (0, 1));
+        assert_eq!(kept.differing, vec!["Gross Margin".to_string()]);
+        let upd = load(&mut db, d.path(), true).unwrap();
+        assert_eq!((upd.added, upd.updated), (0, 1));
+        assert_eq!(
+            db.query("SELECT term FROM business_ontologies", &[])
+                .unwrap(),
+            vec![vec![Val::text("Gross Margin")]]
+        );
     }
 
     #[test]

@@ -23,6 +23,24 @@ pub const DEMO_TABLES: &[&str] = &[
 
 pub const DEFAULT_ROWS: i64 = 10_000;
 
+/// A journal transaction has at least two lines.
+const MIN_ROWS: i64 = 2;
+
+fn too_small(rows: i64) -> String {
+    format!("{rows} is too small: a journal transaction has at least {MIN_ROWS} lines")
+}
+
+/// Clap parser for `seed --rows` and `init --seed-rows`: refuses a bad size before anything runs.
+pub fn parse_rows(s: &str) -> std::result::Result<i64, String> {
+    let rows: i64 = s
+        .parse()
+        .map_err(|_| format!("{s:?} is not a whole number of journal lines"))?;
+    if rows < MIN_ROWS {
+        return Err(too_small(rows));
+    }
+    Ok(rows)
+}
+
 const SCHEMA_PG: &str = include_str!("schema/postgres.sql");
 const SCHEMA_SQLITE: &str = include_str!("schema/sqlite.sql");
 const KEYS_PG: &str = include_str!("schema/postgres_keys.sql");
@@ -74,10 +92,8 @@ pub fn expected_tables_if_present(db: &mut Db) -> Result<BTreeMap<String, Vec<St
 
 /// Create the demo tables and fill them with `rows` journal lines (when empty).
 pub fn seed(db: &mut Db, rows: i64) -> Result<SeedOutcome> {
-    if rows < 2 {
-        return Err(usage(format!(
-            "--rows {rows} is too small: a journal transaction has at least 2 lines"
-        )));
+    if rows < MIN_ROWS {
+        return Err(usage(too_small(rows)));
     }
     let started = Instant::now();
     let ddl = schema(db);

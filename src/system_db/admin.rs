@@ -81,7 +81,7 @@ pub struct AdminOutcome {
     pub detail: String,
 }
 
-fn exists(db: &mut Db, username: &str) -> Result<bool> {
+pub fn exists(db: &mut Db, username: &str) -> Result<bool> {
     Ok(db.query_i64(
         "SELECT count(*) FROM users WHERE username = $1",
         &[Val::text(username)],

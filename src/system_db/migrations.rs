@@ -180,12 +180,15 @@ pub fn migrate(db: &mut Db) -> Result<MigrateOutcome> {
     })
 }
 
-/// Tables and columns this build expects, from the SQLite migrations applied to a scratch
-/// in-memory DB (the PostgreSQL migrations define the same names; `init --check` on PostgreSQL
-/// in the end-to-end tests keeps the two honest).
-pub fn expected_tables() -> Result<BTreeMap<String, Vec<String>>> {
+/// Tables and columns the migrations up to `version` create, from the SQLite migrations applied
+/// to a scratch in-memory DB (the PostgreSQL migrations define the same names; `init --check` on
+/// PostgreSQL in the end-to-end tests keeps the two honest).
+pub fn expected_tables(version: i64) -> Result<BTreeMap<String, Vec<String>>> {
     let mut db = Db::Lite(rusqlite::Connection::open_in_memory()?);
-    migrate(&mut db)?;
+    db.batch(CREATE_TABLE_SQLITE)?;
+    for m in SQLITE.iter().filter(|m| m.version <= version) {
+        db.batch(m.sql)?;
+    }
     db.tables()
 }
 
@@ -218,7 +221,13 @@ pub fn check_schema(db: &mut Db, extra: &BTreeMap<String, Vec<String>>) -> Resul
         .filter(|m| !done.iter().any(|a| a.version == m.version))
         .map(|m| m.name.to_string())
         .collect();
-    let mut expected = expected_tables()?;
+    // Drift is measured against what the recorded migrations created: tables of pending
+    // migrations are pending, not missing. A DB with none recorded is compared with everything.
+    let mut expected = expected_tables(if version == 0 {
+        EXPECTED_VERSION
+    } else {
+        version
+    })?;
     expected.extend(extra.iter().map(|(k, v)| (k.clone(), v.clone())));
     let actual = db.tables()?;
     for (table, cols) in &expected {
@@ -312,6 +321,31 @@ mod tests {
                 "table feedback is missing".to_string(),
                 "column users.nickname is not in the expected schema".to_string()
             ]
+        );
+    }
+
+    #[test]
+    fn pending_migration_is_pending_not_drift() {
+        // A DB at version 1 (e.g. before `init` of a newer build): migration 2's tables are
+        // pending, not missing.
+        let mut db = mem();
+        db.batch(CREATE_TABLE_SQLITE).unwrap();
+        db.batch(SQLITE[0].sql).unwrap();
+        db.exec(
+            "INSERT INTO schema_migrations (version, name, checksum) VALUES (1, $1, $2)",
+            &[Val::text(SQLITE[0].name), Val::text(SQLITE[0].checksum())],
+        )
+        .unwrap();
+        let check = check_schema(&mut db, &BTreeMap::new()).unwrap();
+        assert_eq!(check.version, 1);
+        assert_eq!(check.pending, vec!["0002_queries_feedback".to_string()]);
+        assert!(check.drift.is_empty(), "{check:?}");
+        // Real drift at that version is still reported.
+        db.batch("DROP TABLE configurations").unwrap();
+        let check = check_schema(&mut db, &BTreeMap::new()).unwrap();
+        assert_eq!(
+            check.drift,
+            vec!["table configurations is missing".to_string()]
         );
     }
 

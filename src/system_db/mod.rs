@@ -24,6 +24,9 @@ use std::time::Duration;
 /// sets `connect_timeout` itself).
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Key of the PostgreSQL advisory lock that serialises `init` runs from several hosts.
+pub const INIT_LOCK_KEY: i64 = 0x7661_6e6e_6169_6e69; // "vannaini"
+
 /// The system tables every migrated system DB has (besides `schema_migrations`).
 pub const SYSTEM_TABLES: &[&str] = &[
     "users",
@@ -143,7 +146,12 @@ impl Db {
 
     /// Run `f` in a transaction: committed when it returns Ok, rolled back otherwise.
     pub fn in_tx<T>(&mut self, f: impl FnOnce(&mut Db) -> Result<T>) -> Result<T> {
-        self.batch("BEGIN")?;
+        // SQLite: take the write lock up front (waiting up to the busy timeout). A deferred
+        // transaction that reads first fails at once with SQLITE_BUSY when the app wrote meanwhile.
+        self.batch(match self {
+            Db::Pg(_) => "BEGIN",
+            Db::Lite(_) => "BEGIN IMMEDIATE",
+        })?;
         match f(self) {
             Ok(v) => {
                 self.batch("COMMIT").context("commit failed")?;
@@ -156,6 +164,25 @@ impl Db {
                 Err(e)
             }
         }
+    }
+
+    /// Wait until no other `init` works on this PostgreSQL system DB (`LOCK_PATH` covers one host
+    /// only; CI runners and app replicas share the database). A session advisory lock, released
+    /// when the connection closes. SQLite needs none: its file is local to one host.
+    pub fn lock_for_init(&mut self) -> Result<()> {
+        let Db::Pg(c) = self else { return Ok(()) };
+        let got: bool = c
+            .query_one("SELECT pg_try_advisory_lock($1)", &[&INIT_LOCK_KEY])
+            .map_err(postgres::describe)?
+            .get(0);
+        if !got {
+            tracing::warn!(
+                "another vannactl init is working on this system DB; waiting for it to finish"
+            );
+            c.execute("SELECT pg_advisory_lock($1)", &[&INIT_LOCK_KEY])
+                .map_err(postgres::describe)?;
+        }
+        Ok(())
     }
 
     /// Every user table with its columns in order.
@@ -199,4 +226,31 @@ impl Db {
 /// Now as RFC 3339 UTC with milliseconds: the one timestamp format we write on both backends.
 pub fn now_text() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_transaction_holds_the_write_lock_from_its_start() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("system.db");
+        let mut db = Db::open(&SystemDbUrl::Sqlite(p.clone()), OpenMode::Create).unwrap();
+        db.batch("CREATE TABLE t (x INTEGER)").unwrap();
+        db.in_tx(|db| {
+            // Read first, as seed and the ontology loader do, while another writer (the app) runs.
+            db.count("t")?;
+            let app = rusqlite::Connection::open(&p)?;
+            app.busy_timeout(Duration::ZERO)?;
+            assert!(
+                app.execute("INSERT INTO t VALUES (2)", []).is_err(),
+                "another connection could write inside our transaction"
+            );
+            db.exec("INSERT INTO t VALUES (1)", &[])?;
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(db.count("t").unwrap(), 1);
+    }
 }
