@@ -27,12 +27,31 @@ fn verify_catches_flipped_byte_and_truncation() {
     env.ok(&["backup", "verify"]); // default: newest
     let len = std::fs::metadata(&archive).unwrap().len();
 
+    let original = std::fs::read(&archive).unwrap();
+    let unpacked = gunzip(&original).unwrap();
+    // Some bits of a deflate stream do not change what it decodes to: flip the first byte from
+    // two thirds on whose flip really changes the content (or breaks the stream).
     let flipped = copy_to(&env, &archive, "flipped.tar.gz");
-    let mut bytes = std::fs::read(&flipped).unwrap();
-    let mid = bytes.len() * 2 / 3;
-    bytes[mid] ^= 0x01;
+    let mut bytes = original.clone();
+    let mut at = bytes.len() * 2 / 3;
+    loop {
+        bytes[at] ^= 0x01;
+        if gunzip(&bytes).ok().as_ref() != Some(&unpacked) {
+            break;
+        }
+        bytes[at] ^= 0x01;
+        at += 1;
+    }
     std::fs::write(&flipped, &bytes).unwrap();
     verify_fails(&env, &flipped, "is damaged");
+
+    // The gzip trailer (CRC-32, length) lies after the tar's end blocks; it is checked too.
+    let trailer = copy_to(&env, &archive, "trailer.tar.gz");
+    let mut bytes = original.clone();
+    let crc = bytes.len() - 8;
+    bytes[crc] ^= 0x01;
+    std::fs::write(&trailer, &bytes).unwrap();
+    verify_fails(&env, &trailer, "is damaged");
 
     let truncated = copy_to(&env, &archive, "truncated.tar.gz");
     std::fs::OpenOptions::new()
@@ -46,6 +65,12 @@ fn verify_catches_flipped_byte_and_truncation() {
     let garbage = env.path("garbage.tar.gz");
     std::fs::write(&garbage, b"not an archive at all").unwrap();
     verify_fails(&env, &garbage, "is damaged");
+}
+
+fn gunzip(data: &[u8]) -> std::io::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(data), &mut out)?;
+    Ok(out)
 }
 
 fn sha(data: &[u8]) -> String {

@@ -356,6 +356,9 @@ pub fn read(archive: &Path, sink: &mut dyn MemberSink) -> Result<Manifest> {
             ));
         }
     }
+    // The tar reader stops at the end-of-archive blocks; read the gzip stream to its end so its
+    // CRC is checked too (a flipped byte in the trailing blocks otherwise passes).
+    io::copy(&mut ar.into_inner(), &mut io::sink()).map_err(|e| corrupt(archive, e))?;
     let missing: Vec<&str> = manifest
         .members
         .iter()

@@ -5,7 +5,8 @@
 //! `vannactl-test-hook: paused at <point>` on stderr and sleeps (the test then kills it or runs a
 //! competing command); at `fail:` points the step fails with an error.
 //! Points: `backup:<component>` (before its snapshot), `backup:archive` (archive half written),
-//! `restore:<component>` (before putting it back), `restore:knowledge-swap` (Chroma: after the
+//! `restore:<component>` (before putting it back), `restore:system-commit` (PostgreSQL: the whole
+//! script was fed to psql, COMMIT not yet sent), `restore:knowledge-swap` (Chroma: after the
 //! first collection was swapped in).
 
 use crate::error::fail;

@@ -1,6 +1,7 @@
 //! PostgreSQL system DB: `pg_dump -Fc` under an exported snapshot (so the counts in the manifest
-//! match the dump exactly), `pg_restore --list` to verify, `pg_restore --single-transaction --clean
-//! --if-exists` to restore (all or nothing). The password travels in PGPASSWORD, never in argv.
+//! match the dump exactly), `pg_restore --list` to verify; restore streams `pg_restore --clean
+//! --if-exists -f -` into one psql transaction (see `restore`). The password travels in
+//! PGPASSWORD, never in argv.
 
 use crate::config::mask_url;
 use crate::error::fail;
@@ -13,6 +14,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use super::super::archive::Hashing;
+use super::super::testhook;
 
 /// A connection target split so the password never appears on a command line.
 pub struct Pg {
@@ -278,6 +280,11 @@ fn stdout_into(
 
 /// `pg_restore --list` must accept the dump.
 pub fn list_check(dump: &Path) -> Result<()> {
+    list(dump).map(|_| ())
+}
+
+/// The dump's table of contents, as `pg_restore --list` prints it.
+fn list(dump: &Path) -> Result<String> {
     let out = Command::new("pg_restore")
         .arg("--list")
         .arg(dump)
@@ -293,41 +300,231 @@ pub fn list_check(dump: &Path) -> Result<()> {
             ),
         ));
     }
-    Ok(())
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 pub fn current_counts(pg: &Pg) -> Result<BTreeMap<String, u64>> {
     counts(&mut pg.connect()?)
 }
 
-/// Restore in one transaction: on any error PostgreSQL rolls everything back.
-pub fn restore(pg: &Pg, dump: &Path) -> Result<()> {
-    let out = pg
-        .command("pg_restore")
-        .args([
-            "--single-transaction",
-            "--clean",
-            "--if-exists",
-            "--exit-on-error",
-            "--no-password",
-        ])
-        .arg(format!("--dbname={}", pg.no_password))
-        .arg(dump)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| fail("pg_tool_missing", format!("cannot run pg_restore: {e}")))?;
-    if !out.status.success() {
+/// Drops, inside the restore transaction, every user object the dump may not replace: tables,
+/// views, sequences, routines, types and whole schemas created after the backup would otherwise be
+/// left behind, and one depending on a dumped object (a foreign key, a view) would make `--clean`
+/// fail. Objects belonging to extensions, and schemas holding an extension, are left alone
+/// (recreating an extension may need a superuser). Every statement is built before the first drop,
+/// because the catalog changes under a loop that drops as it goes.
+const PRELUDE: &str = r#"BEGIN;
+SET LOCAL client_min_messages = warning;
+DO $vannactl_prelude$
+DECLARE
+  stmts text[];
+  stmt text;
+BEGIN
+  WITH user_ns AS (
+    SELECT oid, nspname FROM pg_namespace
+    WHERE nspname !~ '^pg_' AND nspname <> 'information_schema'
+  ), ext_member AS (
+    SELECT classid, objid FROM pg_depend WHERE deptype = 'e'
+  ), todo AS (
+    SELECT 1 AS ord, format('DROP %s IF EXISTS %I.%I CASCADE',
+             CASE c.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW'
+               WHEN 'S' THEN 'SEQUENCE' WHEN 'f' THEN 'FOREIGN TABLE' ELSE 'TABLE' END,
+             n.nspname, c.relname) AS sql
+    FROM pg_class c JOIN user_ns n ON n.oid = c.relnamespace
+    WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
+      AND (c.tableoid, c.oid) NOT IN (SELECT * FROM ext_member)
+    UNION ALL
+    SELECT 2, format('DROP ROUTINE IF EXISTS %I.%I(%s) CASCADE', n.nspname, p.proname,
+             pg_get_function_identity_arguments(p.oid))
+    FROM pg_proc p JOIN user_ns n ON n.oid = p.pronamespace
+    WHERE (p.tableoid, p.oid) NOT IN (SELECT * FROM ext_member)
+    UNION ALL
+    SELECT 3, format('DROP %s IF EXISTS %I.%I CASCADE',
+             CASE t.typtype WHEN 'd' THEN 'DOMAIN' ELSE 'TYPE' END, n.nspname, t.typname)
+    FROM pg_type t JOIN user_ns n ON n.oid = t.typnamespace
+    WHERE (t.typtype IN ('e', 'r', 'd')
+           OR (t.typtype = 'c' AND (SELECT relkind FROM pg_class WHERE oid = t.typrelid) = 'c'))
+      AND (t.tableoid, t.oid) NOT IN (SELECT * FROM ext_member)
+    UNION ALL
+    SELECT 4, format('DROP SCHEMA IF EXISTS %I CASCADE', n.nspname)
+    FROM user_ns n
+    WHERE n.nspname <> 'public'
+      AND ('pg_namespace'::regclass, n.oid) NOT IN (SELECT * FROM ext_member)
+      AND NOT EXISTS (SELECT 1 FROM pg_extension e WHERE e.extnamespace = n.oid)
+  )
+  SELECT coalesce(array_agg(sql ORDER BY ord, sql), '{}') INTO stmts FROM todo;
+  FOREACH stmt IN ARRAY stmts LOOP
+    EXECUTE stmt;
+  END LOOP;
+END
+$vannactl_prelude$;
+"#;
+
+/// `pg_restore --list` lines naming large objects (`BLOB`/`BLOBS`, `BLOB METADATA` in 17+, or
+/// `LARGE OBJECT`): pg_restore wraps those in a BEGIN/COMMIT of its own, which would commit half
+/// a restore.
+fn large_object_entries(list: &str) -> Vec<&str> {
+    list.lines()
+        .filter(|l| !l.starts_with(';'))
+        .filter(|l| {
+            let desc = l.split_whitespace().nth(3).unwrap_or("");
+            matches!(desc, "BLOB" | "BLOBS" | "LARGE")
+        })
+        .collect()
+}
+
+fn refuse_large_objects(dump: &Path) -> Result<()> {
+    let list = list(dump)?;
+    let blobs = large_object_entries(&list);
+    if !blobs.is_empty() {
         return Err(fail(
-            "pg_restore_failed",
+            "pg_restore_unsupported",
             format!(
-                "pg_restore into {} failed and was rolled back ({}): {}",
-                pg.masked,
-                out.status,
-                mask_url(String::from_utf8_lossy(&out.stderr).trim())
+                "the dump holds {} large object entries ({}); vannactl cannot restore large objects \
+                 atomically, so nothing was changed: restore this dump by hand with pg_restore",
+                blobs.len(),
+                blobs[0].trim()
             ),
         ));
     }
     Ok(())
+}
+
+/// Collect a child's stderr in a thread, so neither pipe can fill up and block it.
+fn stderr_reader(child: &mut std::process::Child) -> std::thread::JoinHandle<String> {
+    let mut stderr = child.stderr.take().expect("piped");
+    std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stderr.read_to_string(&mut s);
+        s
+    })
+}
+
+/// Restore exactly the backup point, atomically: psql runs one transaction that first drops every
+/// user object, then replays pg_restore's script (streamed through us), and gets `COMMIT` only
+/// after pg_restore exited 0 and all its output was forwarded. On any failure psql is killed, so
+/// the server rolls the transaction back; if vannactl itself dies, psql dies with it
+/// (PR_SET_PDEATHSIG) or reads end of input without COMMIT, which also rolls back.
+/// The children are spawned from this thread: PR_SET_PDEATHSIG follows the spawning thread.
+pub fn restore(pg: &Pg, dump: &Path) -> Result<()> {
+    refuse_large_objects(dump)?;
+    let failed = |what: String| {
+        fail(
+            "pg_restore_failed",
+            format!(
+                "restore into {} failed and was rolled back (the database is unchanged): {}; \
+                 fix the cause and run the restore again",
+                pg.masked,
+                mask_url(what.trim().trim_end_matches(':'))
+            ),
+        )
+    };
+
+    let mut psql = pg
+        .command("psql")
+        .args([
+            "-X",
+            "-q",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "--no-password",
+            "-f",
+            "-",
+        ])
+        .arg("--dbname")
+        .arg(&pg.no_password)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| {
+            fail(
+                "pg_tool_missing",
+                format!(
+                    "cannot run psql: {e}; install the PostgreSQL client tools (postgresql-client)"
+                ),
+            )
+        })?;
+    let psql_err = stderr_reader(&mut psql);
+    let mut feed = psql.stdin.take().expect("piped");
+
+    let mut pg_restore = match pg
+        .command("pg_restore")
+        .args(["--clean", "--if-exists", "--no-password", "-f", "-"])
+        .arg(dump)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+    {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = psql.kill();
+            let _ = psql.wait();
+            return Err(fail(
+                "pg_tool_missing",
+                format!("cannot run pg_restore: {e}"),
+            ));
+        }
+    };
+    let restore_err = stderr_reader(&mut pg_restore);
+    let mut script = pg_restore.stdout.take().expect("piped");
+
+    let fed = feed
+        .write_all(PRELUDE.as_bytes())
+        .and_then(|_| std::io::copy(&mut script, &mut feed).map(|_| ()));
+    drop(script);
+    if fed.is_err() {
+        let _ = pg_restore.kill();
+    }
+    let restore_status = pg_restore.wait()?;
+    let restore_stderr = restore_err.join().unwrap_or_default();
+
+    // Nothing is committed unless the whole script went through.
+    let ready = match (&fed, restore_status.success()) {
+        (Ok(()), true) => testhook::at("restore:system-commit"),
+        (Ok(()), false) => Err(failed(format!(
+            "pg_restore exited with {restore_status}: {}",
+            restore_stderr.trim()
+        ))),
+        // psql stopped reading: it hit an error (ON_ERROR_STOP); its stderr says which.
+        (Err(e), _) => Err(anyhow::anyhow!("forwarding the script to psql failed: {e}")),
+    };
+    if let Err(e) = ready {
+        // Killed, psql sends nothing more; the server rolls the open transaction back.
+        let _ = psql.kill();
+        let status = psql.wait()?;
+        let psql_stderr = psql_err.join().unwrap_or_default();
+        if fed.is_err() {
+            return Err(failed(format!(
+                "{e}; psql ({status}): {}",
+                psql_stderr.trim()
+            )));
+        }
+        return Err(e);
+    }
+
+    let committed = feed.write_all(b"COMMIT;\n").and_then(|_| feed.flush());
+    drop(feed);
+    let status = psql.wait()?;
+    let psql_stderr = psql_err.join().unwrap_or_default();
+    if committed.is_ok() && status.success() {
+        return Ok(());
+    }
+    // Exit 3 is an SQL error (ON_ERROR_STOP): the server rolled back, COMMIT included. Anything
+    // else (connection lost) may have hit COMMIT in flight.
+    if status.code() == Some(3) || committed.is_err() {
+        return Err(failed(format!("psql ({status}): {}", psql_stderr.trim())));
+    }
+    Err(fail(
+        "pg_restore_failed",
+        format!(
+            "restore into {}: psql failed while committing ({status}): {}; the restore may or may \
+             not have been committed: check the data, then restore again",
+            pg.masked,
+            mask_url(psql_stderr.trim())
+        ),
+    ))
 }
 
 #[cfg(test)]
@@ -368,6 +565,20 @@ mod tests {
         let (copied, status, _) = stdout_into(Command::new("yes"), &mut Full(4096)).unwrap();
         assert!(copied.is_err());
         assert!(!status.success());
+    }
+
+    #[test]
+    fn large_objects_in_the_listing() {
+        let list = ";\n; Archive created at 2026-11-27\n;     Format: CUSTOM\n\
+            214; 1259 39290 TABLE public t postgres\n\
+            3341; 2613 39295 BLOB - 39295 postgres\n\
+            3340; 0 39290 TABLE DATA public t postgres\n\
+            3342; 0 0 BLOBS - BLOBS \n\
+            3343; 0 0 LARGE OBJECT - 16400 postgres\n";
+        let found = large_object_entries(list);
+        assert_eq!(found.len(), 3, "{found:?}");
+        assert!(found[0].contains("BLOB - 39295"));
+        assert!(large_object_entries("214; 1259 39290 TABLE public blobs postgres\n").is_empty());
     }
 
     #[test]
