@@ -278,3 +278,43 @@ fn bad_inputs_fail_clearly_and_write_nothing() {
         .unwrap()
         .contains("golden-copy"));
 }
+
+/// Inspecting a knowledge store (e.g. a restored copy, or one on a read-only mount) changes nothing
+/// in it: status, list, query and health open it read-only; the next train still writes.
+#[test]
+fn read_commands_leave_the_store_file_untouched() {
+    let sb = Sandbox::new("car_1.sqlite");
+    sb.json(&["train"], 0);
+    // A rollback-journal copy: any read-write open by vannactl would switch it back to WAL.
+    let store = sb.store();
+    Connection::open(&store)
+        .unwrap()
+        .pragma_update(None, "journal_mode", "DELETE")
+        .unwrap();
+    let before = common::sha256_file(&store);
+    sb.json(&["train", "status"], 0);
+    sb.json(&["train", "list"], 0);
+    sb.json(&["train", "query", "How many car makers are there?"], 0);
+    sb.cmd(&["health"]).output().unwrap();
+    assert_eq!(
+        common::sha256_file(&store),
+        before,
+        "a read command modified the store"
+    );
+    let side: Vec<_> = std::fs::read_dir(store.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("knowledge.db-"))
+        .collect();
+    assert!(side.is_empty(), "side files appeared: {side:?}");
+    // Writing still works after reads in the same process (train reads, then writes).
+    sb.write(
+        "extra.yaml",
+        "- question: How many countries are there?\n  sql: SELECT count(*) FROM countries\n",
+    );
+    let out = sb.json(
+        &["train", "--pairs", sb.path("extra.yaml").to_str().unwrap()],
+        0,
+    );
+    assert_eq!(count(&out, "sql", "added"), 1, "{out}");
+}

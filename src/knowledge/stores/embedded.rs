@@ -32,6 +32,8 @@ CREATE TABLE IF NOT EXISTS meta (
 pub struct EmbeddedStore {
     path: PathBuf,
     conn: Option<Connection>,
+    /// Whether `conn` was opened for writing (reads use a read-only connection).
+    writable: bool,
 }
 
 impl EmbeddedStore {
@@ -40,6 +42,7 @@ impl EmbeddedStore {
         EmbeddedStore {
             path: path.to_path_buf(),
             conn: None,
+            writable: false,
         }
     }
 
@@ -51,18 +54,36 @@ impl EmbeddedStore {
         self.conn.is_some() || self.path.exists()
     }
 
-    /// Open (and create when `create`) the file; refuse files that are not a knowledge store.
-    fn conn(&mut self, create: bool) -> Result<Option<&mut Connection>> {
+    /// Open the file, refusing files that are not a knowledge store. Reads use a read-only
+    /// connection and change nothing (a read-only mount or a restored copy stays as it is); the
+    /// first write reopens it for writing, creating file and schema when needed.
+    fn conn(&mut self, write: bool) -> Result<Option<&mut Connection>> {
+        if write && !self.writable {
+            self.conn = None;
+        }
         if self.conn.is_none() {
-            if !self.path.exists() && !create {
+            if !self.path.exists() && !write {
                 return Ok(None);
             }
-            let dir = crate::fsutil::parent_dir(&self.path);
-            std::fs::create_dir_all(&dir)
-                .with_context(|| format!("cannot create folder {}", dir.display()))?;
-            let conn = Connection::open(&self.path)
-                .with_context(|| format!("cannot open knowledge store {}", self.path.display()))?;
+            let conn = if write {
+                let dir = crate::fsutil::parent_dir(&self.path);
+                std::fs::create_dir_all(&dir)
+                    .with_context(|| format!("cannot create folder {}", dir.display()))?;
+                Connection::open(&self.path).with_context(|| {
+                    format!("cannot open knowledge store {}", self.path.display())
+                })?
+            } else {
+                crate::target::open_readonly(&self.path).with_context(|| {
+                    format!("cannot open knowledge store {}", self.path.display())
+                })?
+            };
             conn.busy_timeout(std::time::Duration::from_secs(10))?;
+            let not_sqlite = || {
+                format!(
+                    "{} is not a SQLite database; point KNOWLEDGE_DB_PATH at the knowledge store file",
+                    self.path.display()
+                )
+            };
             let foreign: Option<String> = conn
                 .query_row(
                     "SELECT name FROM sqlite_master WHERE type='table' AND name NOT IN \
@@ -71,23 +92,34 @@ impl EmbeddedStore {
                     |r| r.get(0),
                 )
                 .optional()
-                .with_context(|| {
-                    format!(
-                        "{} is not a SQLite database; point KNOWLEDGE_DB_PATH at the knowledge store file",
-                        self.path.display()
-                    )
-                })?;
+                .with_context(not_sqlite)?;
             if let Some(t) = foreign {
                 bail!(
                     "{} is not a vannactl knowledge store (it has a table {t:?}); point KNOWLEDGE_DB_PATH elsewhere",
                     self.path.display()
                 );
             }
-            conn.pragma_update(None, "journal_mode", "WAL")?;
-            conn.execute_batch(SCHEMA).with_context(|| {
-                format!("cannot prepare knowledge store {}", self.path.display())
-            })?;
+            if write {
+                conn.pragma_update(None, "journal_mode", "WAL")?;
+                conn.execute_batch(SCHEMA).with_context(|| {
+                    format!("cannot prepare knowledge store {}", self.path.display())
+                })?;
+            } else {
+                let tables: i64 = conn
+                    .query_row(
+                        "SELECT count(*) FROM sqlite_master WHERE type='table' AND name IN \
+                         ('collections','records','meta')",
+                        [],
+                        |r| r.get(0),
+                    )
+                    .with_context(not_sqlite)?;
+                if tables < 3 {
+                    // An empty file (or one a killed first run left): nothing stored yet.
+                    return Ok(None);
+                }
+            }
             self.conn = Some(conn);
+            self.writable = write;
         }
         Ok(self.conn.as_mut())
     }
