@@ -95,3 +95,37 @@ fn password_goes_in_the_environment_never_argv_or_output() {
             .contains(secret));
     }
 }
+
+#[test]
+fn pg_restore_older_than_the_dump_says_which_client_to_install() {
+    let env = Env::postgres();
+    let out = env.cmd().args(["--json", "backup"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    // A pg_restore that is too old for the dump's format, first on PATH.
+    let bin = env.path("old-bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let p = bin.join("pg_restore");
+    std::fs::write(
+        &p,
+        "#!/bin/sh\necho 'pg_restore: error: unsupported version (1.99) in file header' >&2\nexit 1\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let out = env
+        .cmd()
+        .env("PATH", &path)
+        .args(["--json", "backup", "verify"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["error"]["kind"], "pg_tool_too_old", "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("install a postgresql-client"),
+        "{v}"
+    );
+}

@@ -292,12 +292,20 @@ fn list(dump: &Path) -> Result<String> {
         .output()
         .map_err(|e| fail("pg_tool_missing", format!("cannot run pg_restore: {e}")))?;
     if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        // A dump from a newer pg_dump is not a corrupt archive: the local client is too old.
+        if stderr.contains("unsupported version") {
+            return Err(fail(
+                "pg_tool_too_old",
+                format!(
+                    "pg_restore cannot read this dump, which a newer pg_dump made ({}); install a postgresql-client at least as new as the archive's server and retry",
+                    stderr.trim()
+                ),
+            ));
+        }
         return Err(fail(
             "archive_corrupt",
-            format!(
-                "pg_restore --list rejects the dump: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            ),
+            format!("pg_restore --list rejects the dump: {}", stderr.trim()),
         ));
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
