@@ -638,3 +638,39 @@ fn init_from_another_host_waits_for_the_running_one_on_postgres() {
     let r = common::cli::json_of(&out);
     assert_eq!(step(&r, "migrations")["status"], "done", "{r}");
 }
+
+#[test]
+fn terms_removed_from_the_yaml_are_reported_as_stale_and_kept() {
+    for b in BACKENDS {
+        let mut env = Env::new(b);
+        env.set("SEED_DEMO_DATA", "false");
+        let onto = env.path().join("onto");
+        std::fs::create_dir(&onto).unwrap();
+        std::fs::write(
+            onto.join("t.yaml"),
+            "terms:\n  - term: Churn\n    definition: Customers lost\n  - term: Backlog\n    definition: Open orders\n  - term: Runway\n    definition: Months of cash left\n",
+        )
+        .unwrap();
+        env.set("ONTOLOGY_DIR", onto.to_str().unwrap());
+        let (code, r, _) = env.run_json(&["init"]);
+        assert_eq!(code, 0, "{r}");
+        assert_eq!(step(&r, "ontology")["counts"]["stale"], 0, "{b:?}: {r}");
+        std::fs::write(
+            onto.join("t.yaml"),
+            "terms:\n  - term: Churn\n    definition: Customers lost\n",
+        )
+        .unwrap();
+        let (code, r, _) = env.run_json(&["init"]);
+        assert_eq!(code, 0, "{r}");
+        let o = step(&r, "ontology");
+        assert_eq!(o["counts"]["stale"], 2, "{b:?}: {r}");
+        let detail = o["detail"].as_str().unwrap();
+        assert!(
+            detail.contains("2 term(s) in the DB are no longer in the YAML: Backlog, Runway"),
+            "{b:?}: {detail}"
+        );
+        assert_eq!(o["status"], "unchanged", "{b:?}: {r}");
+        // Kept: the app may rely on them.
+        assert_eq!(env.count("business_ontologies"), 3, "{b:?}");
+    }
+}

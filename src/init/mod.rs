@@ -279,7 +279,7 @@ fn steps_with_db(r: &mut Runner, db: &mut Db, settings: &Settings, opts: &Option
                     "no ontology folder at {}; no business terms loaded (set ONTOLOGY_DIR)",
                     dir.display()
                 ),
-                json!({ "added": 0, "skipped": 0, "updated": 0 }),
+                json!({ "added": 0, "skipped": 0, "updated": 0, "stale": 0 }),
             ));
         }
         let o = crate::ontology::load(db, dir, opts.update_ontology)?;
@@ -298,10 +298,17 @@ fn steps_with_db(r: &mut Runner, db: &mut Db, settings: &Settings, opts: &Option
                 o.differing.join(", ")
             ));
         }
+        if !o.stale.is_empty() {
+            detail.push_str(&format!(
+                "; {} term(s) in the DB are no longer in the YAML: {} (kept; delete them by hand if the app does not need them)",
+                o.stale.len(),
+                o.stale.join(", ")
+            ));
+        }
         Ok((
             changed(o.changed()),
             detail,
-            json!({ "added": o.added, "skipped": o.skipped, "updated": o.updated, "files": o.files.len() }),
+            json!({ "added": o.added, "skipped": o.skipped, "updated": o.updated, "stale": o.stale.len(), "files": o.files.len() }),
         ))
     });
     if !ok {

@@ -187,6 +187,9 @@ pub struct LoadOutcome {
     pub updated: usize,
     /// Existing terms whose YAML differs but were left alone (pass --update-ontology).
     pub differing: Vec<String>,
+    /// Terms in the DB that no YAML file defines any more. Kept (the app may have added terms
+    /// itself); reported so the operator can remove them by hand.
+    pub stale: Vec<String>,
 }
 
 impl LoadOutcome {
@@ -228,7 +231,18 @@ pub fn load(db: &mut Db, dir: &Path, update: bool) -> Result<LoadOutcome> {
         skipped: 0,
         updated: 0,
         differing: Vec::new(),
+        stale: Vec::new(),
     };
+    let in_yaml: std::collections::BTreeSet<String> = parsed
+        .terms
+        .iter()
+        .map(|s| s.term.term.to_lowercase())
+        .collect();
+    out.stale = existing
+        .iter()
+        .filter(|(k, _)| !in_yaml.contains(*k))
+        .map(|(_, t)| t.term.clone())
+        .collect();
     db.in_tx(|db| {
         let now = now_text();
         for s in &parsed.terms {
