@@ -96,3 +96,58 @@ fn wrong_password_is_an_authentication_failure() {
     let (code, r, _) = init_with_url(&cluster.url("right-password-1"));
     assert_eq!(code, 0, "{r}");
 }
+
+/// A loopback listener that accepts connections, never answers, and counts them.
+fn silent_counting_listener() -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let n = std::sync::Arc::new(AtomicUsize::new(0));
+    let counter = n.clone();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for s in listener.incoming().flatten() {
+            counter.fetch_add(1, Ordering::SeqCst);
+            held.push(s);
+        }
+    });
+    (port, n)
+}
+
+#[test]
+fn unreachable_db_is_not_dialled_again_for_the_audit_entry() {
+    use std::sync::atomic::Ordering;
+    for (what, args) in [
+        ("init", vec!["init"]),
+        ("seed", vec!["seed"]),
+        (
+            "admin reset-password",
+            vec!["admin", "reset-password", "--username", "admin"],
+        ),
+    ] {
+        let (port, accepted) = silent_counting_listener();
+        let mut env = Env::new(Backend::Sqlite);
+        env.set(
+            "DATABASE_URL",
+            &format!("postgres://app:topsecret@127.0.0.1:{port}/app?connect_timeout=1"),
+        );
+        env.set("SEED_DEMO_DATA", "true");
+        env.set("INIT_ADMIN_PASSWORD", "a-long-enough-password-1");
+        let (code, r, out) = env.run_json(&args);
+        assert_eq!(code, 1, "{what}: {r}\n{}", stderr(&out));
+        assert_eq!(r["error"]["kind"], "db_unreachable", "{what}: {r}");
+        assert_eq!(
+            accepted.load(Ordering::SeqCst),
+            1,
+            "{what}: the system DB was dialled more than once"
+        );
+        // The action is still audited, in the log file.
+        let log = std::fs::read_to_string(env.path().join("logs/vannactl.log")).unwrap();
+        assert!(
+            log.contains(&format!("\"action\":\"{what}\""))
+                && log.contains("\"outcome\":\"failure\""),
+            "{what}: {log}"
+        );
+        assert!(!log.contains("topsecret"), "{what}");
+    }
+}

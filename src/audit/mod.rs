@@ -46,10 +46,10 @@ pub fn record(
     }
 }
 
-/// Write the entry to the log file only, e.g. when the caller already knows the system DB is
-/// unreachable (saves a second connect timeout).
+/// Write the entry to the log file only. (A system DB found unreachable earlier in the run is not
+/// dialled again: `Db::open` fails at once.)
 #[allow(clippy::too_many_arguments)]
-pub fn log_only(
+fn log_only(
     settings: &Settings,
     at: &str,
     actor: &str,

@@ -56,7 +56,23 @@ pub fn run(g: &GlobalArgs, out: &Output, args: AdminArgs) -> Result<Box<dyn Repo
     // Refuse a bad password before asking anything.
     admin::check_policy(&password, s.is_production())?;
     let _lock = crate::lock::acquire(&s.lock_path, "admin reset-password")?;
-    let mut db = Db::open_settings(s, OpenMode::Existing)?;
+    let audit = |r: &Result<AdminOutcome>| {
+        ctx.audit(
+            "admin reset-password",
+            &format!("users/{username}"),
+            r,
+            |_| json!({}),
+        )
+    };
+    // An unreachable system DB is audited too (to the log file, without dialling it again).
+    let mut db = match Db::open_settings(s, OpenMode::Existing) {
+        Ok(db) => db,
+        Err(e) => {
+            let r = Err(e);
+            audit(&r);
+            return r.map(|o| Box::new(AdminReport(o)) as Box<dyn Report>);
+        }
+    };
     // An unknown user fails below (audited) without asking first.
     if admin::exists(&mut db, &username)? {
         ctx.confirm(&format!(
@@ -66,17 +82,7 @@ pub fn run(g: &GlobalArgs, out: &Output, args: AdminArgs) -> Result<Box<dyn Repo
     }
     let r = admin::reset_password(&mut db, &username, &password, s.is_production());
     drop(db);
-    crate::audit::record(
-        s,
-        &ctx.actor,
-        "admin reset-password",
-        &format!("users/{username}"),
-        match &r {
-            Ok(_) => json!({}),
-            Err(e) => json!({ "error": crate::error::message(e) }),
-        },
-        crate::audit::outcome_of(&r),
-    );
+    audit(&r);
     Ok(Box::new(AdminReport(r?)))
 }
 

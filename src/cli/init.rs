@@ -45,31 +45,16 @@ pub fn run(g: &GlobalArgs, out: &Output, args: InitArgs) -> Result<Box<dyn Repor
     } else {
         crate::audit::SUCCESS
     };
-    match outcome.steps.first() {
-        // The system DB did not answer: do not wait for it a second time.
-        Some(s) if s.name == "connectivity" && s.status == init::StepStatus::Failed => {
-            crate::audit::log_only(
-                &ctx.settings,
-                &crate::system_db::now_text(),
-                &ctx.actor,
-                "init",
-                &outcome.system_db,
-                details,
-                result,
-                &s.detail,
-            );
-        }
-        _ => {
-            crate::audit::record(
-                &ctx.settings,
-                &ctx.actor,
-                "init",
-                &outcome.system_db,
-                details,
-                result,
-            );
-        }
-    }
+    // An unreachable system DB is not dialled again (Db::open remembers it): the entry goes
+    // straight to the log file.
+    crate::audit::record(
+        &ctx.settings,
+        &ctx.actor,
+        "init",
+        &outcome.system_db,
+        details,
+        result,
+    );
     Ok(Box::new(InitReport(outcome)))
 }
 

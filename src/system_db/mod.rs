@@ -24,6 +24,10 @@ use std::time::Duration;
 /// sets `connect_timeout` itself).
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// PostgreSQL URLs found unreachable in this process, with the (masked) reason.
+static UNREACHABLE: std::sync::Mutex<BTreeMap<String, String>> =
+    std::sync::Mutex::new(BTreeMap::new());
+
 /// Key of the PostgreSQL advisory lock that serialises `init` runs from several hosts.
 pub const INIT_LOCK_KEY: i64 = 0x7661_6e6e_6169_6e69; // "vannaini"
 
@@ -91,9 +95,29 @@ pub enum OpenMode {
 impl Db {
     /// Connect to the configured system DB. Errors are classified (`db_unreachable`,
     /// `db_auth_failed`, `db_missing`, `db_not_initialised`) and never show the password.
+    ///
+    /// A PostgreSQL URL found unreachable is remembered for the rest of the process: later opens
+    /// (e.g. the audit entry after a failed command) fail at once instead of waiting the connect
+    /// timeout again.
     pub fn open(url: &SystemDbUrl, mode: OpenMode) -> Result<Db> {
         match url {
-            SystemDbUrl::Postgres(u) => postgres::connect(u, CONNECT_TIMEOUT).map(Db::Pg),
+            SystemDbUrl::Postgres(u) => {
+                let mut known = UNREACHABLE.lock().unwrap_or_else(|e| e.into_inner());
+                if let Some(msg) = known.get(u) {
+                    return Err(crate::error::fail(
+                        "db_unreachable",
+                        format!("{msg} (found unreachable earlier in this run; not retried)"),
+                    ));
+                }
+                // Held while connecting: a concurrent open of the same URL waits for this answer.
+                let r = postgres::connect(u, CONNECT_TIMEOUT);
+                if let Err(e) = &r {
+                    if crate::error::classify(e).0 == "db_unreachable" {
+                        known.insert(u.clone(), crate::error::message(e));
+                    }
+                }
+                r.map(Db::Pg)
+            }
             SystemDbUrl::Sqlite(p) => sqlite::open(p, mode).map(Db::Lite),
         }
     }
