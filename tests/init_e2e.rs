@@ -455,7 +455,11 @@ fn health_reports_the_system_db() {
             .filter(|c| c["component"] == "system_db")
             .collect();
         let names: Vec<&str> = checks.iter().map(|c| c["name"].as_str().unwrap()).collect();
-        assert_eq!(names, vec!["connectivity", "schema", "row counts"]);
+        let mut want = vec!["connectivity", "schema", "row counts"];
+        if b == Backend::Sqlite {
+            want.push("file permissions");
+        }
+        assert_eq!(names, want, "{b:?}");
         assert!(checks.iter().all(|c| c["status"] == "ok"), "{r}");
         assert_eq!(checks[1]["detail"], "migration version 2");
         assert!(
@@ -673,4 +677,49 @@ fn terms_removed_from_the_yaml_are_reported_as_stale_and_kept() {
         // Kept: the app may rely on them.
         assert_eq!(env.count("business_ontologies"), 3, "{b:?}");
     }
+}
+
+#[test]
+fn group_readable_sqlite_files_are_reported_not_changed() {
+    use std::os::unix::fs::PermissionsExt;
+    let mut env = Env::new(Backend::Sqlite);
+    env.set("SEED_DEMO_DATA", "false");
+    let (code, r, _) = env.run_json(&["init"]);
+    assert_eq!(code, 0, "{r}");
+    assert_eq!(step(&r, "connectivity")["status"], "done", "{r}");
+    let db = env.sqlite_path();
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    // Healthy: private files pass the check.
+    let (code, h, _) = env.run_json(&["health"]);
+    assert_eq!(code, 0, "{h}");
+    let perm = common::cli::named(&h, "checks", "file permissions");
+    assert_eq!(perm["status"], "ok", "{h}");
+
+    // A manual copy left it 0644.
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let (code, r, _) = env.run_json(&["init"]);
+    assert_eq!(code, 0, "a loose mode is a warning, not a failure: {r}");
+    let c = step(&r, "connectivity");
+    assert_eq!(c["status"], "warning", "{r}");
+    let detail = c["detail"].as_str().unwrap();
+    // Named as DATABASE_URL gives it (here relative to the working folder).
+    let shown = "data/system.db";
+    assert!(
+        detail.contains(shown) && detail.contains("0644") && detail.contains("chmod 600"),
+        "{detail}"
+    );
+    assert_eq!(r["warnings"], 1, "{r}");
+    assert_eq!(r["changed"], false, "{r}");
+
+    let (code, h, _) = env.run_json(&["health"]);
+    assert_eq!(code, 0, "a warning keeps exit 0: {h}");
+    let perm = common::cli::named(&h, "checks", "file permissions");
+    assert_eq!(perm["status"], "warn", "{h}");
+    let detail = perm["detail"].as_str().unwrap();
+    assert!(
+        detail.contains(shown) && detail.contains("0644") && detail.contains("chmod 600"),
+        "{detail}"
+    );
+    // Reported, not silently changed (the app may run as another user).
+    assert_eq!(mode(&db), 0o644);
 }

@@ -176,13 +176,22 @@ pub fn run(
         let ms = t.elapsed().as_secs_f64() * 1000.0;
         let kind = conn.kind();
         db = Some(conn);
+        let mut detail = format!(
+            "profile {}; {kind} {url} {} ({ms:.1} ms)",
+            settings.profile.as_str(),
+            if existed { "reachable" } else { "created" }
+        );
+        let mut status = changed(!existed);
+        // An existing file copied by hand may be group/other-readable: warn, do not chmod.
+        if let crate::config::SystemDbUrl::Sqlite(p) = &settings.database_url {
+            if let Some(w) = system_db::sqlite::loose_files_warning(p) {
+                detail.push_str(&format!("; warning: {w}"));
+                status = StepStatus::Warning;
+            }
+        }
         Ok((
-            changed(!existed),
-            format!(
-                "profile {}; {kind} {url} {} ({ms:.1} ms)",
-                settings.profile.as_str(),
-                if existed { "reachable" } else { "created" }
-            ),
+            status,
+            detail,
             json!({ "latency_ms": (ms * 10.0).round() / 10.0 }),
         ))
     });

@@ -8,8 +8,8 @@ use std::time::Instant;
 
 const COMPONENT: &str = "system_db";
 
-/// Connectivity and latency, migration version and schema drift, and with `--stats` row counts
-/// per table. Connection details are masked.
+/// Connectivity and latency, migration version and schema drift, with `--stats` row counts per
+/// table, and on SQLite the files' permissions. Connection details are masked.
 pub fn health_checks(settings: &Settings, opts: &Options) -> Vec<Check> {
     let url = settings.database_url.masked();
     let started = Instant::now();
@@ -84,6 +84,19 @@ pub fn health_checks(settings: &Settings, opts: &Options) -> Vec<Check> {
             }
             (Status::Ok, parts.join(", "))
         }));
+    }
+    if let crate::config::SystemDbUrl::Sqlite(p) = &settings.database_url {
+        checks.push(timed(
+            COMPONENT,
+            "file permissions",
+            || match super::sqlite::loose_files_warning(p) {
+                Some(w) => (Status::Warn, w),
+                None => (
+                    Status::Ok,
+                    format!("{} and its -wal/-shm files are private", p.display()),
+                ),
+            },
+        ));
     }
     checks
 }

@@ -9,7 +9,7 @@ pub mod admin;
 mod health;
 pub mod migrations;
 mod postgres;
-mod sqlite;
+pub(crate) mod sqlite;
 
 pub use self::postgres::describe as describe_pg;
 pub use health::health_checks;

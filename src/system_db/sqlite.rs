@@ -58,6 +58,45 @@ pub fn open(path: &Path, mode: OpenMode) -> Result<Connection> {
     Ok(conn)
 }
 
+/// The database file and its `-wal`/`-shm`/`-journal` companions that group or others can access
+/// (e.g. 0644 after a manual copy), with their modes. They hold password hashes; vannactl reports
+/// them rather than chmod them (the app may run as another user).
+pub fn loose_files(path: &Path) -> Vec<(std::path::PathBuf, u32)> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut out = Vec::new();
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let mut f = path.as_os_str().to_owned();
+        f.push(suffix);
+        let f = std::path::PathBuf::from(f);
+        if let Ok(m) = std::fs::metadata(&f) {
+            let mode = m.permissions().mode() & 0o777;
+            if mode & 0o077 != 0 {
+                out.push((f, mode));
+            }
+        }
+    }
+    out
+}
+
+/// One line for `health` and `init`: which files are too open and the command that fixes it;
+/// `None` when all are private.
+pub fn loose_files_warning(path: &Path) -> Option<String> {
+    let loose = loose_files(path);
+    if loose.is_empty() {
+        return None;
+    }
+    let listed: Vec<String> = loose
+        .iter()
+        .map(|(f, m)| format!("{} is mode {m:04o}", f.display()))
+        .collect();
+    let names: Vec<String> = loose.iter().map(|(f, _)| f.display().to_string()).collect();
+    Some(format!(
+        "{} (group/others can read the password hashes); fix: chmod 600 {}",
+        listed.join(", "),
+        names.join(" ")
+    ))
+}
+
 /// `$1, $2` → `?1, ?2` outside string literals and quoted identifiers.
 pub fn placeholders(sql: &str) -> String {
     let mut out = String::with_capacity(sql.len());
