@@ -276,7 +276,7 @@ complete -c vannactl -n "__fish_vannactl_using_subcommand admin; and __fish_seen
 complete -c vannactl -n "__fish_vannactl_using_subcommand admin; and __fish_seen_subcommand_from reset-password" -l env-file -d 'Read configuration from this env file instead of ./.env' -r -F
 complete -c vannactl -n "__fish_vannactl_using_subcommand admin; and __fish_seen_subcommand_from reset-password" -l actor -d 'Who is acting, for the audit log (default: OS user@host)' -r
 complete -c vannactl -n "__fish_vannactl_using_subcommand admin; and __fish_seen_subcommand_from reset-password" -l app-env -d 'Profile: development or production (overrides APP_ENV)' -r
-complete -c vannactl -n "__fish_vannactl_using_subcommand admin; and __fish_seen_subcommand_from reset-password" -l password-stdin -d 'Read the new password from the first line of stdin (default: INIT_ADMIN_PASSWORD)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand admin; and __fish_seen_subcommand_from reset-password" -l password-stdin -d 'Read the new password from stdin: hidden and asked twice on a terminal, else its first line (default: INIT_ADMIN_PASSWORD)'
 complete -c vannactl -n "__fish_vannactl_using_subcommand admin; and __fish_seen_subcommand_from reset-password" -l no-dotenv -d 'Do not read any .env file'
 complete -c vannactl -n "__fish_vannactl_using_subcommand admin; and __fish_seen_subcommand_from reset-password" -l json -d 'Print exactly one JSON object on stdout (errors too)'
 complete -c vannactl -n "__fish_vannactl_using_subcommand admin; and __fish_seen_subcommand_from reset-password" -s q -l quiet -d 'Print nothing on success (errors still go to stderr)'

@@ -723,3 +723,61 @@ fn group_readable_sqlite_files_are_reported_not_changed() {
     // Reported, not silently changed (the app may run as another user).
     assert_eq!(mode(&db), 0o644);
 }
+
+#[test]
+fn password_stdin_on_a_terminal_is_hidden_and_asked_twice() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    use std::time::Duration;
+    let mut env = Env::new(Backend::Sqlite);
+    env.set("SEED_DEMO_DATA", "false");
+    env.cmd().arg("init").assert().success();
+    let secret = "typed-at-a-terminal-4242";
+    // `script` gives the command a pseudo-terminal and forwards our stdin to it.
+    let inner = format!(
+        "{} --no-dotenv admin reset-password --password-stdin --yes",
+        env!("CARGO_BIN_EXE_vannactl")
+    );
+    let mut child = Command::new("script")
+        .args(["-qec", &inner, "/dev/null"])
+        .current_dir(env.path())
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap())
+        .env("HOME", env.path())
+        .env("TERM", "xterm")
+        .env("USER", "e2e-tester")
+        .env("DATABASE_URL", env.database_url())
+        .env("INIT_ADMIN_USERNAME", "admin")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    // Typed line by line after each prompt (the prompt flushes pending terminal input).
+    for _ in 0..2 {
+        std::thread::sleep(Duration::from_millis(1500));
+        // Ignore a closed pipe: a command that stopped reading fails the assertions below.
+        let _ = stdin.write_all(format!("{secret}\r").as_bytes());
+        let _ = stdin.flush();
+    }
+    std::thread::sleep(Duration::from_millis(1500));
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    let shown = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{shown}");
+    assert!(!shown.contains(secret), "the password was echoed: {shown}");
+    assert!(
+        shown.contains("Repeat it"),
+        "no confirmation asked: {shown}"
+    );
+    let hash = env.query("SELECT password_hash FROM users WHERE username = 'admin'")[0][0]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(python_bcrypt_verifies(&hash, secret));
+}

@@ -8,7 +8,7 @@ use crate::system_db::{Db, OpenMode};
 use anyhow::{Context as _, Result};
 use clap::{Args, Subcommand};
 use serde_json::{json, Value};
-use std::io::BufRead;
+use std::io::{BufRead, IsTerminal};
 
 #[derive(Debug, Args)]
 pub struct AdminArgs {
@@ -27,7 +27,8 @@ pub struct ResetArgs {
     /// User to reset (default: INIT_ADMIN_USERNAME)
     #[arg(long, value_name = "NAME")]
     pub username: Option<String>,
-    /// Read the new password from the first line of stdin (default: INIT_ADMIN_PASSWORD)
+    /// Read the new password from stdin: hidden and asked twice on a terminal, else its first line
+    /// (default: INIT_ADMIN_PASSWORD)
     #[arg(long)]
     pub password_stdin: bool,
 }
@@ -41,7 +42,15 @@ pub fn run(g: &GlobalArgs, out: &Output, args: AdminArgs) -> Result<Box<dyn Repo
         .clone()
         .or_else(|| s.init_admin_username.clone())
         .ok_or_else(|| usage("no user given: pass --username or set INIT_ADMIN_USERNAME"))?;
-    let password = if a.password_stdin {
+    let password = if a.password_stdin && std::io::stdin().is_terminal() {
+        // A person at a terminal: hidden input, typed twice.
+        dialoguer::Password::new()
+            .with_prompt(format!("New password for {username}"))
+            .with_confirmation("Repeat it", "the passwords do not match; try again")
+            .interact()
+            .context("cannot read the password from the terminal")?
+    } else if a.password_stdin {
+        // Scripts: the first line of stdin, unchanged.
         let mut line = String::new();
         std::io::stdin()
             .lock()
