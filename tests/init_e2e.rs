@@ -754,16 +754,69 @@ fn password_stdin_on_a_terminal_is_hidden_and_asked_twice() {
         .spawn()
         .unwrap();
     let mut stdin = child.stdin.take().unwrap();
-    // Typed line by line after each prompt (the prompt flushes pending terminal input).
-    for _ in 0..2 {
-        std::thread::sleep(Duration::from_millis(1500));
-        // Ignore a closed pipe: a command that stopped reading fails the assertions below.
-        let _ = stdin.write_all(format!("{secret}\r").as_bytes());
-        let _ = stdin.flush();
+    // Collect the screen as it comes, to type each line only once its prompt is shown.
+    let screen = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let reader = {
+        let screen = screen.clone();
+        let mut stdout = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            use std::io::Read;
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stdout.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                screen
+                    .lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        })
+    };
+    let shows = |text: &str| screen.lock().unwrap().contains(text);
+    // The prompt switches the terminal to no-echo and may drop input typed just before that, so a
+    // line is typed again (bounded) until the next prompt, or the end, shows it was taken.
+    for (prompt, next) in [("New password for admin", "Repeat it"), ("Repeat it", "")] {
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while !shows(prompt) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no prompt {prompt:?}: {}",
+                screen.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let mut tries = 0;
+        loop {
+            std::thread::sleep(Duration::from_millis(200));
+            // Ignore a closed pipe: a command that stopped reading fails the assertions below.
+            let _ = stdin.write_all(format!("{secret}\r").as_bytes());
+            let _ = stdin.flush();
+            tries += 1;
+            let waited = std::time::Instant::now();
+            let taken = loop {
+                let done = child.try_wait().unwrap().is_some();
+                if (!next.is_empty() && shows(next)) || done {
+                    break true;
+                }
+                if waited.elapsed() > Duration::from_secs(3) {
+                    break false;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            };
+            if taken || tries == 5 {
+                break;
+            }
+        }
     }
-    std::thread::sleep(Duration::from_millis(1500));
     drop(stdin);
-    let out = child.wait_with_output().unwrap();
+    let status = child.wait().unwrap();
+    reader.join().unwrap();
+    let out = std::process::Output {
+        status,
+        stdout: screen.lock().unwrap().clone().into_bytes(),
+        stderr: Vec::new(),
+    };
     let shown = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
