@@ -42,13 +42,11 @@ impl Context {
         result: &Result<T>,
         details: impl FnOnce(&T) -> serde_json::Value,
     ) {
-        let (details, outcome) = match result {
-            Ok(v) => (details(v), crate::audit::SUCCESS),
-            Err(e) => (
-                serde_json::json!({ "error": crate::error::message(e) }),
-                crate::audit::FAILURE,
-            ),
+        let details = match result {
+            Ok(v) => details(v),
+            Err(e) => serde_json::json!({ "error": crate::error::message(e) }),
         };
+        let outcome = crate::audit::outcome_of(result);
         crate::audit::record(
             &self.settings,
             &self.actor,

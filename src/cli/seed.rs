@@ -31,16 +31,11 @@ pub fn run(g: &GlobalArgs, out: &Output, args: SeedArgs) -> Result<Box<dyn Repor
             seed::DEMO_TABLES.join(", ")
         ))?;
         let r = seed::reset(&mut db);
-        crate::audit::record(
-            s,
-            &ctx.actor,
+        ctx.audit(
             "seed --reset",
             &url,
-            match &r {
-                Ok(o) => json!({ "removed": o.removed }),
-                Err(e) => json!({ "error": crate::error::message(e) }),
-            },
-            crate::audit::outcome_of(&r),
+            &r,
+            |o| json!({ "removed": o.removed }),
         );
         return Ok(Box::new(ResetReport(r?)));
     }
