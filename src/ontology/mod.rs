@@ -198,6 +198,19 @@ impl LoadOutcome {
     }
 }
 
+/// The values a term row is written with: its columns, its source file and the time.
+fn term_values(t: &Term, file: &str, now: &str) -> Vec<Val> {
+    vec![
+        Val::text(&t.term),
+        Val::text(&t.definition),
+        Val::text(json_of(&t.synonyms)),
+        Val::from(t.category.clone()),
+        Val::text(json_of(&t.mappings)),
+        Val::text(file),
+        Val::text(now),
+    ]
+}
+
 fn json_of<T: Serialize>(v: &T) -> String {
     serde_json::to_string(v).expect("plain data serializes")
 }
@@ -254,34 +267,22 @@ pub fn load(db: &mut Db, dir: &Path, update: bool) -> Result<LoadOutcome> {
                     out.differing.push(t.term.clone());
                 }
                 Some(old) => {
+                    // $1..$7 are the term's columns and the time; $8 the row to update.
+                    let mut vals = term_values(t, &s.file, &now);
+                    vals.push(Val::text(&old.term));
                     db.exec(
                         "UPDATE business_ontologies SET term = $1, definition = $2, synonyms = $3, category = $4, mappings = $5, source_file = $6, updated_at = $7 WHERE term = $8",
-                        &[
-                            Val::text(&t.term),
-                            Val::text(&t.definition),
-                            Val::text(json_of(&t.synonyms)),
-                            Val::from(t.category.clone()),
-                            Val::text(json_of(&t.mappings)),
-                            Val::text(&s.file),
-                            Val::text(&now),
-                            Val::text(&old.term),
-                        ],
+                        &vals,
                     )?;
                     out.updated += 1;
                 }
                 None => {
+                    // $7 is created_at, $8 updated_at: both now.
+                    let mut vals = term_values(t, &s.file, &now);
+                    vals.push(Val::text(&now));
                     db.exec(
                         "INSERT INTO business_ontologies (term, definition, synonyms, category, mappings, source_file, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                        &[
-                            Val::text(&t.term),
-                            Val::text(&t.definition),
-                            Val::text(json_of(&t.synonyms)),
-                            Val::from(t.category.clone()),
-                            Val::text(json_of(&t.mappings)),
-                            Val::text(&s.file),
-                            Val::text(&now),
-                            Val::text(&now),
-                        ],
+                        &vals,
                     )?;
                     out.added += 1;
                 }
