@@ -41,10 +41,14 @@ const AFTER_BACKUP: &str = "
     INSERT INTO sessions VALUES (1, 1), (2, 2);
     CREATE VIEW admins AS SELECT id, username FROM users WHERE id = 1;
     CREATE TABLE scratch (x TEXT); INSERT INTO scratch VALUES ('left over');
+    CREATE TABLE app_notes (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, body TEXT);
+    INSERT INTO app_notes (body) VALUES ('identity-owned sequence');
+    CREATE SEQUENCE standalone_seq; CREATE VIEW recent_notes AS SELECT * FROM app_notes;
     CREATE SCHEMA extra; CREATE TABLE extra.notes (id SERIAL PRIMARY KEY, body TEXT);
     CREATE TYPE mood AS ENUM ('sad', 'happy'); ALTER TABLE queries ADD COLUMN mood mood;
     CREATE FUNCTION user_count() RETURNS bigint LANGUAGE sql AS 'SELECT count(*) FROM users';
-    UPDATE users SET username = 'mallory' WHERE id = 1; INSERT INTO users VALUES (3, 'eve', 'x');
+    UPDATE users SET username = 'mallory' WHERE id = 1;
+    INSERT INTO users (username, password_hash) VALUES ('eve', '$2b$12$C6UzMDM.H6dfI/f/IKcEeO5Ng6xkHkJ4UQyGH4uE3qFJQqQ0aDZ3e');
     DELETE FROM queries WHERE id = 2; DELETE FROM audit.events WHERE id > 250;
     INSERT INTO audit.events (what) VALUES ('{\"late\": true}');
 ";

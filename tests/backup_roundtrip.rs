@@ -12,10 +12,7 @@ use vannactl::backup::archive::read_manifest;
 use vannactl::backup::manifest::{Component, State};
 
 fn change_everything(env: &Env) {
-    env.system_exec(
-        "UPDATE users SET username = 'mallory' WHERE id = 1; DELETE FROM queries;
-         INSERT INTO users VALUES (3, 'eve', 'x'); UPDATE schema_migrations SET applied_at = 'later';",
-    );
+    env.system_exec(common::app::APP_CHANGES);
     Connection::open(env.path("data/knowledge.db"))
         .unwrap()
         .execute_batch(
@@ -46,7 +43,8 @@ fn roundtrip(env: Env, kind: &str) {
     let sys = m.component(Component::System).unwrap();
     assert_eq!(sys.kind, kind);
     assert_eq!(sys.migration_version.as_deref(), Some("2"));
-    assert_eq!(sys.counts["users"], 2);
+    assert_eq!(sys.counts["users"], 1);
+    assert_eq!(sys.counts["accounting_transactions"], 2000);
     assert!(sys.server_version.is_some());
     assert_eq!(
         m.component(Component::Knowledge).unwrap().counts["items"],

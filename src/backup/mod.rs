@@ -4,6 +4,7 @@
 
 pub mod archive;
 pub mod components;
+pub mod drill;
 pub mod health;
 pub mod manifest;
 pub mod restore;

@@ -116,6 +116,14 @@ pub struct Verified {
 
 /// Full verification of one archive; temporary copies for the deep checks go in `stage_dir`.
 pub fn verify(archive_path: &Path, stage_dir: &Path) -> Result<Verified> {
+    verify_staged(archive_path, stage_dir).map(|(v, _, _)| v)
+}
+
+/// `verify`, keeping the staged members (temporary files in `stage_dir`) for a restore drill.
+pub fn verify_staged(
+    archive_path: &Path,
+    stage_dir: &Path,
+) -> Result<(Verified, Manifest, Staged)> {
     let started = Instant::now();
     std::fs::create_dir_all(stage_dir)
         .with_context(|| format!("cannot create {}", stage_dir.display()))?;
@@ -129,8 +137,7 @@ pub fn verify(archive_path: &Path, stage_dir: &Path) -> Result<Verified> {
         }
     };
     let (manifest, staged) = stage(archive_path, &plan)?;
-    drop(staged);
-    Ok(Verified {
+    let verified = Verified {
         archive: archive_path.to_path_buf(),
         created_at: manifest.created_at.clone(),
         format_version: manifest.format_version,
@@ -138,5 +145,6 @@ pub fn verify(archive_path: &Path, stage_dir: &Path) -> Result<Verified> {
         bytes: manifest.members.iter().map(|m| m.size).sum(),
         components: manifest.present_list(),
         duration_ms: started.elapsed().as_millis(),
-    })
+    };
+    Ok((verified, manifest, staged))
 }

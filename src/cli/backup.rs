@@ -36,6 +36,13 @@ pub enum BackupAction {
     Verify {
         /// Archive to check (default: the newest in BACKUP_DIR)
         file: Option<PathBuf>,
+        /// Then restore it into scratch places (a temporary PostgreSQL database, temporary SQLite
+        /// files, temporary Chroma collections) and compare with the manifest; live data is never touched
+        #[arg(long)]
+        restore_test: bool,
+        /// Empty PostgreSQL database for the drill (default: create vannactl_drill_<pid> on the DATABASE_URL server, then drop it)
+        #[arg(long, value_name = "URL", requires = "restore_test")]
+        drill_url: Option<String>,
     },
 }
 
@@ -53,7 +60,11 @@ pub fn run(g: &GlobalArgs, out: &Output, args: BackupArgs) -> Result<Box<dyn Rep
         Some(BackupAction::List { fast }) => {
             Ok(Box::new(ListReport(backup::list(&ctx.settings, !fast)?)))
         }
-        Some(BackupAction::Verify { file }) => verify(&ctx, file),
+        Some(BackupAction::Verify {
+            file,
+            restore_test,
+            drill_url,
+        }) => verify(&ctx, file, restore_test, drill_url),
         None if args.dry_run => Ok(Box::new(DryRunReport(backup::dry_run(&ctx.settings)?))),
         None => {
             let lock = crate::lock::acquire(&ctx.settings.lock_path, "backup")?;
@@ -83,7 +94,12 @@ pub(crate) fn audit(ctx: &Context, action: &str, result: &Result<PathBuf, &anyho
     );
 }
 
-fn verify(ctx: &Context, file: Option<PathBuf>) -> Result<Box<dyn Report>> {
+fn verify(
+    ctx: &Context,
+    file: Option<PathBuf>,
+    restore_test: bool,
+    drill_url: Option<String>,
+) -> Result<Box<dyn Report>> {
     let path = match file {
         Some(f) => f,
         None => backup::archive::list_archives(&ctx.settings.backup_dir)?
@@ -100,6 +116,14 @@ fn verify(ctx: &Context, file: Option<PathBuf>) -> Result<Box<dyn Report>> {
                 )
             })?,
     };
+    if restore_test {
+        let opts = backup::drill::Options {
+            archive: path,
+            drill_url,
+        };
+        let drill = backup::drill::run(&ctx.settings, &opts)?;
+        return Ok(Box::new(DrillReport(drill)));
+    }
     let v = backup::verify::verify(&path, &ctx.settings.backup_dir)?;
     Ok(Box::new(VerifyReport(v)))
 }
@@ -250,5 +274,82 @@ impl Report for VerifyReport {
                 ("duration", format!("{} ms", v.duration_ms)),
             ])
         );
+    }
+}
+
+struct DrillReport(backup::drill::Drill);
+
+impl Report for DrillReport {
+    fn json(&self) -> Value {
+        let mut v = json!({
+            "command": "backup verify",
+            "verified": self.0.verified,
+            "restore_test": {
+                "ok": self.0.ok,
+                "components": self.0.components,
+                "duration_ms": self.0.duration_ms,
+            },
+        });
+        if let Some(p) = self.0.first_problem() {
+            v["error"] = json!({ "kind": "restore_test_failed", "message": p, "exit_code": 1 });
+        }
+        v
+    }
+
+    fn human(&self, _out: &Output) {
+        let d = &self.0;
+        println!("verified: {}", d.verified.archive.display());
+        let rows: Vec<Vec<String>> = d
+            .components
+            .iter()
+            .map(|c| {
+                let counts = c
+                    .counts
+                    .iter()
+                    .map(|n| match (n.archived, n.restored) {
+                        (a, r) if a == r => format!("{} {}", n.name, r.unwrap_or(0)),
+                        (a, r) => format!(
+                            "{} {} != {}",
+                            n.name,
+                            a.map_or("none".into(), |v| v.to_string()),
+                            r.map_or("none".into(), |v| v.to_string())
+                        ),
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                vec![
+                    c.component.as_str().to_string(),
+                    c.kind.clone(),
+                    serde_json::to_value(c.result)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .unwrap_or_default(),
+                    counts,
+                    format!("{} ms", c.duration_ms),
+                ]
+            })
+            .collect();
+        println!(
+            "{}",
+            table(&["component", "kind", "drill", "counts", "duration"], rows)
+        );
+        for c in &d.components {
+            for p in &c.problems {
+                eprintln!("{}: {p}", c.component.as_str());
+            }
+        }
+        if d.ok {
+            println!("restore test passed in {} ms", d.duration_ms);
+        } else {
+            println!("restore test FAILED");
+        }
+    }
+
+    fn status(&self) -> ExitStatus {
+        if self.0.ok {
+            ExitStatus::Success
+        } else {
+            ExitStatus::Failure
+        }
     }
 }

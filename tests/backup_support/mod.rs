@@ -19,14 +19,18 @@ pub struct Env {
     pub vars: Vec<(String, String)>,
 }
 
-const SYSTEM_SCHEMA: &str = "
-CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, applied_at TEXT NOT NULL);
-INSERT INTO schema_migrations VALUES (1, '2026-01-01'), (2, '2026-01-02');
-CREATE TABLE users (id INTEGER PRIMARY KEY, username TEXT NOT NULL, password_hash TEXT NOT NULL);
-INSERT INTO users VALUES (1, 'admin', '$2b$12$abcdefghijklmnopqrstuv'), (2, 'ann', '$2b$12$zyxwvutsrqponmlkjihgfe');
-CREATE TABLE queries (id INTEGER PRIMARY KEY, user_id INTEGER, question TEXT, sql TEXT);
-INSERT INTO queries VALUES (1, 1, 'how many cars?', 'SELECT count(*) FROM cars'), (2, 2, 'list makers', 'SELECT * FROM makers');
+/// What an app adds to the system DB beside vannactl's own schema: a schema of its own with a
+/// bigserial table (PostgreSQL only).
+pub const APP_OBJECTS: &str = "
+CREATE SCHEMA audit;
+CREATE TABLE audit.events (id BIGSERIAL PRIMARY KEY, at TIMESTAMPTZ NOT NULL DEFAULT now(), what JSONB);
+INSERT INTO audit.events (what) SELECT jsonb_build_object('n', g) FROM generate_series(1, 500) g;
 ";
+
+/// Demo journal lines `init` creates in every environment: some thousands.
+pub const SEED_ROWS: &str = "2000";
+
+pub const ADMIN_PASSWORD: &str = "backup-e2e-admin-password";
 
 impl Env {
     fn base() -> Env {
@@ -40,14 +44,22 @@ impl Env {
             ("KNOWLEDGE_DB_PATH".into(), p("data/knowledge.db")),
             ("LOCK_PATH".into(), p("data/vannactl.lock")),
             ("LOG_DIR".into(), p("logs")),
-            ("ONTOLOGY_DIR".into(), p("ontology")),
+            (
+                "ONTOLOGY_DIR".into(),
+                crate::common::paths::repo()
+                    .join("ontology")
+                    .display()
+                    .to_string(),
+            ),
+            ("INIT_ADMIN_PASSWORD".into(), ADMIN_PASSWORD.into()),
+            ("SEED_DEMO_DATA".into(), "true".into()),
         ];
         let env = Env {
             dir,
             pg: None,
             vars,
         };
-        // Target: a small SQLite DB made into a golden copy by the real command.
+        // Target: a small SQLite DB, made into a golden copy by `init`.
         make_sqlite(&env.path("source.db"), "CREATE TABLE cars(id INTEGER PRIMARY KEY, model TEXT); INSERT INTO cars(model) VALUES ('a'),('b'),('c');");
         // Embedded knowledge store: opaque SQLite file.
         make_sqlite(
@@ -58,32 +70,29 @@ impl Env {
         env
     }
 
-    /// Embedded SQLite system DB.
+    /// What `vannactl init` makes: golden copy, migrated system DB, admin user, ontology, demo data.
+    fn init(&self) {
+        self.ok(&["init", "--seed-rows", SEED_ROWS]);
+    }
+
+    /// Embedded SQLite system DB, as `init` creates it.
     pub fn sqlite() -> Env {
         let mut env = Env::base();
         let db = env.path("data/system.db");
-        make_sqlite(&db, SYSTEM_SCHEMA);
         env.vars
             .push(("DATABASE_URL".into(), format!("sqlite://{}", db.display())));
-        env.golden_copy();
+        env.init();
         env
     }
 
-    /// PostgreSQL system DB in a fresh database.
+    /// PostgreSQL system DB in a fresh database, as `init` creates it, plus what an app adds.
     pub fn postgres() -> Env {
         let mut env = Env::base();
         let pg = PgDatabase::create();
-        pg.client()
-            .batch_execute(&format!(
-                "{SYSTEM_SCHEMA}
-                 CREATE SCHEMA audit;
-                 CREATE TABLE audit.events (id BIGSERIAL PRIMARY KEY, at TIMESTAMPTZ NOT NULL DEFAULT now(), what JSONB);
-                 INSERT INTO audit.events (what) SELECT jsonb_build_object('n', g) FROM generate_series(1, 500) g;"
-            ))
-            .unwrap();
         env.vars.push(("DATABASE_URL".into(), pg.url()));
         env.pg = Some(pg);
-        env.golden_copy();
+        env.init();
+        env.system_exec(APP_OBJECTS);
         env
     }
 
@@ -116,10 +125,6 @@ impl Env {
         let (code, v) = self.json(args);
         assert_eq!(code, 0, "vannactl {args:?} failed: {v}");
         v
-    }
-
-    pub fn golden_copy(&self) {
-        self.ok(&["golden-copy"]);
     }
 
     pub fn backup(&self) -> PathBuf {

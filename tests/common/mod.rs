@@ -5,6 +5,7 @@
 //! `train_support`) declares `mod common;` too: those modules build on this one.
 #![allow(dead_code)]
 
+pub mod app;
 pub mod cli;
 pub mod paths;
 pub mod pg;

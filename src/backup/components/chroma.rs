@@ -33,6 +33,8 @@ const ATTEMPTS: usize = 3;
 /// Name prefixes of the temporary collections a restore creates.
 const NEW_PREFIX: &str = "vannactl-new-";
 const OLD_PREFIX: &str = "vannactl-old-";
+/// Name prefix of a restore drill's temporary collections (`vannactl-drill-<pid>-<time>-<name>`).
+const DRILL_PREFIX: &str = "vannactl-drill-";
 
 pub fn member(c: Collection) -> &'static str {
     match c {
@@ -576,6 +578,56 @@ fn swap(
             names.run
         )))
     }
+}
+
+/// Restore drill: import the archived collections into temporary ones, count what the server
+/// holds, delete them. The live collections are not touched. Returns the names used and the
+/// records per collection (only those that existed at backup time, as in the manifest).
+pub fn drill(
+    s: &Settings,
+    url: &str,
+    mut staged: StagedComponent,
+) -> Result<(Vec<String>, BTreeMap<String, u64>)> {
+    let client = connect(s, url)?;
+    // A drill killed earlier left its collections; only those whose process is gone.
+    for info in client.list_collections()? {
+        let pid = info
+            .name
+            .strip_prefix(DRILL_PREFIX)
+            .and_then(|r| r.split('-').next())
+            .and_then(|p| p.parse::<i32>().ok());
+        if pid.is_some_and(|p| !crate::fsutil::process_alive(p)) {
+            tracing::warn!(collection = %info.name, "deleting a collection left by an interrupted restore drill");
+            client.delete_collection(&info.name)?;
+        }
+    }
+    let run = Names::new().run;
+    let mut created = Vec::new();
+    let mut counts = BTreeMap::new();
+    let result = (|| -> Result<()> {
+        for c in Collection::ALL {
+            let Some(file) = staged.files.remove(member(c)) else {
+                continue;
+            };
+            let name = format!("{DRILL_PREFIX}{run}-{}", c.name());
+            if let Some(info) = fill(&client, c, &file.path, &name)? {
+                created.push(name);
+                counts.insert(c.name().to_string(), client.count(&info.id)? as u64);
+            }
+        }
+        Ok(())
+    })();
+    // Deleted on success and failure alike: a drill leaves nothing behind.
+    for c in Collection::ALL {
+        let name = format!("{DRILL_PREFIX}{run}-{}", c.name());
+        if let Ok(Some(_)) = client.get_collection(&name) {
+            if let Err(e) = client.delete_collection(&name) {
+                tracing::warn!(collection = %name, error = %message(&e), "cannot delete a drill's temporary collection; delete it by hand");
+            }
+        }
+    }
+    result?;
+    Ok((created, counts))
 }
 
 /// Rollback onto "there was no knowledge base": delete the three collections.

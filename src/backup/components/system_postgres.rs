@@ -320,7 +320,9 @@ pub fn current_counts(pg: &Pg) -> Result<BTreeMap<String, u64>> {
 /// left behind, and one depending on a dumped object (a foreign key, a view) would make `--clean`
 /// fail. Objects belonging to extensions, and schemas holding an extension, are left alone
 /// (recreating an extension may need a superuser). Every statement is built before the first drop,
-/// because the catalog changes under a loop that drops as it goes.
+/// because the catalog changes under a loop that drops as it goes. Order matters: views before
+/// tables, tables before sequences, and a sequence a column owns (identity or serial) is never
+/// dropped on its own: PostgreSQL refuses that for identity columns, and its table takes it along.
 const PRELUDE: &str = r#"BEGIN;
 SET LOCAL client_min_messages = warning;
 DO $vannactl_prelude$
@@ -334,27 +336,32 @@ BEGIN
   ), ext_member AS (
     SELECT classid, objid FROM pg_depend WHERE deptype = 'e'
   ), todo AS (
-    SELECT 1 AS ord, format('DROP %s IF EXISTS %I.%I CASCADE',
+    SELECT CASE WHEN c.relkind IN ('v', 'm') THEN 1 WHEN c.relkind = 'S' THEN 3 ELSE 2 END AS ord,
+           format('DROP %s IF EXISTS %I.%I CASCADE',
              CASE c.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW'
                WHEN 'S' THEN 'SEQUENCE' WHEN 'f' THEN 'FOREIGN TABLE' ELSE 'TABLE' END,
              n.nspname, c.relname) AS sql
     FROM pg_class c JOIN user_ns n ON n.oid = c.relnamespace
     WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
       AND (c.tableoid, c.oid) NOT IN (SELECT * FROM ext_member)
+      AND NOT (c.relkind = 'S' AND EXISTS (
+        SELECT 1 FROM pg_depend d
+        WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
+          AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')))
     UNION ALL
-    SELECT 2, format('DROP ROUTINE IF EXISTS %I.%I(%s) CASCADE', n.nspname, p.proname,
+    SELECT 4, format('DROP ROUTINE IF EXISTS %I.%I(%s) CASCADE', n.nspname, p.proname,
              pg_get_function_identity_arguments(p.oid))
     FROM pg_proc p JOIN user_ns n ON n.oid = p.pronamespace
     WHERE (p.tableoid, p.oid) NOT IN (SELECT * FROM ext_member)
     UNION ALL
-    SELECT 3, format('DROP %s IF EXISTS %I.%I CASCADE',
+    SELECT 5, format('DROP %s IF EXISTS %I.%I CASCADE',
              CASE t.typtype WHEN 'd' THEN 'DOMAIN' ELSE 'TYPE' END, n.nspname, t.typname)
     FROM pg_type t JOIN user_ns n ON n.oid = t.typnamespace
     WHERE (t.typtype IN ('e', 'r', 'd')
            OR (t.typtype = 'c' AND (SELECT relkind FROM pg_class WHERE oid = t.typrelid) = 'c'))
       AND (t.tableoid, t.oid) NOT IN (SELECT * FROM ext_member)
     UNION ALL
-    SELECT 4, format('DROP SCHEMA IF EXISTS %I CASCADE', n.nspname)
+    SELECT 6, format('DROP SCHEMA IF EXISTS %I CASCADE', n.nspname)
     FROM user_ns n
     WHERE n.nspname <> 'public'
       AND ('pg_namespace'::regclass, n.oid) NOT IN (SELECT * FROM ext_member)
