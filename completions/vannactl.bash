@@ -419,12 +419,16 @@ _vannactl() {
             return 0
             ;;
         vannactl__subcmd__backup__subcmd__verify)
-            opts="-q -v -y -h -V --dir --env-file --no-dotenv --json --quiet --verbose --yes --actor --app-env --help --version"
+            opts="-q -v -y -h -V --restore-test --drill-url --dir --env-file --no-dotenv --json --quiet --verbose --yes --actor --app-env --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --drill-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

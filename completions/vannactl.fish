@@ -209,10 +209,12 @@ complete -c vannactl -n "__fish_vannactl_using_subcommand backup; and __fish_see
 complete -c vannactl -n "__fish_vannactl_using_subcommand backup; and __fish_seen_subcommand_from list" -s y -l yes -d 'Answer yes to confirmations of destructive actions (for scripts)'
 complete -c vannactl -n "__fish_vannactl_using_subcommand backup; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
 complete -c vannactl -n "__fish_vannactl_using_subcommand backup; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c vannactl -n "__fish_vannactl_using_subcommand backup; and __fish_seen_subcommand_from verify" -l drill-url -d 'Empty PostgreSQL database for the drill (default: create vannactl_drill_<pid> on the DATABASE_URL server, then drop it)' -r
 complete -c vannactl -n "__fish_vannactl_using_subcommand backup; and __fish_seen_subcommand_from verify" -l dir -d 'Folder for archives (overrides BACKUP_DIR)' -r -F
 complete -c vannactl -n "__fish_vannactl_using_subcommand backup; and __fish_seen_subcommand_from verify" -l env-file -d 'Read configuration from this env file instead of ./.env' -r -F
 complete -c vannactl -n "__fish_vannactl_using_subcommand backup; and __fish_seen_subcommand_from verify" -l actor -d 'Who is acting, for the audit log (default: OS user@host)' -r
 complete -c vannactl -n "__fish_vannactl_using_subcommand backup; and __fish_seen_subcommand_from verify" -l app-env -d 'Profile: development or production (overrides APP_ENV)' -r
+complete -c vannactl -n "__fish_vannactl_using_subcommand backup; and __fish_seen_subcommand_from verify" -l restore-test -d 'Then restore it into scratch places (a temporary PostgreSQL database, temporary SQLite files, temporary Chroma collections) and compare with the manifest; live data is never touched'
 complete -c vannactl -n "__fish_vannactl_using_subcommand backup; and __fish_seen_subcommand_from verify" -l no-dotenv -d 'Do not read any .env file'
 complete -c vannactl -n "__fish_vannactl_using_subcommand backup; and __fish_seen_subcommand_from verify" -l json -d 'Print exactly one JSON object on stdout (errors too)'
 complete -c vannactl -n "__fish_vannactl_using_subcommand backup; and __fish_seen_subcommand_from verify" -s q -l quiet -d 'Print nothing on success (errors still go to stderr)'

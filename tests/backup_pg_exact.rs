@@ -38,7 +38,7 @@ fn objects(env: &Env) -> Vec<String> {
 /// table, a new schema, type and function, and changed rows everywhere.
 const AFTER_BACKUP: &str = "
     CREATE TABLE sessions (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users(id));
-    INSERT INTO sessions VALUES (1, 1), (2, 2);
+    INSERT INTO sessions VALUES (1, 1), (2, 1);
     CREATE VIEW admins AS SELECT id, username FROM users WHERE id = 1;
     CREATE TABLE scratch (x TEXT); INSERT INTO scratch VALUES ('left over');
     CREATE TABLE app_notes (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, body TEXT);
@@ -96,7 +96,7 @@ fn restore_system(env: &Env, archive: &Path) -> (i32, serde_json::Value) {
 fn with_extension() -> Env {
     let env = Env::postgres();
     // Extension members must be left alone by the prelude (dropping one directly is an error).
-    env.system_exec("CREATE EXTENSION citext; ALTER TABLE users ADD COLUMN email citext;");
+    env.system_exec("CREATE EXTENSION citext; ALTER TABLE users ADD COLUMN nickname citext;");
     env
 }
 

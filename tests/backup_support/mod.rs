@@ -173,12 +173,30 @@ impl Env {
         child
     }
 
-    /// Everything in the system DB, table by table, as text (content, not just counts).
+    /// Everything in the system DB, table by table, as text (content, not just counts), without
+    /// vannactl's own backup and restore audit rows: those are written after the dump and after
+    /// the restore (or its failure) by design, so they are never part of a backup point.
     pub fn system_contents(&self) -> Vec<(String, Vec<String>)> {
-        match &self.pg {
+        let mut all = match &self.pg {
             Some(pg) => pg::contents(&mut pg.client()),
             None => sqlite::contents(&self.path("data/system.db")),
+        };
+        for (table, rows) in &mut all {
+            if table.ends_with("audit_logs") {
+                rows.retain(|r| {
+                    // PostgreSQL rows are JSON objects; SQLite rows `id|occurred_at|actor|action|…`.
+                    let action = match serde_json::from_str::<Value>(r) {
+                        Ok(v) => v["action"].as_str().map(str::to_string),
+                        Err(_) => r.split('|').nth(3).map(str::to_string),
+                    };
+                    !matches!(
+                        action.as_deref(),
+                        Some("backup" | "restore" | "Text(\"backup\")" | "Text(\"restore\")")
+                    )
+                });
+            }
         }
+        all
     }
 
     pub fn system_exec(&self, sql: &str) {
