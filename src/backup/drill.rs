@@ -399,3 +399,35 @@ impl Drop for ScratchDb {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(v: &[(&str, u64)]) -> BTreeMap<String, u64> {
+        v.iter().map(|(k, n)| (k.to_string(), *n)).collect()
+    }
+
+    #[test]
+    fn every_table_of_either_side_is_compared() {
+        let mut problems = Vec::new();
+        let counts = compare(
+            &map(&[("users", 2), ("queries", 5), ("gone", 1)]),
+            &map(&[("users", 2), ("queries", 4), ("new", 0)]),
+            &mut problems,
+        );
+        let names: Vec<&str> = counts.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["gone", "new", "queries", "users"]);
+        assert_eq!(
+            problems,
+            [
+                "gone: the manifest says 1 but the restored copy holds none",
+                "new: the manifest says none but the restored copy holds 0",
+                "queries: the manifest says 5 but the restored copy holds 4",
+            ]
+        );
+        let mut none = Vec::new();
+        compare(&map(&[("a", 1)]), &map(&[("a", 1)]), &mut none);
+        assert!(none.is_empty());
+    }
+}
