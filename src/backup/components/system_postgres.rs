@@ -341,6 +341,12 @@ BEGIN
     FROM pg_class c JOIN user_ns n ON n.oid = c.relnamespace
     WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
       AND (c.tableoid, c.oid) NOT IN (SELECT * FROM ext_member)
+      -- A sequence owned by a column (identity: 'i', serial: 'a') goes with its table; dropping it
+      -- on its own is an error.
+      AND NOT (c.relkind = 'S' AND EXISTS (
+        SELECT 1 FROM pg_depend d
+        WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
+          AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('i', 'a')))
     UNION ALL
     SELECT 2, format('DROP ROUTINE IF EXISTS %I.%I(%s) CASCADE', n.nspname, p.proname,
              pg_get_function_identity_arguments(p.oid))
