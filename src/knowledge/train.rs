@@ -315,7 +315,8 @@ pub fn train(
     } else {
         Vec::new()
     };
-    store.apply(&adds, &deletes)?;
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    store.apply_trained(&adds, &deletes, (MODEL_NAME, &now))?;
     for (c, recs) in &adds {
         outcome.collections.get_mut(c).expect("planned").added = recs.len();
     }
@@ -323,8 +324,6 @@ pub fn train(
         outcome.collections.get_mut(c).expect("planned").removed = ids.len();
     }
     outcome.pruned = opts.prune;
-    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    store.set_trained(MODEL_NAME, &now)?;
     outcome.duration_ms = started.elapsed().as_millis() as u64;
     Ok(outcome)
 }

@@ -52,7 +52,12 @@ impl Sandbox {
 
     /// `vannactl --no-dotenv <args>` configured for this sandbox.
     pub fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::from_std(isolated(self.dir.path()));
+        Command::from_std(self.std_cmd(args))
+    }
+
+    /// [`Sandbox::cmd`] as a plain `std::process::Command` (to spawn and kill it).
+    pub fn std_cmd(&self, args: &[&str]) -> std::process::Command {
+        let mut c = isolated(self.dir.path());
         c.env("TARGET_DB_PATH", &self.target)
             .env("KNOWLEDGE_DB_PATH", self.store())
             .env(

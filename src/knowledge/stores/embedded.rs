@@ -152,6 +152,30 @@ impl EmbeddedStore {
         Ok(())
     }
 
+    fn write(
+        conn: &Connection,
+        adds: &[(Collection, Vec<Record>)],
+        deletes: &[(Collection, Vec<String>)],
+    ) -> Result<()> {
+        for (c, recs) in adds {
+            Self::insert(conn, *c, recs)?;
+        }
+        for (c, ids) in deletes {
+            Self::remove(conn, *c, ids)?;
+        }
+        Ok(())
+    }
+
+    fn stamp(conn: &Connection, model: &str, at: &str) -> Result<()> {
+        for (k, v) in [("model", model), ("last_trained", at)] {
+            conn.execute(
+                "INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                params![k, v],
+            )?;
+        }
+        Ok(())
+    }
+
     fn remove(conn: &Connection, c: Collection, ids: &[String]) -> Result<()> {
         let mut st =
             conn.prepare_cached("DELETE FROM records WHERE collection = ?1 AND id = ?2")?;
@@ -236,12 +260,7 @@ impl Store for EmbeddedStore {
         let path = self.path.display().to_string();
         let conn = self.conn(true)?.expect("created");
         let tx = conn.transaction()?;
-        for (c, recs) in adds {
-            Self::insert(&tx, *c, recs)?;
-        }
-        for (c, ids) in deletes {
-            Self::remove(&tx, *c, ids)?;
-        }
+        Self::write(&tx, adds, deletes)?;
         tx.commit()
             .with_context(|| format!("cannot write knowledge store {path}"))?;
         Ok(())
@@ -308,13 +327,26 @@ impl Store for EmbeddedStore {
     fn set_trained(&mut self, model: &str, at: &str) -> Result<()> {
         let conn = self.conn(true)?.expect("created");
         let tx = conn.transaction()?;
-        for (k, v) in [("model", model), ("last_trained", at)] {
-            tx.execute(
-                "INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                params![k, v],
-            )?;
-        }
+        Self::stamp(&tx, model, at)?;
         tx.commit()?;
+        Ok(())
+    }
+
+    /// Records, deletions and the "trained" stamp in one transaction.
+    fn apply_trained(
+        &mut self,
+        adds: &[(Collection, Vec<Record>)],
+        deletes: &[(Collection, Vec<String>)],
+        (model, at): (&str, &str),
+    ) -> Result<()> {
+        let path = self.path.display().to_string();
+        let conn = self.conn(true)?.expect("created");
+        let tx = conn.transaction()?;
+        Self::write(&tx, adds, deletes)?;
+        crate::backup::testhook::at("train:written")?;
+        Self::stamp(&tx, model, at)?;
+        tx.commit()
+            .with_context(|| format!("cannot write knowledge store {path}"))?;
         Ok(())
     }
 

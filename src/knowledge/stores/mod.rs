@@ -79,6 +79,20 @@ pub trait Store {
         }
         Ok(())
     }
+
+    /// [`Store::apply`] and then [`Store::set_trained`], committed together where the store can
+    /// (the embedded store), so a killed run never leaves new records without their stamp: the
+    /// next run would find nothing new and never write it.
+    fn apply_trained(
+        &mut self,
+        adds: &[(Collection, Vec<Record>)],
+        deletes: &[(Collection, Vec<String>)],
+        (model, at): (&str, &str),
+    ) -> Result<()> {
+        self.apply(adds, deletes)?;
+        crate::backup::testhook::at("train:written")?;
+        self.set_trained(model, at)
+    }
 }
 
 /// The store the settings select: Chroma when CHROMA_URL is set, else the embedded file.
