@@ -32,6 +32,36 @@ fn init_trains_the_demo_knowledge_base_once_and_actions_are_audited() {
     let added = kb["counts"]["added"].as_i64().unwrap();
     // 8 tables + 1 view, 15 shipped pairs, and the ontology's terms.
     assert!(added >= 8 + 1 + 15 + 30, "{kb}");
+    assert_eq!(kb["counts"]["replaced"], 0, "{kb}");
+
+    // The demo target's DDL items: categories sampled, people's names never.
+    let out = cmd(d.path())
+        .args(["--json", "train", "list", "--collection", "ddl"])
+        .output()
+        .unwrap();
+    let list = json_of(&out);
+    let doc = |source: &str| -> String {
+        list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["source"] == source)
+            .and_then(|i| i["document"].as_str())
+            .unwrap_or_else(|| panic!("no {source} in {list}"))
+            .to_string()
+    };
+    let orders = doc("schema:table orders");
+    assert!(
+        orders.contains("-- Sample values: status: ") && orders.contains("\nCREATE TABLE orders ("),
+        "{orders}"
+    );
+    let employees = doc("schema:table employees");
+    assert!(
+        employees.contains("-- employees referenced by customers, employees, orders.")
+            && !employees.contains("first name: ")
+            && !employees.contains("last name: "),
+        "{employees}"
+    );
 
     let out = cmd(d.path()).args(["--json", "init"]).output().unwrap();
     let j = json_of(&out);

@@ -15,7 +15,11 @@ fn postgres_target_schema_and_explain() {
         .batch_execute(
             r#"CREATE SCHEMA sales;
                CREATE TABLE "Order Details" ("select" integer PRIMARY KEY, "größe" text NOT NULL DEFAULT 'x');
-               CREATE TABLE sales.orders (id bigint PRIMARY KEY, detail integer REFERENCES "Order Details"("select"), amount numeric(10,2));
+               CREATE TABLE sales.orders (id bigint PRIMARY KEY, detail integer REFERENCES "Order Details"("select"), amount numeric(10,2),
+                                          status varchar(20), customer_email text);
+               INSERT INTO "Order Details" VALUES (1, 'x');
+               INSERT INTO sales.orders VALUES (1, 1, 150, 'shipped', 'ann@example.com'), (2, 1, 20, 'shipped', 'bob@example.com'),
+                                               (3, NULL, 30, 'pending', 'cy@example.com');
                CREATE INDEX orders_amount ON sales.orders (amount);
                CREATE VIEW big_orders AS SELECT id FROM sales.orders WHERE amount > 100;"#,
         )
@@ -56,7 +60,7 @@ fn postgres_target_schema_and_explain() {
         .collect();
     let od = docs
         .iter()
-        .find(|d| d.starts_with("CREATE TABLE \"Order Details\""))
+        .find(|d| d.contains("\nCREATE TABLE \"Order Details\""))
         .expect("Order Details");
     assert!(
         od.contains("\"select\" integer NOT NULL")
@@ -65,16 +69,31 @@ fn postgres_target_schema_and_explain() {
     );
     let orders = docs
         .iter()
-        .find(|d| d.starts_with("CREATE TABLE sales.orders"))
+        .find(|d| d.contains("\nCREATE TABLE sales.orders"))
         .expect("sales.orders");
+    // The header in words, sample values (never the e-mail column's), then DDL whose plain
+    // column names need no quotes.
+    assert!(
+        orders.starts_with("-- Table \"sales.orders\": sales orders. Columns: id, detail, amount, status, customer email.\n\
+             -- sales orders references order details (detail).\n\
+             -- Sample values: status: shipped, pending\n\
+             -- sales orders table.\n"),
+        "{orders}"
+    );
+    assert!(!orders.contains("example.com"), "{orders}");
     assert!(
         orders.contains("REFERENCES \"Order Details\"(\"select\")")
+            && orders.contains("\n    id bigint NOT NULL,")
             && orders.contains("CREATE INDEX orders_amount"),
         "{orders}"
     );
-    assert!(docs
-        .iter()
-        .any(|d| d.starts_with("CREATE VIEW big_orders AS")));
+    assert!(
+        od.contains("-- order details referenced by sales orders.\n"),
+        "{od}"
+    );
+    assert!(docs.iter().any(|d| d
+        .starts_with("-- View \"big_orders\": big orders. Columns: id.\n")
+        && d.contains("\nCREATE VIEW big_orders AS")));
 
     let bad = sb.write(
         "bad.yaml",

@@ -146,6 +146,7 @@ pub fn run(g: &GlobalArgs, out: &Output, args: TrainArgs) -> Result<Box<dyn Repo
                     json!({
                         "added": o.total(|p| p.added),
                         "removed": o.total(|p| p.removed),
+                        "replaced": o.total(|p| p.replaced),
                         "skipped": o.total(|p| p.already_present),
                     })
                 });
@@ -281,6 +282,7 @@ impl Report for TrainReport {
             "added": o.total(|p| p.added),
             "skipped": o.total(|p| p.already_present),
             "removed": o.total(|p| p.removed),
+            "replaced": o.total(|p| p.replaced),
             "stale": o.total(|p| p.stale),
             "to_add": o.total(|p| p.to_add),
             "collections": o.collections,
@@ -305,7 +307,7 @@ impl Report for TrainReport {
         }
         let head = if o.dry_run {
             format!("plan for {} ({}), nothing changed:", o.store, o.store_kind)
-        } else if o.total(|p| p.added) + o.total(|p| p.removed) == 0 {
+        } else if o.total(|p| p.added) + o.total(|p| p.removed) + o.total(|p| p.replaced) == 0 {
             format!("{} is up to date", o.store)
         } else {
             format!("trained {} ({})", o.store, o.store_kind)
@@ -317,6 +319,7 @@ impl Report for TrainReport {
                 p.desired.to_string(),
                 p.already_present.to_string(),
                 if o.dry_run { p.to_add } else { p.added }.to_string(),
+                p.replaced.to_string(),
                 p.stale.to_string(),
                 p.removed.to_string(),
                 p.foreign.to_string(),
@@ -331,6 +334,7 @@ impl Report for TrainReport {
                     "desired",
                     "present",
                     add_col,
+                    "replaced",
                     "stale",
                     "removed",
                     "others'"

@@ -379,14 +379,18 @@ fn train_step(
         let o = train::train(settings, &opts, store.as_mut(), out, confirm)?;
         let added = o.total(|p| p.added);
         let present = o.total(|p| p.already_present);
-        let mut detail = format!("{added} added, {present} already present in {}", o.store);
+        let replaced = o.total(|p| p.replaced);
+        let mut detail = format!(
+            "{added} added ({replaced} replacing an item of a changed table), {present} already present in {}",
+            o.store
+        );
         for w in &o.warnings {
             detail.push_str(&format!("; {w}"));
         }
         Ok((
             changed(added > 0),
             detail,
-            json!({ "added": added, "skipped": present }),
+            json!({ "added": added, "replaced": replaced, "skipped": present }),
         ))
     });
 }

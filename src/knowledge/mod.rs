@@ -1,6 +1,7 @@
 //! The knowledge base the app retrieves from: Vanna-compatible items (DDL, documentation,
 //! question/SQL pairs), MiniLM embeddings computed here, stored in Chroma or the embedded store.
 
+pub mod ddl_text;
 pub mod embed;
 pub mod items;
 pub mod ops;

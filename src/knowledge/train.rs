@@ -4,6 +4,7 @@
 //! Everything that can fail on bad input — schema, training files, EXPLAIN of every pair, store
 //! reachability, embedding dimension, the model, embedding itself — happens before the first write.
 
+use super::ddl_text::ddl_text;
 use super::embed::{Embedder, DIMENSION, MODEL_NAME};
 use super::items::{Collection, Item};
 use super::sources;
@@ -11,12 +12,15 @@ use super::stores::{Record, Store};
 use crate::config::Settings;
 use crate::error::fail;
 use crate::output::Output;
-use crate::schema::{ObjectKind, Target};
+use crate::schema::{ObjectKind, Schema, Target};
 use anyhow::Result;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::time::Instant;
+
+/// Source tags of DDL items start with this; such an item is keyed by its table or view.
+pub const DDL_SOURCE_PREFIX: &str = "schema:";
 
 #[derive(Debug, Clone, Default)]
 pub struct TrainOptions {
@@ -59,12 +63,16 @@ pub struct CollectionPlan {
     pub already_present: usize,
     /// vannactl's items whose source is gone.
     pub stale: usize,
+    /// vannactl's DDL items of a table or view whose text changed: removed in the same run.
+    pub replaced: usize,
     /// Items others wrote (e.g. the app); never touched.
     pub foreign: usize,
     pub added: usize,
     pub removed: usize,
     #[serde(skip)]
     pub stale_ids: Vec<String>,
+    #[serde(skip)]
+    pub replaced_ids: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -112,12 +120,7 @@ pub fn desired(settings: &Settings, opts: &TrainOptions) -> Result<Desired> {
             .count(),
         skipped: schema.skipped.clone(),
     };
-    for o in &schema.objects {
-        d.items.push(Item::ddl(
-            &o.ddl,
-            format!("schema:{} {}", o.kind.as_str(), o.name),
-        ));
-    }
+    d.items = ddl_items(&mut target, &schema, settings.train_sample_values)?;
 
     // Training pairs: parse every file, then EXPLAIN every pair; any failure stops the run.
     d.pairs_files = if opts.pairs.is_empty() {
@@ -188,6 +191,24 @@ pub fn desired(settings: &Settings, opts: &TrainOptions) -> Result<Desired> {
     Ok(d)
 }
 
+/// One DDL item per table and view (see `ddl_text`), sample values read from `target` when asked.
+pub fn ddl_items(target: &mut Target, schema: &Schema, sample_values: bool) -> Result<Vec<Item>> {
+    let mut items = Vec::with_capacity(schema.objects.len());
+    for o in &schema.objects {
+        // Views are not sampled: computing one can cost as much as any query the app runs.
+        let samples = if sample_values && o.kind == ObjectKind::Table {
+            target.samples(o)?
+        } else {
+            Vec::new()
+        };
+        items.push(Item::ddl(
+            &ddl_text(schema, o, &samples),
+            format!("{DDL_SOURCE_PREFIX}{} {}", o.kind.as_str(), o.name),
+        ));
+    }
+    Ok(items)
+}
+
 /// Run training into `store`. `confirm` is asked before pruning (before anything is written).
 pub fn train(
     settings: &Settings,
@@ -233,6 +254,12 @@ pub fn train(
         }
         let want: Vec<&Item> = desired.items.iter().filter(|i| i.collection == c).collect();
         let want_ids: BTreeSet<&str> = want.iter().map(|i| i.id.as_str()).collect();
+        // A DDL item is keyed by its object: a new text for the same table replaces the old one.
+        let want_ddl_sources: BTreeSet<&str> = want
+            .iter()
+            .map(|i| i.source.as_str())
+            .filter(|s| c == Collection::Ddl && s.starts_with(DDL_SOURCE_PREFIX))
+            .collect();
         let mut plan = CollectionPlan {
             desired: want.len(),
             present: state.ids.len(),
@@ -251,6 +278,9 @@ pub fn train(
                 continue;
             }
             match source {
+                Some(s) if want_ddl_sources.contains(s.as_str()) => {
+                    plan.replaced_ids.push(id.clone())
+                }
                 Some(s)
                     if !desired
                         .unavailable
@@ -264,10 +294,14 @@ pub fn train(
             }
         }
         plan.stale = plan.stale_ids.len();
+        plan.replaced = plan.replaced_ids.len();
         outcome.collections.insert(c, plan);
     }
     let stale_total = outcome.total(|p| p.stale);
-    if opts.dry_run || (new_items.is_empty() && (stale_total == 0 || !opts.prune)) {
+    let replaced_total = outcome.total(|p| p.replaced);
+    if opts.dry_run
+        || (new_items.is_empty() && replaced_total == 0 && (stale_total == 0 || !opts.prune))
+    {
         outcome.duration_ms = started.elapsed().as_millis() as u64;
         return Ok(outcome);
     }
@@ -306,22 +340,28 @@ pub fn train(
             adds.push((c, recs));
         }
     }
-    let deletes: Vec<(Collection, Vec<String>)> = if opts.prune {
-        outcome
-            .collections
-            .iter()
-            .map(|(c, p)| (*c, p.stale_ids.clone()))
-            .collect()
-    } else {
-        Vec::new()
-    };
+    // Replaced items always go (their successor is written in the same apply); stale ones only
+    // with --prune.
+    let deletes: Vec<(Collection, Vec<String>)> = outcome
+        .collections
+        .iter()
+        .map(|(c, p)| {
+            let mut ids = p.replaced_ids.clone();
+            if opts.prune {
+                ids.extend(p.stale_ids.iter().cloned());
+            }
+            (*c, ids)
+        })
+        .collect();
     let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     store.apply_trained(&adds, &deletes, (MODEL_NAME, &now))?;
     for (c, recs) in &adds {
         outcome.collections.get_mut(c).expect("planned").added = recs.len();
     }
-    for (c, ids) in &deletes {
-        outcome.collections.get_mut(c).expect("planned").removed = ids.len();
+    if opts.prune {
+        for p in outcome.collections.values_mut() {
+            p.removed = p.stale_ids.len();
+        }
     }
     outcome.pruned = opts.prune;
     outcome.duration_ms = started.elapsed().as_millis() as u64;

@@ -3,7 +3,10 @@
 //! an external PostgreSQL target when ENABLE_TARGET_DB is true.
 
 mod postgres;
+pub mod samples;
 mod sqlite;
+pub mod unquote;
+pub mod words;
 
 use crate::config::{mask_url, Settings};
 use anyhow::{Context, Result};
@@ -52,8 +55,11 @@ pub struct SchemaObject {
     pub columns: Vec<Column>,
     pub foreign_keys: Vec<ForeignKey>,
     pub indexes: Vec<String>,
-    /// The CREATE statement as the database knows it, followed by its CREATE INDEX statements.
+    /// The CREATE statement, followed by its CREATE INDEX statements, with needless identifier
+    /// quotes removed (checked to mean the same).
     pub ddl: String,
+    /// How SQL names it (quoted where needed, schema-qualified outside `public`).
+    pub sql_name: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -111,6 +117,33 @@ impl Target {
                 self.describe()
             )
         })
+    }
+
+    /// Up to 3 frequent short text values per sampled column of a table (see `samples`), in
+    /// column order; columns without such values are left out.
+    pub fn samples(&mut self, object: &SchemaObject) -> Result<Vec<(String, Vec<String>)>> {
+        let mut out = Vec::new();
+        for c in object.columns.iter().filter(|c| samples::wanted(c)) {
+            let candidates = match self {
+                Target::Sqlite { conn, .. } => sqlite::sample(conn, &object.sql_name, &c.name),
+                Target::Postgres { client, .. } => {
+                    postgres::sample(client, &object.sql_name, &c.name)
+                }
+            }
+            .with_context(|| {
+                format!(
+                    "cannot read sample values of {}.{} from the target database {}",
+                    object.name,
+                    c.name,
+                    self.describe()
+                )
+            })?;
+            let values = candidates.map(samples::pick).unwrap_or_default();
+            if !values.is_empty() {
+                out.push((c.name.clone(), values));
+            }
+        }
+        Ok(out)
     }
 
     /// Check that a query compiles against the target (EXPLAIN; nothing runs).

@@ -54,7 +54,8 @@ pub fn extract(client: &mut Client, source: String) -> Result<Schema> {
             "m" => ObjectKind::MaterializedView,
             _ => ObjectKind::Table,
         };
-        let columns = columns(client, oid)?;
+        let (columns, quoted): (Vec<Column>, Vec<String>) =
+            columns(client, oid)?.into_iter().unzip();
         let constraints: Vec<(String, String, String)> = client
             .query(
                 "SELECT quote_ident(conname), contype::text, pg_get_constraintdef(oid) \
@@ -80,8 +81,9 @@ pub fn extract(client: &mut Client, source: String) -> Result<Schema> {
             ObjectKind::Table => {
                 let mut parts: Vec<String> = columns
                     .iter()
-                    .map(|c| {
-                        let mut s = format!("{} {}", super::quote_ident(&c.name), c.data_type);
+                    .zip(&quoted)
+                    .map(|(c, q)| {
+                        let mut s = format!("{q} {}", c.data_type);
                         if c.not_null {
                             s.push_str(" NOT NULL");
                         }
@@ -118,6 +120,7 @@ pub fn extract(client: &mut Client, source: String) -> Result<Schema> {
         }
         objects.push(SchemaObject {
             kind,
+            sql_name: qname.clone(),
             name,
             columns,
             foreign_keys,
@@ -132,12 +135,13 @@ pub fn extract(client: &mut Client, source: String) -> Result<Schema> {
     })
 }
 
-fn columns(client: &mut Client, oid: u32) -> Result<Vec<Column>> {
+/// Columns, each with its name as SQL writes it (the server's `quote_ident`: quoted only when needed).
+fn columns(client: &mut Client, oid: u32) -> Result<Vec<(Column, String)>> {
     Ok(client
         .query(
             "SELECT a.attname::text, format_type(a.atttypid, a.atttypmod), a.attnotnull, \
                     pg_get_expr(d.adbin, d.adrelid), \
-                    array_position(p.conkey, a.attnum)::int4 \
+                    array_position(p.conkey, a.attnum)::int4, quote_ident(a.attname) \
              FROM pg_attribute a \
              LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
              LEFT JOIN pg_constraint p ON p.conrelid = a.attrelid AND p.contype = 'p' \
@@ -145,12 +149,17 @@ fn columns(client: &mut Client, oid: u32) -> Result<Vec<Column>> {
             &[&oid],
         )?
         .iter()
-        .map(|r| Column {
-            name: r.get(0),
-            data_type: r.get(1),
-            not_null: r.get(2),
-            default: r.get(3),
-            primary_key: r.get::<_, Option<i32>>(4).map(|p| p as u32),
+        .map(|r| {
+            (
+                Column {
+                    name: r.get(0),
+                    data_type: r.get(1),
+                    not_null: r.get(2),
+                    default: r.get(3),
+                    primary_key: r.get::<_, Option<i32>>(4).map(|p| p as u32),
+                },
+                r.get(5),
+            )
         })
         .collect())
 }
@@ -160,7 +169,8 @@ fn foreign_keys(client: &mut Client, oid: u32) -> Result<Vec<ForeignKey>> {
         .query(
             "SELECT ARRAY(SELECT a.attname::text FROM unnest(k.conkey) WITH ORDINALITY u(n, o) \
                           JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.n ORDER BY u.o), \
-                    k.confrelid::regclass::text, \
+                    (SELECT CASE WHEN n.nspname = 'public' THEN c.relname::text ELSE n.nspname || '.' || c.relname END \
+                     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = k.confrelid), \
                     ARRAY(SELECT a.attname::text FROM unnest(k.confkey) WITH ORDINALITY u(n, o) \
                           JOIN pg_attribute a ON a.attrelid = k.confrelid AND a.attnum = u.n ORDER BY u.o) \
              FROM pg_constraint k WHERE k.conrelid = $1 AND k.contype = 'f' ORDER BY k.conname",
@@ -173,6 +183,35 @@ fn foreign_keys(client: &mut Client, oid: u32) -> Result<Vec<ForeignKey>> {
             references_columns: r.get(2),
         })
         .collect())
+}
+
+/// Candidate sample values of `table.column` (`table` as SQL names it), most frequent first, from
+/// the first rows; None when the column holds free text (a value over `MAX_COLUMN_CHARS`).
+pub fn sample(client: &mut Client, table: &str, column: &str) -> Result<Option<Vec<String>>> {
+    use super::samples::{CANDIDATES, MAX_COLUMN_CHARS, MAX_VALUE_CHARS, ROW_LIMIT};
+    let rows = format!(
+        "(SELECT {}::text AS v FROM {table} LIMIT {ROW_LIMIT}) s WHERE v IS NOT NULL",
+        super::quote_ident(column)
+    );
+    let longest: Option<i32> = client
+        .query_one(&format!("SELECT max(length(v)) FROM {rows}"), &[])?
+        .get(0);
+    if longest.unwrap_or(0) > MAX_COLUMN_CHARS as i32 {
+        return Ok(None);
+    }
+    Ok(Some(
+        client
+            .query(
+                &format!(
+                    "SELECT v FROM {rows} AND length(trim(v)) BETWEEN 1 AND {MAX_VALUE_CHARS} \
+                     GROUP BY v ORDER BY count(*) DESC, v COLLATE \"C\" LIMIT {CANDIDATES}"
+                ),
+                &[],
+            )?
+            .iter()
+            .map(|r| r.get(0))
+            .collect(),
+    ))
 }
 
 /// EXPLAIN through the extended protocol: exactly one statement, in a read-only session.

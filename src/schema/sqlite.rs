@@ -2,6 +2,7 @@
 //! table-valued functions for columns, keys and indexes (names bound as parameters, so quotes,
 //! spaces, keywords and non-ASCII names need no escaping).
 
+use super::unquote::{unquote, SQLITE};
 use super::{Column, ForeignKey, ObjectKind, Schema, SchemaObject};
 use anyhow::Result;
 use rusqlite::Connection;
@@ -15,6 +16,7 @@ pub fn extract(conn: &Connection, source: String) -> Result<Schema> {
         .collect::<rusqlite::Result<_>>()?;
     let mut objects = Vec::new();
     let mut skipped = Vec::new();
+    let mut index_names = Vec::new();
     for (kind, name, sql) in rows {
         let Some(sql) = sql.filter(|_| !name.to_ascii_lowercase().starts_with("sqlite_")) else {
             skipped.push(name);
@@ -40,22 +42,20 @@ pub fn extract(conn: &Connection, source: String) -> Result<Schema> {
         } else {
             Vec::new()
         };
-        let indexes = indexes(conn, &name)?;
-        let mut ddl = format!("{};", sql.trim_end().trim_end_matches(';'));
-        for i in &indexes {
-            ddl.push('\n');
-            ddl.push_str(i.trim_end().trim_end_matches(';'));
-            ddl.push(';');
-        }
+        let (names, indexes): (Vec<String>, Vec<String>) =
+            indexes(conn, &name)?.into_iter().unzip();
+        index_names.push(names);
         objects.push(SchemaObject {
             kind,
+            sql_name: super::quote_ident(&name),
             name,
             columns,
             foreign_keys,
             indexes,
-            ddl,
+            ddl: sql,
         });
     }
+    clean_ddl(&mut objects, &index_names)?;
     Ok(Schema {
         source,
         objects,
@@ -112,16 +112,131 @@ fn foreign_keys(conn: &Connection, table: &str) -> Result<Vec<ForeignKey>> {
     Ok(fks.into_iter().map(|(_, f)| f).collect())
 }
 
-/// CREATE INDEX statements of explicit indexes (automatic ones have no SQL; their constraints are in
+/// Names and CREATE INDEX statements of explicit indexes (automatic ones have no SQL; their constraints are in
 /// the table's own DDL).
-fn indexes(conn: &Connection, table: &str) -> Result<Vec<String>> {
+fn indexes(conn: &Connection, table: &str) -> Result<Vec<(String, String)>> {
     let mut st = conn.prepare(
-        "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ?1 AND sql IS NOT NULL ORDER BY name",
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ?1 AND sql IS NOT NULL ORDER BY name",
     )?;
     let v = st
-        .query_map([table], |r| r.get(0))?
+        .query_map([table], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<rusqlite::Result<_>>()?;
     Ok(v)
+}
+
+/// Replace each object's `ddl` (its raw `sqlite_master` SQL on entry) by the statement with
+/// needless quotes removed, followed by its indexes likewise. Every rewritten statement is executed
+/// in a scratch database beside the original one and kept only when SQLite reports the same
+/// columns, types, defaults, keys and index columns for it; otherwise the original text stays.
+fn clean_ddl(objects: &mut [SchemaObject], index_names: &[Vec<String>]) -> Result<()> {
+    let orig = Connection::open_in_memory()?;
+    let clean = Connection::open_in_memory()?;
+    // (object index, index position or None for the object itself, name, original, rewritten)
+    let mut stmts: Vec<(usize, Option<usize>, String, String, String)> = Vec::new();
+    let order = |k: ObjectKind| if k == ObjectKind::Table { 0 } else { 2 };
+    for pass in 0..3 {
+        for (oi, o) in objects.iter().enumerate() {
+            if pass == 1 {
+                for (ii, sql) in o.indexes.iter().enumerate() {
+                    stmts.push((
+                        oi,
+                        Some(ii),
+                        index_names[oi][ii].clone(),
+                        sql.clone(),
+                        unquote(sql, &SQLITE),
+                    ));
+                }
+            } else if order(o.kind) == pass {
+                stmts.push((
+                    oi,
+                    None,
+                    o.name.clone(),
+                    o.ddl.clone(),
+                    unquote(&o.ddl, &SQLITE),
+                ));
+            }
+        }
+    }
+    let mut rewritten_ok = vec![false; stmts.len()];
+    for (n, (_, _, _, original, rewritten)) in stmts.iter().enumerate() {
+        // Errors in the scratch databases only mean "keep the original text".
+        let _ = orig.execute_batch(original);
+        if rewritten != original && clean.execute_batch(rewritten).is_ok() {
+            rewritten_ok[n] = true;
+        } else {
+            let _ = clean.execute_batch(original);
+        }
+    }
+    for (n, (oi, index, name, original, rewritten)) in stmts.into_iter().enumerate() {
+        let same = rewritten_ok[n] && {
+            let a = fingerprint(&orig, &name, index.is_some());
+            a.is_ok() && a.ok() == fingerprint(&clean, &name, index.is_some()).ok()
+        };
+        let text = if same { rewritten } else { original };
+        let o = &mut objects[oi];
+        match index {
+            Some(ii) => o.indexes[ii] = text,
+            None => o.ddl = text,
+        }
+    }
+    for o in objects.iter_mut() {
+        let mut ddl = format!("{};", o.ddl.trim_end().trim_end_matches(';'));
+        for i in &o.indexes {
+            ddl.push('\n');
+            ddl.push_str(i.trim_end().trim_end_matches(';'));
+            ddl.push(';');
+        }
+        o.ddl = ddl;
+    }
+    Ok(())
+}
+
+/// What SQLite reports about an object: columns (name, type, not null, default, key, hidden) and
+/// foreign keys for a table or view, key columns and collations for an index.
+fn fingerprint(conn: &Connection, name: &str, index: bool) -> rusqlite::Result<Vec<String>> {
+    let sql = if index {
+        "SELECT seqno || '|' || cid || '|' || ifnull(name, '') || '|' || \"desc\" || '|' || coll || '|' || \"key\" \
+         FROM pragma_index_xinfo(?1)"
+    } else {
+        "SELECT cid || '|' || name || '|' || type || '|' || \"notnull\" || '|' || ifnull(dflt_value, '<null>') || '|' || pk || '|' || hidden \
+         FROM pragma_table_xinfo(?1) \
+         UNION ALL SELECT 'fk|' || id || '|' || seq || '|' || \"table\" || '|' || \"from\" || '|' || ifnull(\"to\", '') || '|' || on_update || '|' || on_delete \
+         FROM pragma_foreign_key_list(?1)"
+    };
+    let mut st = conn.prepare(sql)?;
+    let v: Vec<String> = st
+        .query_map([name], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    if v.is_empty() {
+        // Unknown to this database (its statement failed): never "the same".
+        return Err(rusqlite::Error::QueryReturnedNoRows);
+    }
+    Ok(v)
+}
+
+/// Candidate sample values of `table.column` (both as SQL names), most frequent first, from the
+/// first rows; None when the column holds free text (a value over `MAX_COLUMN_CHARS`).
+pub fn sample(conn: &Connection, table: &str, column: &str) -> Result<Option<Vec<String>>> {
+    use super::samples::{CANDIDATES, MAX_COLUMN_CHARS, MAX_VALUE_CHARS, ROW_LIMIT};
+    let rows = format!(
+        "(SELECT {} AS v FROM {table} LIMIT {ROW_LIMIT}) WHERE typeof(v) = 'text'",
+        super::quote_ident(column)
+    );
+    let longest: Option<i64> =
+        conn.query_row(&format!("SELECT max(length(v)) FROM {rows}"), [], |r| {
+            r.get(0)
+        })?;
+    if longest.unwrap_or(0) > MAX_COLUMN_CHARS as i64 {
+        return Ok(None);
+    }
+    let mut st = conn.prepare(&format!(
+        "SELECT v FROM {rows} AND length(trim(v)) BETWEEN 1 AND {MAX_VALUE_CHARS} \
+         GROUP BY v ORDER BY count(*) DESC, v LIMIT {CANDIDATES}"
+    ))?;
+    let v = st
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(Some(v))
 }
 
 pub fn explain(conn: &Connection, sql: &str) -> Result<()> {
@@ -165,6 +280,31 @@ mod tests {
             s.objects[2].foreign_keys[0].references_table,
             "Order Details"
         );
+    }
+
+    #[test]
+    fn needless_quotes_go_only_where_the_table_stays_the_same() {
+        let c = Connection::open_in_memory().unwrap();
+        c.execute_batch(
+            r#"CREATE TABLE `Students` (`student_id` INTEGER PRIMARY KEY, [name] TEXT, "order" INT);
+               CREATE INDEX "ix_name" ON `Students` (`name`);
+               CREATE VIEW [v1] AS SELECT `name` FROM `Students`;
+               CREATE TABLE "legacy" ("state" TEXT DEFAULT "active");"#,
+        )
+        .unwrap();
+        let s = extract(&c, "t".into()).unwrap();
+        let ddl: Vec<&str> = s.objects.iter().map(|o| o.ddl.as_str()).collect();
+        assert_eq!(
+            ddl[0],
+            "CREATE TABLE Students (student_id INTEGER PRIMARY KEY, name TEXT, \"order\" INT);\n\
+             CREATE INDEX ix_name ON Students (name);"
+        );
+        // Unquoted, the default "active" would become a different value: the original stays.
+        assert_eq!(
+            ddl[1],
+            r#"CREATE TABLE "legacy" ("state" TEXT DEFAULT "active");"#
+        );
+        assert_eq!(ddl[2], "CREATE VIEW v1 AS SELECT name FROM Students;");
     }
 
     #[test]

@@ -1,0 +1,210 @@
+//! Sample values for the knowledge base: the most frequent short text values of a table's text
+//! columns (`degree summary name: Bachelor, Master, PHD`), which tell the embedding what the rows
+//! are about. They end up in the vector store and in the app's LLM prompt, so columns whose names
+//! suggest secrets or personal data are never read, and TRAIN_SAMPLE_VALUES=false turns it off.
+
+use super::words::words;
+use super::Column;
+
+/// Values per column.
+pub const PER_COLUMN: usize = 3;
+/// A value is shown only when this short (characters).
+pub const MAX_VALUE_CHARS: usize = 30;
+/// A column with any value longer than this is free text, not a category: not sampled.
+pub const MAX_COLUMN_CHARS: usize = 60;
+/// Rows read per column, so a large table costs a bounded scan.
+pub const ROW_LIMIT: usize = 10_000;
+/// Candidates fetched per column before the filters in `pick`.
+pub const CANDIDATES: usize = 50;
+
+/// Words that mark a column as secret or personal.
+const SENSITIVE: &[&str] = &[
+    "password",
+    "passwd",
+    "pwd",
+    "pass",
+    "passphrase",
+    "hash",
+    "hashed",
+    "digest",
+    "token",
+    "secret",
+    "salt",
+    "credential",
+    "credentials",
+    "apikey",
+    "key",
+    "ssn",
+    "sin",
+    "email",
+    "mail",
+    "phone",
+    "telephone",
+    "tel",
+    "mobile",
+    "cell",
+    "fax",
+    "iban",
+    "bic",
+    "swift",
+    "card",
+    "cvv",
+    "cvc",
+    "pin",
+    "passport",
+    "license",
+    "licence",
+    "dob",
+    "birth",
+    "birthday",
+    "birthdate",
+    "salary",
+    "wage",
+    "ip",
+    "address",
+    "street",
+    "zip",
+    "postcode",
+    "postal",
+    "login",
+    "username",
+    "surname",
+    "lastname",
+    "firstname",
+    "nickname",
+    "social",
+    "tax",
+    "national",
+    "health",
+    "medical",
+    "gender",
+    "sex",
+    "religion",
+    "ethnicity",
+];
+
+/// Words that, before `name`, make it a person's name (`first_name`, `LastName`).
+const PERSON_NAME: &[&str] = &[
+    "first", "last", "middle", "full", "given", "family", "maiden", "nick", "person", "customer",
+    "employee", "owner", "student", "contact", "staff",
+];
+
+/// Whether the column's name suggests a secret or personal data.
+pub fn is_sensitive(column: &str) -> bool {
+    let w = words(column);
+    w.iter().any(|x| SENSITIVE.contains(&x.as_str()))
+        || w.windows(2)
+            .any(|p| p[1] == "name" && PERSON_NAME.contains(&p[0].as_str()))
+}
+
+/// Text that stands for a missing value (Spider's `cars_data.MPG` holds the string `null`).
+const NO_VALUE: &[&str] = &["null", "none", "nil", "nan", "n/a", "na", "unknown"];
+
+/// Whether a column's declared type holds short text worth sampling (not numbers, dates,
+/// booleans, binary, JSON or free text types).
+pub fn is_text_type(data_type: &str) -> bool {
+    let t = data_type.to_ascii_lowercase();
+    let texty = ["char", "text", "clob", "string", "enum", "citext", "set("]
+        .iter()
+        .any(|k| t.contains(k));
+    let excluded = [
+        "date", "time", "bool", "blob", "binary", "json", "uuid", "xml", "long", "medium", "array",
+        "[]",
+    ]
+    .iter()
+    .any(|k| t.contains(k));
+    texty && !excluded
+}
+
+/// Whether a column is sampled at all.
+pub fn wanted(c: &Column) -> bool {
+    is_text_type(&c.data_type) && !is_sensitive(&c.name)
+}
+
+/// The values to show from `(value, count)` candidates in descending frequency: 1–30 characters,
+/// at least one letter, not a stand-in for no value (`null`), control characters turned into spaces.
+pub fn pick(candidates: Vec<String>) -> Vec<String> {
+    candidates
+        .into_iter()
+        .map(|v| {
+            v.chars()
+                .map(|c| if c.is_control() { ' ' } else { c })
+                .collect::<String>()
+                .trim()
+                .to_string()
+        })
+        .filter(|v| {
+            let n = v.chars().count();
+            (1..=MAX_VALUE_CHARS).contains(&n)
+                && v.chars().any(char::is_alphabetic)
+                && !NO_VALUE.iter().any(|x| x.eq_ignore_ascii_case(v))
+        })
+        .take(PER_COLUMN)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_and_personal_data_are_never_sampled() {
+        for c in [
+            "password_hash",
+            "PasswordHash",
+            "api_token",
+            "email_address",
+            "cell_mobile_number",
+            "ssn",
+            "first_name",
+            "LastName",
+            "date_of_birth",
+            "home_phone",
+        ] {
+            assert!(is_sensitive(c), "{c}");
+        }
+        for c in [
+            "degree_summary_name",
+            "breed_name",
+            "Country",
+            "status",
+            "product_name",
+        ] {
+            assert!(!is_sensitive(c), "{c}");
+        }
+    }
+
+    #[test]
+    fn only_short_text_types() {
+        for t in [
+            "VARCHAR(80)",
+            "TEXT",
+            "nvarchar(40)",
+            "character varying",
+            "enum('a','b')",
+        ] {
+            assert!(is_text_type(t), "{t}");
+        }
+        for t in [
+            "INTEGER", "DATETIME", "date", "BOOLEAN", "BLOB", "jsonb", "", "longtext", "REAL",
+        ] {
+            assert!(!is_text_type(t), "{t}");
+        }
+    }
+
+    #[test]
+    fn values_are_short_and_not_only_digits() {
+        let got = pick(vec![
+            "12345".into(),
+            "".into(),
+            "2018-03-01".into(),
+            "Bachelor".into(),
+            "a value that is much longer than thirty characters".into(),
+            "Mas\nter".into(),
+            "PHD".into(),
+            "NULL".into(),
+            "Other".into(),
+        ]);
+        assert_eq!(got, vec!["Bachelor", "Mas ter", "PHD"]);
+    }
+}
