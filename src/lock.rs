@@ -77,11 +77,14 @@ pub fn acquire(path: &Path, operation: &str) -> Result<LockGuard> {
             h.started_at
         );
     }
-    Ok(LockGuard {
+    let guard = LockGuard {
         file,
         path: path.to_path_buf(),
         took_over: previous,
-    })
+    };
+    // Lets the concurrency tests hold the lock exactly while competitors try it.
+    crate::backup::testhook::at(&format!("lock:{operation}"))?;
+    Ok(guard)
 }
 
 impl Drop for LockGuard {

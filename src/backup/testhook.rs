@@ -3,12 +3,14 @@
 //!
 //! `VANNACTL_TEST_HOOK=pause:<point>[,fail:<point>…]`: at `pause:` points the process prints
 //! `vannactl-test-hook: paused at <point>` on stderr and sleeps (the test then kills it or runs a
-//! competing command); at `fail:` points the step fails with an error.
+//! competing command); at `hold:` points it prints `vannactl-test-hook: holding at <point>` and
+//! waits until its stdin has a line or is closed; at `fail:` points the step fails with an error.
 //! Points: `backup:<component>` (before its snapshot), `backup:archive` (archive half written),
 //! `restore:<component>` (before putting it back), `restore:system-commit` (PostgreSQL: the whole
 //! script was fed to psql, COMMIT not yet sent), `restore:knowledge-swap` (Chroma: after the
 //! first collection was swapped in), `train:written` (records written; embedded store: not yet
-//! committed, Chroma: the "trained" stamp not yet set).
+//! committed, Chroma: the "trained" stamp not yet set), `lock:<operation>` (the operation lock was
+//! just taken, e.g. `lock:backup`, `lock:golden-copy`).
 
 use crate::error::fail;
 use anyhow::Result;
@@ -23,6 +25,12 @@ pub fn at(point: &str) -> Result<()> {
         if item.strip_prefix("pause:") == Some(point) {
             eprintln!("vannactl-test-hook: paused at {point}");
             std::thread::sleep(std::time::Duration::from_secs(600));
+        }
+        if item.strip_prefix("hold:") == Some(point) {
+            // Resumable pause: the test closes (or writes a line to) our stdin to let us go on.
+            eprintln!("vannactl-test-hook: holding at {point}");
+            let mut line = String::new();
+            let _ = std::io::stdin().read_line(&mut line);
         }
         if item.strip_prefix("fail:") == Some(point) {
             return Err(fail(

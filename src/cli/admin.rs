@@ -62,8 +62,10 @@ pub fn run(g: &GlobalArgs, out: &Output, args: AdminArgs) -> Result<Box<dyn Repo
             usage("no new password: pass --password-stdin or set INIT_ADMIN_PASSWORD")
         })?
     };
-    // Refuse a bad password before asking anything.
-    admin::check_policy(&password, s.is_production())?;
+    // Refuse a bad password before asking anything; development warns before the question.
+    for w in admin::check_policy(s, &username, &password, "the new password")? {
+        tracing::warn!("{w}");
+    }
     let _lock = crate::lock::acquire(&s.lock_path, "admin reset-password")?;
     let audit = |r: &Result<AdminOutcome>| {
         ctx.audit(
@@ -89,7 +91,7 @@ pub fn run(g: &GlobalArgs, out: &Output, args: AdminArgs) -> Result<Box<dyn Repo
             s.database_url.masked()
         ))?;
     }
-    let r = admin::reset_password(&mut db, &username, &password, s.is_production());
+    let r = admin::reset_password(&mut db, s, &username, &password);
     drop(db);
     audit(&r);
     Ok(Box::new(AdminReport(r?)))
@@ -99,7 +101,12 @@ struct AdminReport(AdminOutcome);
 
 impl Report for AdminReport {
     fn json(&self) -> Value {
-        json!({ "command": "admin reset-password", "action": self.0.action, "username": self.0.username })
+        json!({
+            "command": "admin reset-password",
+            "action": self.0.action,
+            "username": self.0.username,
+            "warnings": self.0.warnings,
+        })
     }
 
     fn human(&self, _out: &Output) {

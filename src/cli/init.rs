@@ -95,10 +95,10 @@ impl Report for InitReport {
     }
 
     fn status(&self) -> ExitStatus {
-        if self.0.error.is_some() {
-            ExitStatus::Failure
-        } else {
-            ExitStatus::Success
+        match &self.0.error {
+            Some(e) if e.exit_code == ExitStatus::Usage.code() => ExitStatus::Usage,
+            Some(_) => ExitStatus::Failure,
+            None => ExitStatus::Success,
         }
     }
 }

@@ -50,7 +50,7 @@ pub const VARS: &[VarSpec] = &[
     var("AUTO_TRAIN_CHROMA", Bool, "false", "true", "Let init train the knowledge base"),
     var("SEED_DEMO_DATA", Bool, "true", "false", "Create and fill the demo tables (accounting_transactions, ...)"),
     var("INIT_ADMIN_USERNAME", Text, "admin", "", "Admin user created once by init"),
-    var("INIT_ADMIN_PASSWORD", Secret, "", "", "Admin password (bcrypt-hashed; in production at least 12 characters)"),
+    var("INIT_ADMIN_PASSWORD", Secret, "", "", "Admin password (bcrypt-hashed; production enforces the password policy)"),
     var("BACKUP_DIR", Path, "backups", "backups", "Where backup archives are written"),
     var("BACKUP_RETENTION_COUNT", Count, "7", "7", "How many archives to keep after a successful backup"),
     var("CHROMA_URL", Url, "", "", "ChromaDB server (http://host:port); empty = embedded knowledge store"),

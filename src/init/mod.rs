@@ -9,7 +9,7 @@
 //! A critical failure stops the run; the steps before it stay done. A second run changes nothing.
 
 use crate::config::Settings;
-use crate::error::{classify, message};
+use crate::error::{classify, message, ExitStatus};
 use crate::golden_copy;
 use crate::output::Output;
 use crate::system_db::{self, admin, Db, OpenMode};
@@ -91,6 +91,8 @@ impl InitOutcome {
 struct Runner {
     steps: Vec<Step>,
     error: Option<Failure>,
+    /// Something changed that no step's status shows.
+    changed: bool,
 }
 
 type StepResult = Result<(StepStatus, String, Value)>;
@@ -132,10 +134,17 @@ impl Runner {
                     duration_ms,
                 });
                 if critical {
+                    let (kind, status) = classify(&e);
+                    // A configuration value to change (e.g. a refused INIT_ADMIN_PASSWORD) exits 2
+                    // as in every other command; anything else that stops init exits 1.
+                    let status = match status {
+                        ExitStatus::Usage => ExitStatus::Usage,
+                        _ => ExitStatus::Failure,
+                    };
                     self.error = Some(Failure {
-                        kind: classify(&e).0,
+                        kind,
                         message: msg,
-                        exit_code: crate::error::ExitStatus::Failure.code(),
+                        exit_code: status.code(),
                     });
                 }
                 !critical
@@ -162,6 +171,7 @@ pub fn run(
     let mut r = Runner {
         steps: Vec::new(),
         error: None,
+        changed: false,
     };
     let url = settings.database_url.masked();
     let mut db: Option<Db> = None;
@@ -171,8 +181,15 @@ pub fn run(
             crate::config::SystemDbUrl::Sqlite(p) => p.exists(),
             crate::config::SystemDbUrl::Postgres(_) => true,
         };
+        // A refused admin password stops init before it creates or migrates anything.
+        if !existed {
+            admin::precheck_init(None, settings)?;
+        }
         let mut conn = Db::open_settings(settings, OpenMode::Create)?;
         conn.query_i64("SELECT 1", &[])?;
+        if existed {
+            admin::precheck_init(Some(&mut conn), settings)?;
+        }
         let ms = t.elapsed().as_secs_f64() * 1000.0;
         let kind = conn.kind();
         db = Some(conn);
@@ -230,7 +247,7 @@ pub fn run(
             train_step(&mut r, settings, out, confirm);
         }
     }
-    let changed = r.steps.iter().any(|s| s.status == StepStatus::Done);
+    let changed = r.changed || r.steps.iter().any(|s| s.status == StepStatus::Done);
     InitOutcome {
         system_db: url,
         steps: r.steps,
@@ -263,19 +280,26 @@ fn steps_with_db(r: &mut Runner, db: &mut Db, settings: &Settings, opts: &Option
     if !ok {
         return;
     }
+    let mut admin_created = false;
     let ok = r.step("admin user", true, || {
         let a = admin::ensure_admin(db, settings)?;
-        let status = match a.action {
+        admin_created = a.action == admin::AdminAction::Created;
+        let mut status = match a.action {
             admin::AdminAction::Created => StepStatus::Done,
             admin::AdminAction::NotConfigured => StepStatus::Skipped,
             _ => StepStatus::Unchanged,
         };
-        Ok((
-            status,
-            a.detail,
-            json!({ "created": (a.action == admin::AdminAction::Created) as u8 }),
-        ))
+        let mut detail = a.detail;
+        // Development accepts a password production would refuse, and says so.
+        for w in &a.warnings {
+            tracing::warn!("{w}");
+            detail.push_str(&format!("; warning: {w}"));
+            status = StepStatus::Warning;
+        }
+        Ok((status, detail, json!({ "created": admin_created as u8 })))
     });
+    // A warning status hides that the admin was created.
+    r.changed |= admin_created;
     if !ok {
         return;
     }

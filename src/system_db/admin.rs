@@ -3,60 +3,54 @@
 //!
 //! Hashes are bcrypt `$2b$` with cost 12 so the Python app's `bcrypt` / passlib verifies them.
 
+use super::password_policy;
 use super::{now_text, Db, Val};
 use crate::config::Settings;
-use crate::error::{fail, usage};
+use crate::error::fail;
 use anyhow::Result;
 use serde::Serialize;
 
 pub const BCRYPT_COST: u32 = 12;
 
-/// The placeholder password shipped in `.env.example`; refused in production.
-pub const EXAMPLE_PASSWORD: &str = "change-me-please";
-
-/// Production minimum password length.
-pub const MIN_PRODUCTION_LEN: usize = 12;
-
-/// Check a password against the policy. bcrypt reads only 72 bytes, and Python's bcrypt rejects
-/// longer ones, so that limit holds everywhere; production also refuses the example password and
-/// passwords shorter than [`MIN_PRODUCTION_LEN`].
-pub fn check_policy(password: &str, production: bool) -> Result<()> {
-    if password.is_empty() {
-        return Err(usage("the admin password is empty"));
-    }
-    if password.len() > 72 {
-        return Err(usage(format!(
-            "the admin password is {} bytes; bcrypt uses at most 72 — choose a shorter one",
-            password.len()
-        )));
-    }
-    if production {
-        if example_passwords().iter().any(|e| e == password) {
-            return Err(usage(
-                "INIT_ADMIN_PASSWORD is still the example value from .env.example; set a real password before running in production",
-            ));
-        }
-        if password.chars().count() < MIN_PRODUCTION_LEN {
-            return Err(usage(format!(
-                "the admin password has {} characters; production requires at least {MIN_PRODUCTION_LEN}",
-                password.chars().count()
-            )));
-        }
-    }
-    Ok(())
+/// Check a password for `username` against the policy (see [`password_policy`]): `Err` when
+/// refused, else the warnings to show (development only).
+pub fn check_policy(
+    settings: &Settings,
+    username: &str,
+    password: &str,
+    what: &str,
+) -> Result<Vec<String>> {
+    let examples = password_policy::ExampleValues::discover(settings);
+    password_policy::enforce(
+        password,
+        username,
+        settings.is_production(),
+        &examples,
+        what,
+    )
 }
 
-/// The example password: ours, and whatever `.env.example` in the working folder sets.
-fn example_passwords() -> Vec<String> {
-    let mut v = vec![EXAMPLE_PASSWORD.to_string()];
-    if let Ok(iter) = dotenvy::from_path_iter(".env.example") {
-        v.extend(
-            iter.flatten()
-                .filter(|(k, val)| k == "INIT_ADMIN_PASSWORD" && !val.is_empty())
-                .map(|(_, val)| val),
-        );
+/// Production: refuse a bad INIT_ADMIN_PASSWORD before init changes anything, when init would
+/// create the admin from it (`db` is `None` when the SQLite file does not exist yet). An existing
+/// admin is never overwritten, so then the variable is not used and not checked.
+pub fn precheck_init(db: Option<&mut Db>, settings: &Settings) -> Result<()> {
+    let (Some(user), Some(pw)) = (
+        settings.init_admin_username.as_deref(),
+        settings.init_admin_password.as_deref(),
+    ) else {
+        return Ok(());
+    };
+    if !settings.is_production() {
+        return Ok(());
     }
-    v
+    let will_create = match db {
+        None => true,
+        Some(db) => !db.table_exists("users")? || !exists(db, user)?,
+    };
+    if will_create {
+        check_policy(settings, user, pw, "INIT_ADMIN_PASSWORD")?;
+    }
+    Ok(())
 }
 
 pub fn hash(password: &str) -> Result<String> {
@@ -79,6 +73,8 @@ pub struct AdminOutcome {
     pub action: AdminAction,
     pub username: Option<String>,
     pub detail: String,
+    /// What the production password policy would refuse (development accepts it).
+    pub warnings: Vec<String>,
 }
 
 pub fn exists(db: &mut Db, username: &str) -> Result<bool> {
@@ -96,6 +92,7 @@ pub fn ensure_admin(db: &mut Db, settings: &Settings) -> Result<AdminOutcome> {
                 action: AdminAction::Exists,
                 username: Some(user.to_string()),
                 detail: format!("admin {user:?} exists; left unchanged"),
+                warnings: Vec::new(),
             });
         }
     }
@@ -112,9 +109,10 @@ pub fn ensure_admin(db: &mut Db, settings: &Settings) -> Result<AdminOutcome> {
             action: AdminAction::NotConfigured,
             username: settings.init_admin_username.clone(),
             detail: format!("{missing} is empty; no admin user created"),
+            warnings: Vec::new(),
         });
     };
-    check_policy(pw, settings.is_production())?;
+    let warnings = check_policy(settings, user, pw, "INIT_ADMIN_PASSWORD")?;
     let hashed = hash(pw)?;
     let now = now_text();
     db.in_tx(|db| {
@@ -134,17 +132,18 @@ pub fn ensure_admin(db: &mut Db, settings: &Settings) -> Result<AdminOutcome> {
         action: AdminAction::Created,
         username: Some(user.to_string()),
         detail: format!("admin {user:?} created (bcrypt cost {BCRYPT_COST})"),
+        warnings,
     })
 }
 
 /// Set a new password for an existing user (the caller has confirmed).
 pub fn reset_password(
     db: &mut Db,
+    settings: &Settings,
     username: &str,
     password: &str,
-    production: bool,
 ) -> Result<AdminOutcome> {
-    check_policy(password, production)?;
+    let warnings = check_policy(settings, username, password, "the new password")?;
     if !exists(db, username)? {
         return Err(fail(
             "user_missing",
@@ -166,22 +165,13 @@ pub fn reset_password(
         action: AdminAction::PasswordReset,
         username: Some(username.to_string()),
         detail: format!("password of {username:?} reset"),
+        warnings,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn policy() {
-        assert!(check_policy("short", false).is_ok());
-        assert!(check_policy("short", true).is_err());
-        assert!(check_policy(EXAMPLE_PASSWORD, true).is_err());
-        assert!(check_policy("correct horse battery", true).is_ok());
-        assert!(check_policy(&"x".repeat(73), false).is_err());
-        assert!(check_policy("", false).is_err());
-    }
 
     #[test]
     fn hash_is_2b_cost_12_and_verifies() {

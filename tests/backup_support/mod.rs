@@ -30,7 +30,7 @@ INSERT INTO audit.events (what) SELECT jsonb_build_object('n', g) FROM generate_
 /// Demo journal lines `init` creates in every environment: some thousands.
 pub const SEED_ROWS: &str = "2000";
 
-pub const ADMIN_PASSWORD: &str = "backup-e2e-admin-password";
+pub const ADMIN_PASSWORD: &str = "backup-e2e-orbit-lantern-42";
 
 impl Env {
     fn base() -> Env {

@@ -11,7 +11,8 @@ use std::process::Output;
 use vannactl::config::SystemDbUrl;
 use vannactl::system_db::{Db, OpenMode, Val};
 
-pub const ADMIN_PASSWORD: &str = "e2e-admin-password-123";
+// Passes the production password policy (a username inside it would be a warning in development).
+pub const ADMIN_PASSWORD: &str = "e2e-orbit-lantern-123";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
