@@ -3,6 +3,7 @@
 #   VANNACTL_TEST_PYTHON     python of a venv with chromadb, vanna, bcrypt, numpy, tokenizers
 #   VANNACTL_TEST_CHROMA     the `chroma` server executable from that venv
 #   VANNACTL_TEST_MODEL_DIR  all-MiniLM-L6-v2 (config.json, tokenizer.json, model.safetensors)
+#   VANNACTL_TEST_WEED       SeaweedFS's `weed` (the S3 server of the backup tests), from that venv
 # Cache root: $VANNACTL_CACHE (default ~/.cache/vannactl). Nothing is downloaded at test time.
 
 _vt_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -13,9 +14,15 @@ _vt_stamp="$(sha256sum "$_vt_req" | cut -c1-16)"
 mkdir -p "$_vt_cache"
 
 if [ ! -f "$_vt_venv/.ready-$_vt_stamp" ]; then
-    echo "test-env: creating Python venv in $_vt_venv" >&2
-    rm -rf "$_vt_venv"
-    python3 -m venv "$_vt_venv"
+    # A changed requirements file is installed into the existing venv (pip adds what is missing)
+    # rather than rebuilding it: other checkouts on this machine may be running tests from it.
+    if [ ! -x "$_vt_venv/bin/pip" ]; then
+        echo "test-env: creating Python venv in $_vt_venv" >&2
+        rm -rf "$_vt_venv"
+        python3 -m venv "$_vt_venv"
+    else
+        echo "test-env: updating Python venv in $_vt_venv" >&2
+    fi
     "$_vt_venv/bin/pip" install --quiet --disable-pip-version-check -r "$_vt_req"
     touch "$_vt_venv/.ready-$_vt_stamp"
 fi
@@ -42,4 +49,5 @@ fi
 export VANNACTL_TEST_PYTHON="$_vt_venv/bin/python"
 export VANNACTL_TEST_CHROMA="$_vt_venv/bin/chroma"
 export VANNACTL_TEST_MODEL_DIR="$_vt_model"
+export VANNACTL_TEST_WEED="$_vt_venv/bin/weed"
 unset _vt_root _vt_cache _vt_req _vt_venv _vt_stamp _vt_model _vt_tmp

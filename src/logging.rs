@@ -17,6 +17,12 @@ pub const LOG_FILE: &str = "vannactl.log";
 /// prints once on stderr).
 pub const FILE_ONLY: &str = "vannactl::file_only";
 
+/// The HTTP client's own debug events print request URLs, and a presigned S3 URL carries the
+/// access key and the signature: below warnings, they are never logged.
+fn quiet_http_client(m: &tracing::Metadata<'_>) -> bool {
+    !(m.target().starts_with("ureq") && *m.level() > tracing::Level::WARN)
+}
+
 pub fn init(log_dir: &Path, verbose: u8, quiet: bool) {
     INIT.call_once(|| {
         let stderr_level = match (quiet, verbose) {
@@ -34,7 +40,9 @@ pub fn init(log_dir: &Path, verbose: u8, quiet: bool) {
             .with_filter(stderr_level)
             // The audit trail belongs in the file; on stderr it would break "quiet unless wrong".
             .with_filter(filter_fn(|m| {
-                m.target() != FILE_ONLY && m.target() != crate::audit::LOG_TARGET
+                m.target() != FILE_ONLY
+                    && m.target() != crate::audit::LOG_TARGET
+                    && quiet_http_client(m)
             }));
         let file = std::fs::create_dir_all(log_dir)
             .and_then(|_| OpenOptions::new().create(true).append(true).open(log_dir.join(LOG_FILE)));
@@ -44,7 +52,8 @@ pub fn init(log_dir: &Path, verbose: u8, quiet: bool) {
                     fmt::layer()
                         .with_writer(Mutex::new(f))
                         .with_ansi(false)
-                        .with_filter(if verbose >= 2 { LevelFilter::DEBUG } else { LevelFilter::INFO }),
+                        .with_filter(if verbose >= 2 { LevelFilter::DEBUG } else { LevelFilter::INFO })
+                        .with_filter(filter_fn(quiet_http_client)),
                 ),
                 None,
             ),

@@ -334,8 +334,14 @@ fn check_winner(
             // The restore's own audit row and safety archive come on top of the backup point.
             let mut got_cmp = got.clone();
             let mut want_cmp = want.clone();
-            let audit = got_cmp.system.remove("audit_logs").unwrap_or_default();
-            let want_audit = want_cmp.system.remove("audit_logs").unwrap_or_default();
+            // `audit_logs` on SQLite, `public.audit_logs` on PostgreSQL.
+            let take = |s: &mut State| {
+                let a = s.system.remove("audit_logs");
+                a.or_else(|| s.system.remove("public.audit_logs"))
+                    .unwrap_or_default()
+            };
+            let audit = take(&mut got_cmp);
+            let want_audit = take(&mut want_cmp);
             for row in &want_audit {
                 assert!(audit.contains(row), "audit row lost by restore: {row}");
             }

@@ -14,18 +14,27 @@ use std::path::{Path, PathBuf};
 
 pub const PREFIX: &str = "backup_";
 pub const SUFFIX: &str = ".tar.gz";
+/// An archive encrypted with age (after compression).
+pub const AGE_SUFFIX: &str = ".age";
 /// gzip level 1: SQLite pages and pg_dump output still shrink well, at several times the speed of
 /// the default level 6 (backups of GB-sized targets run from cron).
 const GZIP_LEVEL: u32 = 1;
 
-/// `backup_20260418T031500.123Z.tar.gz`: sorts by time, milliseconds keep quick runs apart.
-pub fn file_name(at: DateTime<Utc>) -> String {
-    format!("{PREFIX}{}{SUFFIX}", at.format("%Y%m%dT%H%M%S%.3fZ"))
+/// `backup_20260418T031500.123Z.tar.gz` (`.tar.gz.age` encrypted): sorts by time, milliseconds
+/// keep quick runs apart.
+pub fn file_name(at: DateTime<Utc>, encrypted: bool) -> String {
+    let age = if encrypted { AGE_SUFFIX } else { "" };
+    format!("{PREFIX}{}{SUFFIX}{age}", at.format("%Y%m%dT%H%M%S%.3fZ"))
+}
+
+pub fn is_encrypted(name: &str) -> bool {
+    name.ends_with(AGE_SUFFIX)
 }
 
 /// The time in an archive name, or `None` for any file that is not one of ours.
 pub fn parse_name(name: &str) -> Option<DateTime<Utc>> {
-    let stamp = name.strip_prefix(PREFIX)?.strip_suffix(SUFFIX)?;
+    let plain = name.strip_suffix(AGE_SUFFIX).unwrap_or(name);
+    let stamp = plain.strip_prefix(PREFIX)?.strip_suffix(SUFFIX)?;
     let shape_ok = stamp.len() == 20
         && stamp.bytes().enumerate().all(|(i, b)| match i {
             8 => b == b'T',
@@ -151,18 +160,18 @@ pub fn hash_file_bytes(bytes: &[u8]) -> (u64, String) {
     (bytes.len() as u64, hex::encode(Sha256::digest(bytes)))
 }
 
-type Sink<'a> = GzEncoder<Hashing<BufWriter<&'a mut File>>>;
+type Sink<W> = GzEncoder<Hashing<BufWriter<W>>>;
 
-/// Writes `manifest.json` then the members, into an already-open (temporary) file.
-pub struct Writer<'a> {
-    tar: tar::Builder<Sink<'a>>,
+/// Writes `manifest.json` then the members, into a stream (a temporary file, an upload).
+pub struct Writer<W: Write> {
+    tar: tar::Builder<Sink<W>>,
     mtime: u64,
 }
 
-impl<'a> Writer<'a> {
-    pub fn new(file: &'a mut File, manifest: &Manifest) -> Result<Self> {
+impl<W: Write> Writer<W> {
+    pub fn new(out: W, manifest: &Manifest) -> Result<Self> {
         let sink = GzEncoder::new(
-            Hashing::new(BufWriter::with_capacity(1 << 20, file)),
+            Hashing::new(BufWriter::with_capacity(1 << 20, out)),
             Compression::new(GZIP_LEVEL),
         );
         let mut w = Writer {
@@ -196,16 +205,20 @@ impl<'a> Writer<'a> {
         Ok(sha)
     }
 
-    /// End the tar and gzip streams; returns the archive's size and SHA-256. The caller fsyncs.
-    pub fn finish(self) -> Result<(u64, String)> {
+    /// End the tar and gzip streams; returns the size and SHA-256 of the compressed stream, and
+    /// the stream to finish (fsync, encrypt, complete the upload).
+    pub fn finish(self) -> Result<(u64, String, W)> {
         let gz = self
             .tar
             .into_inner()
             .context("cannot finish the tar stream")?;
         let hashing = gz.finish().context("cannot finish the gzip stream")?;
-        let (mut buf, n, sha) = hashing.finish();
-        buf.flush().context("cannot write the archive")?;
-        Ok((n, sha))
+        let (buf, n, sha) = hashing.finish();
+        let out = buf
+            .into_inner()
+            .map_err(|e| e.into_error())
+            .context("cannot write the archive")?;
+        Ok((n, sha, out))
     }
 }
 
@@ -225,21 +238,19 @@ impl MemberSink for Discard {
     }
 }
 
-fn corrupt(archive: &Path, msg: impl std::fmt::Display) -> anyhow::Error {
+fn corrupt(archive: &str, msg: impl std::fmt::Display) -> anyhow::Error {
     fail(
         "archive_corrupt",
-        format!("archive {} is damaged: {msg}", archive.display()),
+        format!("archive {archive} is damaged: {msg}"),
     )
 }
 
-/// Open an archive and return its entries iterator source.
-fn open(archive: &Path) -> Result<tar::Archive<GzDecoder<BufReader<File>>>> {
-    let f = File::open(archive)
-        .with_context(|| format!("cannot open archive {}", archive.display()))?;
-    Ok(tar::Archive::new(GzDecoder::new(BufReader::with_capacity(
-        1 << 20,
-        f,
-    ))))
+fn open_file(archive: &Path) -> Result<File> {
+    File::open(archive).with_context(|| format!("cannot open archive {}", archive.display()))
+}
+
+fn tar_of<R: Read>(r: R) -> tar::Archive<GzDecoder<BufReader<R>>> {
+    tar::Archive::new(GzDecoder::new(BufReader::with_capacity(1 << 20, r)))
 }
 
 /// Check type and path of a tar entry before touching its data.
@@ -272,12 +283,17 @@ fn check_entry<R: Read>(e: &tar::Entry<R>) -> Result<String> {
 
 /// Read only the manifest (the first member): cheap, for `list` and early format checks.
 pub fn read_manifest(archive: &Path) -> Result<Manifest> {
-    let mut ar = open(archive)?;
+    read_manifest_from(&archive.display().to_string(), open_file(archive)?)
+}
+
+/// [`read_manifest`] of a plain (decrypted) archive stream; `archive` names it in messages.
+pub fn read_manifest_from<R: Read>(archive: &str, r: R) -> Result<Manifest> {
+    let mut ar = tar_of(r);
     let mut entries = ar.entries().map_err(|e| corrupt(archive, e))?;
     first_manifest(archive, &mut entries)
 }
 
-fn first_manifest<R: Read>(archive: &Path, entries: &mut tar::Entries<R>) -> Result<Manifest> {
+fn first_manifest<R: Read>(archive: &str, entries: &mut tar::Entries<R>) -> Result<Manifest> {
     let mut first = match entries.next() {
         Some(Ok(e)) => e,
         Some(Err(e)) => return Err(corrupt(archive, e)),
@@ -297,13 +313,18 @@ fn first_manifest<R: Read>(archive: &Path, entries: &mut tar::Entries<R>) -> Res
     first
         .read_to_end(&mut bytes)
         .map_err(|e| corrupt(archive, format!("cannot read manifest.json: {e}")))?;
-    Manifest::parse(&bytes).with_context(|| format!("archive {}", archive.display()))
+    Manifest::parse(&bytes).with_context(|| format!("archive {archive}"))
 }
 
 /// Read the whole archive, checking every member against the manifest (type, path, listed once,
 /// size, SHA-256, nothing missing). `sink` sees each member's bytes as they stream past.
 pub fn read(archive: &Path, sink: &mut dyn MemberSink) -> Result<Manifest> {
-    let mut ar = open(archive)?;
+    read_from(&archive.display().to_string(), open_file(archive)?, sink)
+}
+
+/// [`read`] of a plain (decrypted) archive stream; `archive` names it in messages.
+pub fn read_from<R: Read>(archive: &str, r: R, sink: &mut dyn MemberSink) -> Result<Manifest> {
+    let mut ar = tar_of(r);
     let mut entries = ar.entries().map_err(|e| corrupt(archive, e))?;
     let manifest = first_manifest(archive, &mut entries)?;
     let mut seen = BTreeSet::new();
@@ -333,7 +354,7 @@ pub fn read(archive: &Path, sink: &mut dyn MemberSink) -> Result<Manifest> {
         if let Err(e) = sink.member(&manifest, &path, &mut h) {
             return Err(match h.read_error {
                 Some(re) => corrupt(archive, format!("member {path}: {re}")),
-                None => e.context(format!("archive {}: member {path}", archive.display())),
+                None => e.context(format!("archive {archive}: member {path}")),
             });
         }
         io::copy(&mut h, &mut io::sink())
@@ -385,11 +406,17 @@ mod tests {
     #[test]
     fn names_round_trip_and_strangers_ignored() {
         let t = Utc.with_ymd_and_hms(2026, 4, 18, 3, 15, 0).unwrap();
-        let n = file_name(t);
+        let n = file_name(t, false);
         assert_eq!(n, "backup_20260418T031500.000Z.tar.gz");
         assert_eq!(parse_name(&n), Some(t));
+        let e = file_name(t, true);
+        assert_eq!(e, "backup_20260418T031500.000Z.tar.gz.age");
+        assert_eq!(parse_name(&e), Some(t));
+        assert!(is_encrypted(&e) && !is_encrypted(&n));
         for other in [
             "backup_20260418T031500.000Z.tar.gz.bak",
+            "backup_20260418T031500.000Z.tar.gz.age.sha256",
+            "backup_20260418T031500.000Z.age",
             "notes.txt",
             "backup_latest.tar.gz",
             "backup_20261318T031500.000Z.tar.gz",

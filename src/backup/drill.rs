@@ -5,21 +5,21 @@
 //! per table and records per collection must match, and the restored system DB must pass the same
 //! schema check as `init --check`. The live components are never touched.
 
-use super::archive;
 use super::components::knowledge::Store;
 use super::components::{self, chroma, sqlite, system_postgres};
 use super::manifest::{Component, ComponentInfo, State};
+use super::repo::ArchiveRef;
 use super::verify::{self, Verified};
 use crate::config::{mask_url, Settings, SystemDbUrl};
 use crate::error::{fail, message};
 use anyhow::{Context, Result};
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
 pub struct Options {
-    pub archive: PathBuf,
+    pub archive: ArchiveRef,
     /// An empty PostgreSQL database to restore into instead of creating `vannactl_drill_<pid>`.
     pub drill_url: Option<String>,
 }
@@ -80,7 +80,14 @@ impl Drill {
 pub fn run(s: &Settings, opts: &Options) -> Result<Drill> {
     let started = Instant::now();
     // Scratch places first: a missing privilege or server is reported before reading gigabytes.
-    let head = archive::read_manifest(&opts.archive)?;
+    if opts.archive.encrypted() && s.backup_age_identity_file.is_none() {
+        return Err(crate::error::usage(format!(
+            "{} is age-encrypted: a restore drill needs its contents, so set BACKUP_AGE_IDENTITY_FILE \
+             to the identity that decrypts it (plain `backup verify` checks the ciphertext without it)",
+            opts.archive.location()
+        )));
+    }
+    let head = opts.archive.read_manifest(s)?;
     let kind = |c| {
         head.component(c)
             .filter(|i| i.state == State::Present)
@@ -104,8 +111,7 @@ pub fn run(s: &Settings, opts: &Options) -> Result<Drill> {
         db: scratch_db,
         chroma_url,
     };
-    let stage_dir = &s.backup_dir;
-    let (verified, manifest, mut staged) = verify::verify_staged(&opts.archive, stage_dir)?;
+    let (verified, manifest, mut staged) = verify::verify_ref_staged(s, &opts.archive)?;
     let mut out = Vec::new();
     for c in Component::ALL {
         let t = Instant::now();

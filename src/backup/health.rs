@@ -1,6 +1,6 @@
 //! `health` checks for backups: is there a recent archive, and does its manifest read.
 
-use super::archive::{list_archives, read_manifest};
+use super::repo::{ArchiveRef, Repo};
 use crate::config::Settings;
 use crate::health::{timed, Check, Status};
 
@@ -12,22 +12,34 @@ pub fn checks(s: &Settings) -> Vec<Check> {
 }
 
 fn newest(s: &Settings) -> (Status, String) {
-    let dir = &s.backup_dir;
-    let archives = match list_archives(dir) {
-        Ok(a) => a,
+    let newest = Repo::open(s).and_then(|repo| {
+        let display = repo.display();
+        let first = repo.list()?.into_iter().next();
+        Ok((display, first.map(|e| (e, repo))))
+    });
+    let (dir, first) = match newest {
+        Ok(x) => x,
         Err(e) => return (Status::Warn, crate::error::message(&e)),
     };
-    let Some((at, path)) = archives.into_iter().next() else {
+    let Some((entry, repo)) = first else {
         return (
             Status::Warn,
-            format!(
-                "no archives in {}; run `vannactl backup` (e.g. from cron)",
-                dir.display()
-            ),
+            format!("no archives in {dir}; run `vannactl backup` (e.g. from cron)"),
         );
     };
-    let age_h = (chrono::Utc::now() - at).num_hours();
-    match read_manifest(&path) {
+    let age_h = (chrono::Utc::now() - entry.at).num_hours();
+    let a = ArchiveRef {
+        repo,
+        name: entry.name,
+    };
+    let path = a.location();
+    // Without the private key the name and size are all there is to look at.
+    let head = if a.encrypted() && s.backup_age_identity_file.is_none() {
+        Ok("? (encrypted)".to_string())
+    } else {
+        a.read_manifest(s).map(|m| m.present_list())
+    };
+    match head {
         Err(e) => (
             Status::Warn,
             format!(
@@ -35,21 +47,15 @@ fn newest(s: &Settings) -> (Status, String) {
                 crate::error::message(&e)
             ),
         ),
-        Ok(m) if age_h > STALE_HOURS => (
+        Ok(c) if age_h > STALE_HOURS => (
             Status::Warn,
             format!(
-                "newest archive {} is {age_h} h old (components {}); is the backup job running?",
-                path.display(),
-                m.present_list()
+                "newest archive {path} is {age_h} h old (components {c}); is the backup job running?"
             ),
         ),
-        Ok(m) => (
+        Ok(c) => (
             Status::Ok,
-            format!(
-                "{} ({age_h} h old, components {})",
-                path.display(),
-                m.present_list()
-            ),
+            format!("{path} ({age_h} h old, components {c})"),
         ),
     }
 }

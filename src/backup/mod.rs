@@ -4,16 +4,18 @@
 
 pub mod archive;
 pub mod components;
+pub mod crypt;
 pub mod drill;
 pub mod health;
 pub mod manifest;
+pub mod repo;
 pub mod restore;
 pub mod retention;
 pub mod testhook;
 pub mod verify;
 
 use crate::config::Settings;
-use crate::fsutil::{clean_stale_temps, TempFile};
+use crate::fsutil::clean_stale_temps;
 use crate::output::Output;
 use anyhow::{Context, Result};
 use components::{Data, Pending};
@@ -22,7 +24,7 @@ use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
 use std::io::BufReader;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 pub struct CreateOptions {
@@ -56,12 +58,19 @@ pub struct ComponentReport {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Created {
-    pub archive: PathBuf,
+    /// Where it is: a path, or an `s3://` URL.
+    pub archive: String,
+    /// The archive's name in the repository.
+    pub name: String,
+    /// Size and SHA-256 of the stored object (the ciphertext when encrypted).
     pub size: u64,
     pub sha256: String,
+    pub encrypted: bool,
     pub components: Vec<ComponentReport>,
-    pub pruned: Vec<PathBuf>,
+    pub pruned: Vec<String>,
     pub cleaned_temp_files: Vec<PathBuf>,
+    /// Unfinished uploads of killed runs, aborted (S3).
+    pub aborted_uploads: Vec<String>,
     pub duration_ms: u128,
 }
 
@@ -74,6 +83,9 @@ fn progress_line(out: &Output, text: String) {
 /// Write one archive of the selected components into `BACKUP_DIR`, then apply retention.
 pub fn create(s: &Settings, opts: &CreateOptions, out: &Output) -> Result<Created> {
     let started = Instant::now();
+    // Encryption is settled first: a broken recipients setting stops the run before any work.
+    let recipients = crypt::recipients(s)?;
+    let repo = repo::Repo::open(s)?;
     let dir = &s.backup_dir;
     std::fs::create_dir_all(dir)
         .with_context(|| format!("cannot create backup folder {}", dir.display()))?;
@@ -81,6 +93,7 @@ pub fn create(s: &Settings, opts: &CreateOptions, out: &Output) -> Result<Create
     for d in components::temp_dirs(s) {
         cleaned.extend(clean_stale_temps(&d));
     }
+    let aborted = repo.clean_stale()?;
 
     let mut infos = BTreeMap::new();
     let mut pending: Vec<Pending> = Vec::new();
@@ -139,12 +152,15 @@ pub fn create(s: &Settings, opts: &CreateOptions, out: &Output) -> Result<Create
         components: infos,
     };
 
-    let dest = unused_name(dir);
-    let mut tmp = TempFile::new(&dest, 0o600)?;
+    let name = repo.unused_name(recipients.is_some())?;
+    let location = repo.location(&name);
+    let upload = repo.writer(&name)?;
     let total: u64 = pending.iter().map(|p| p.size).sum();
     let bar = out.progress(total, "archive", true);
     let (size, sha256) = {
-        let mut w = archive::Writer::new(tmp.file(), &manifest)?;
+        let stored = archive::Hashing::new(upload);
+        let layer = crypt::Layer::new(stored, recipients.as_ref())?;
+        let mut w = archive::Writer::new(layer, &manifest)?;
         for (i, p) in pending.iter().enumerate() {
             if i == pending.len().saturating_sub(1) {
                 testhook::at("backup:archive")?;
@@ -172,61 +188,75 @@ pub fn create(s: &Settings, opts: &CreateOptions, out: &Output) -> Result<Create
             }
             bar.inc(p.size);
         }
-        w.finish()?
+        let (_, _, layer) = w.finish()?;
+        let stored = layer
+            .finish()
+            .with_context(|| format!("cannot finish writing {location}"))?;
+        let (upload, size, sha256) = stored.finish();
+        drop(pending); // staged snapshots go before the archive becomes visible
+        upload.commit()?;
+        (size, sha256)
     };
     bar.finish();
-    drop(pending); // staged snapshots go before the archive becomes visible
-    tmp.persist()?;
+    if recipients.is_some() {
+        // Lets `backup verify` check an encrypted archive where there is no private key.
+        repo.put_small(
+            &format!("{name}{}", repo::SUM_SUFFIX),
+            format!("{sha256}  {name}\n").as_bytes(),
+        )
+        .with_context(|| {
+            format!("{location} is complete, but its checksum file could not be written")
+        })?;
+    }
 
     let pruned = match opts.retention {
-        Some(keep) => retention::prune(dir, keep, &dest)?,
+        Some(keep) => retention::prune(&repo, keep, &name)?,
         None => Vec::new(),
     };
     Ok(Created {
-        archive: dest,
+        archive: location,
+        name,
         size,
         sha256,
+        encrypted: recipients.is_some(),
         components: reports,
         pruned,
         cleaned_temp_files: cleaned,
+        aborted_uploads: aborted,
         duration_ms: started.elapsed().as_millis(),
     })
 }
 
-/// A fresh archive name (two runs within one millisecond get distinct names).
-fn unused_name(dir: &Path) -> PathBuf {
-    loop {
-        let p = dir.join(archive::file_name(chrono::Utc::now()));
-        if !p.exists() {
-            return p;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(2));
-    }
-}
-
 #[derive(Debug, Clone, Serialize)]
 pub struct DryRun {
-    pub backup_dir: PathBuf,
+    pub backup_dir: String,
     pub retention_count: u32,
-    pub would_prune: Vec<PathBuf>,
+    pub would_prune: Vec<String>,
     pub kept_existing: usize,
 }
 
-/// What a backup run would prune; reads the folder, changes nothing.
+/// What a backup run would prune; reads the repository, changes nothing.
 pub fn dry_run(s: &Settings) -> Result<DryRun> {
-    let existing = archive::list_archives(&s.backup_dir)?.len();
-    let would_prune = retention::candidates(&s.backup_dir, s.backup_retention_count, None)?;
+    let repo = repo::Repo::open(s)?;
+    let entries = repo.list()?;
+    let would_prune: Vec<String> = retention::candidates(&entries, s.backup_retention_count, None)
+        .into_iter()
+        .map(|n| repo.location(&n))
+        .collect();
     Ok(DryRun {
-        backup_dir: s.backup_dir.clone(),
+        backup_dir: repo.display(),
         retention_count: s.backup_retention_count,
-        kept_existing: existing - would_prune.len(),
+        kept_existing: entries.len() - would_prune.len(),
         would_prune,
     })
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Listed {
-    pub path: PathBuf,
+    /// A path, or an `s3://` URL.
+    pub path: String,
+    pub name: String,
+    pub encrypted: bool,
     pub created_at: String,
     pub size: u64,
     pub components: String,
@@ -235,35 +265,57 @@ pub struct Listed {
     pub ok: bool,
 }
 
-/// Archives in `BACKUP_DIR`, newest first; with `check`, every member is re-hashed.
+/// Archives in `BACKUP_DIR`, newest first; with `check`, every member is re-hashed. Encrypted
+/// archives without `BACKUP_AGE_IDENTITY_FILE` are listed from their names, and checked against
+/// the checksum recorded at backup time.
 pub fn list(s: &Settings, check: bool) -> Result<Vec<Listed>> {
+    let repo = repo::Repo::open(s)?;
+    let no_key = s.backup_age_identity_file.is_none();
     let mut out = Vec::new();
-    for (t, path) in archive::list_archives(&s.backup_dir)? {
-        let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-        let head = archive::read_manifest(&path);
+    for e in repo.list()? {
+        let a = repo::ArchiveRef {
+            name: e.name.clone(),
+            repo: repo::Repo::open(s)?,
+        };
+        let locked = a.encrypted() && no_key;
+        let head = if locked {
+            Err(anyhow::anyhow!("encrypted"))
+        } else {
+            a.read_manifest(s)
+        };
         let (created_at, components) = match &head {
             Ok(m) => (m.created_at.clone(), m.present_list()),
             Err(_) => (
-                t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                e.at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
                 "?".into(),
             ),
         };
         let result = match head {
+            _ if locked && !check => Ok("encrypted, not checked".to_string()),
+            _ if locked => a
+                .check_ciphertext()
+                .map(|_| "encrypted, checksum ok (no key)".to_string()),
             Err(e) => Err(e),
-            Ok(_) if !check => Ok(false),
-            Ok(_) => archive::read(&path, &mut archive::Discard).map(|_| true),
+            Ok(_) if !check => Ok("not checked".to_string()),
+            Ok(_) => {
+                let raw = a.repo.reader(&a.name)?;
+                a.open_plain(s, raw)
+                    .and_then(|r| archive::read_from(&a.location(), r, &mut archive::Discard))
+                    .map(|_| "checksums ok".to_string())
+            }
         };
+        // Only member checksums: the deep checks (integrity_check, pg_restore --list) are
+        // `backup verify`'s, too slow to run over every archive in a listing.
         let (verified, ok) = match result {
-            // Only member checksums: the deep checks (integrity_check, pg_restore --list) are
-            // `backup verify`'s, too slow to run over every archive in a listing.
-            Ok(true) => ("checksums ok".to_string(), true),
-            Ok(false) => ("not checked".to_string(), true),
+            Ok(v) => (v, true),
             Err(e) => (crate::error::message(&e), false),
         };
         out.push(Listed {
-            path,
+            path: a.location(),
+            encrypted: a.encrypted(),
+            name: e.name,
             created_at,
-            size,
+            size: e.size,
             components,
             verified,
             ok,

@@ -4,7 +4,8 @@
 
 use super::components::{self, Dest};
 use super::manifest::{Component, Manifest, State};
-use super::{archive, testhook, verify, CreateOptions};
+use super::repo::ArchiveRef;
+use super::{testhook, verify, CreateOptions};
 use crate::config::Settings;
 use crate::error::{fail, message};
 use crate::fsutil::clean_stale_temps;
@@ -12,11 +13,12 @@ use crate::output::Output;
 use anyhow::{Context, Result};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 pub struct Options {
-    pub archive: PathBuf,
+    /// A path, a name in an S3 `BACKUP_DIR`, or an `s3://` URL.
+    pub archive: String,
     pub only: Option<Component>,
     pub safety_backup: bool,
 }
@@ -76,9 +78,9 @@ pub struct ComponentResult {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Restored {
-    pub archive: PathBuf,
+    pub archive: String,
     pub archive_created_at: String,
-    pub safety_backup: Option<PathBuf>,
+    pub safety_backup: Option<String>,
     pub components: Vec<ComponentResult>,
     pub ok: bool,
     pub error: Option<String>,
@@ -88,7 +90,7 @@ pub struct Restored {
 
 /// What will be replaced, shown before asking.
 pub struct Plan<'a> {
-    pub archive: &'a Path,
+    pub archive: &'a str,
     pub manifest: &'a Manifest,
     pub components: &'a [ComponentResult],
     pub replace: &'a [Component],
@@ -116,8 +118,22 @@ pub fn run(
         cleaned.extend(clean_stale_temps(&d));
     }
     let nothing = "nothing was restored";
+    let source = ArchiveRef::resolve(s, &opts.archive).context(nothing)?;
+    let location = source.location();
+    if opts.safety_backup
+        && s.backup_age_identity_file.is_none()
+        && (s.backup_age_recipients.is_some() || s.backup_age_recipients_file.is_some())
+    {
+        return Err(fail(
+            "archive_key_missing",
+            format!(
+                "the safety backup will be encrypted and a rollback would need to read it: set \
+                 BACKUP_AGE_IDENTITY_FILE (or pass --no-safety-backup); {nothing}"
+            ),
+        ));
+    }
     // The head first: a newer format or a foreign file is refused before reading gigabytes.
-    let head = archive::read_manifest(&opts.archive).context(nothing)?;
+    let head = source.read_manifest(s).context(nothing)?;
     let selected: Vec<Component> = match opts.only {
         Some(c) => vec![c],
         None => Component::ALL.to_vec(),
@@ -162,8 +178,7 @@ pub fn run(
         return Err(fail(
             "nothing_to_restore",
             format!(
-                "archive {} does not hold {what} this configuration can restore; {nothing}",
-                opts.archive.display()
+                "archive {location} does not hold {what} this configuration can restore; {nothing}"
             ),
         ));
     }
@@ -171,8 +186,7 @@ pub fn run(
     // Verify everything, staging what will be restored.
     std::fs::create_dir_all(&s.backup_dir)
         .with_context(|| format!("cannot create {}", s.backup_dir.display()))?;
-    let (manifest, mut staged) =
-        stage_components(&opts.archive, &head, &replace, s).context(nothing)?;
+    let (manifest, mut staged) = stage_components(&source, &head, &replace, s).context(nothing)?;
 
     for r in results
         .iter_mut()
@@ -184,7 +198,7 @@ pub fn run(
         }
     }
     confirm(&Plan {
-        archive: &opts.archive,
+        archive: &location,
         manifest: &manifest,
         components: &results,
         replace: &replace,
@@ -254,7 +268,7 @@ pub fn run(
     }
 
     Ok(Restored {
-        archive: opts.archive.clone(),
+        archive: location,
         archive_created_at: manifest.created_at.clone(),
         safety_backup: safety.map(|c| c.archive),
         components: results,
@@ -267,7 +281,7 @@ pub fn run(
 
 /// Verify the whole archive, staging the members of `comps`.
 fn stage_components(
-    archive_path: &Path,
+    source: &ArchiveRef,
     head: &Manifest,
     comps: &[Component],
     s: &Settings,
@@ -284,13 +298,15 @@ fn stage_components(
             None
         }
     };
-    verify::stage(archive_path, &plan)
+    verify::stage_ref(s, source, &plan)
 }
 
 /// Put `comps` back to what the safety backup holds, recording the outcome of each.
-fn rollback(s: &Settings, safety: &Path, comps: &[Component], results: &mut [ComponentResult]) {
-    let staged =
-        archive::read_manifest(safety).and_then(|head| stage_components(safety, &head, comps, s));
+fn rollback(s: &Settings, safety: &str, comps: &[Component], results: &mut [ComponentResult]) {
+    let staged = ArchiveRef::resolve(s, safety).and_then(|a| {
+        let head = a.read_manifest(s)?;
+        stage_components(&a, &head, comps, s)
+    });
     let (manifest, mut staged) = match staged {
         Ok(x) => x,
         Err(e) => {
@@ -300,8 +316,7 @@ fn rollback(s: &Settings, safety: &Path, comps: &[Component], results: &mut [Com
                     c,
                     Outcome::RollbackFailed,
                     Some(format!(
-                        "cannot read the safety backup {}: {}",
-                        safety.display(),
+                        "cannot read the safety backup {safety}: {}",
                         message(&e)
                     )),
                 );
@@ -329,8 +344,7 @@ fn rollback(s: &Settings, safety: &Path, comps: &[Component], results: &mut [Com
                 c,
                 Outcome::RollbackFailed,
                 Some(format!(
-                    "rollback from {} failed: {}; restore that archive with `vannactl restore --only {}`",
-                    safety.display(),
+                    "rollback from {safety} failed: {}; restore that archive with `vannactl restore --only {}`",
                     message(&e),
                     c.as_str()
                 )),

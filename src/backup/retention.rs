@@ -1,48 +1,54 @@
-//! Keep the newest `BACKUP_RETENTION_COUNT` archives. Only files matching the archive naming
-//! pattern are ever considered; 0 means keep everything.
+//! Keep the newest `BACKUP_RETENTION_COUNT` archives of the repository. Only names matching the
+//! archive pattern are ever considered (other files or objects under the prefix are never touched);
+//! 0 means keep everything. Runs only after the new archive is complete.
 
-use super::archive::list_archives;
+use super::repo::{Entry, Repo, SUM_SUFFIX};
 use anyhow::{Context, Result};
-use std::path::{Path, PathBuf};
 
-/// Archives pruning removes after a run wrote `written` (None: a dry run, before anything is
+/// Names pruning removes after a run wrote `written` (None: a dry run, before anything is
 /// written). The run's own archive counts as the newest whatever its name says, so an archive
 /// named from a clock that was ahead never pushes the fresh backup out.
-pub fn candidates(dir: &Path, keep: u32, written: Option<&Path>) -> Result<Vec<PathBuf>> {
+pub fn candidates(entries: &[Entry], keep: u32, written: Option<&str>) -> Vec<String> {
     if keep == 0 {
-        return Ok(Vec::new());
+        return Vec::new();
     }
-    Ok(list_archives(dir)?
-        .into_iter()
-        .map(|(_, p)| p)
-        .filter(|p| Some(p.as_path()) != written)
+    entries
+        .iter()
+        .map(|e| e.name.clone())
+        .filter(|n| Some(n.as_str()) != written)
         .skip(keep as usize - 1)
-        .collect())
+        .collect()
 }
 
-/// Remove archives beyond the newest `keep` (counting `written`); returns what was removed.
-pub fn prune(dir: &Path, keep: u32, written: &Path) -> Result<Vec<PathBuf>> {
-    let doomed = candidates(dir, keep, Some(written))?;
-    for p in &doomed {
-        std::fs::remove_file(p)
-            .with_context(|| format!("retention: cannot remove {}", p.display()))?;
+/// Remove archives beyond the newest `keep` (counting `written`), each with its checksum file;
+/// returns the locations removed.
+pub fn prune(repo: &Repo, keep: u32, written: &str) -> Result<Vec<String>> {
+    let entries = repo.list()?;
+    let mut removed = Vec::new();
+    for name in candidates(&entries, keep, Some(written)) {
+        let location = repo.location(&name);
+        repo.remove(&name)
+            .with_context(|| format!("retention: cannot remove {location}"))?;
+        if super::archive::is_encrypted(&name) {
+            repo.remove(&format!("{name}{SUM_SUFFIX}"))
+                .with_context(|| format!("retention: cannot remove {location}{SUM_SUFFIX}"))?;
+        }
+        removed.push(location);
     }
-    if !doomed.is_empty() {
-        crate::fsutil::sync_dir(dir)?;
-    }
-    Ok(doomed)
+    Ok(removed)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backup::repo::local::Local;
 
     #[test]
     fn keeps_newest_and_ignores_strangers() {
         let d = tempfile::tempdir().unwrap();
         let names = [
             "backup_20260101T000000.000Z.tar.gz",
-            "backup_20260102T000000.000Z.tar.gz",
+            "backup_20260102T000000.000Z.tar.gz.age",
             "backup_20260103T000000.000Z.tar.gz",
             "notes.txt",
             "backup_old.tar.gz",
@@ -50,16 +56,21 @@ mod tests {
         for n in names {
             std::fs::write(d.path().join(n), b"x").unwrap();
         }
+        let sum = format!("{}{SUM_SUFFIX}", names[1]);
+        std::fs::write(d.path().join(&sum), b"x").unwrap();
+        let repo = Repo::Local(Local::new(d.path()));
+        let entries = repo.list().unwrap();
         assert_eq!(
-            candidates(d.path(), 2, None).unwrap(),
-            vec![d.path().join(names[1]), d.path().join(names[0])]
+            candidates(&entries, 2, None),
+            vec![names[1].to_string(), names[0].to_string()]
         );
-        assert!(candidates(d.path(), 0, None).unwrap().is_empty());
-        // names[2] is the run's own archive: kept with one other, whatever the names say.
-        let written = d.path().join(names[0]);
-        assert_eq!(
-            prune(d.path(), 2, &written).unwrap(),
-            vec![d.path().join(names[1])]
+        assert!(candidates(&entries, 0, None).is_empty());
+        // names[0] is the run's own archive: kept with one other, whatever the names say.
+        let pruned = prune(&repo, 2, names[0]).unwrap();
+        assert_eq!(pruned, vec![d.path().join(names[1]).display().to_string()]);
+        assert!(
+            !d.path().join(&sum).exists(),
+            "checksum file pruned with its archive"
         );
         for n in [names[0], names[2], names[3], names[4]] {
             assert!(d.path().join(n).exists(), "{n}");

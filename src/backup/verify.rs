@@ -5,12 +5,15 @@
 use super::archive::{self, MemberSink};
 use super::components::{self, Dest, StagedComponent};
 use super::manifest::{Component, Manifest};
+use super::repo::ArchiveRef;
+use crate::config::Settings;
+use crate::error::fail;
 use crate::fsutil::TempFile;
 use anyhow::{Context, Result};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::io::{BufWriter, Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
 /// Small members kept in memory must stay small.
@@ -86,26 +89,104 @@ pub fn stage(
     archive_path: &Path,
     plan: &dyn Fn(&str) -> Option<Dest>,
 ) -> Result<(Manifest, Staged)> {
+    let f = std::fs::File::open(archive_path)
+        .with_context(|| format!("cannot open archive {}", archive_path.display()))?;
+    stage_from(&archive_path.display().to_string(), f, plan)
+}
+
+/// [`stage`] of a plain archive stream; `label` names it in messages.
+pub fn stage_from<R: Read>(
+    label: &str,
+    r: R,
+    plan: &dyn Fn(&str) -> Option<Dest>,
+) -> Result<(Manifest, Staged)> {
     let mut sink = StageSink {
         plan,
         staged: Staged::default(),
     };
-    let manifest = archive::read(archive_path, &mut sink)?;
+    let manifest = archive::read_from(label, r, &mut sink)?;
     let staged = sink.staged;
     for (member, f) in &staged.files {
         components::check_staged_file(member, &f.path)
-            .with_context(|| format!("archive {}: member {member}", archive_path.display()))?;
+            .with_context(|| format!("archive {label}: member {member}"))?;
     }
     for (member, b) in &staged.memory {
         components::check_staged_bytes(member, b)
-            .with_context(|| format!("archive {}: member {member}", archive_path.display()))?;
+            .with_context(|| format!("archive {label}: member {member}"))?;
     }
     Ok((manifest, staged))
 }
 
+/// [`stage`] of an archive in a repository: streamed (never downloaded whole first), decrypted
+/// when encrypted; the stored bytes are also checked against the checksum recorded beside an
+/// encrypted archive, when there is one.
+pub fn stage_ref(
+    s: &Settings,
+    a: &ArchiveRef,
+    plan: &dyn Fn(&str) -> Option<Dest>,
+) -> Result<(Manifest, Staged)> {
+    let label = a.location();
+    let recorded = if a.encrypted() {
+        a.recorded_sum()?
+    } else {
+        None
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    let counted = Reported {
+        inner: a.repo.reader(&a.name)?,
+        hasher: sha2::Sha256::default(),
+        done: Some(tx),
+    };
+    let mut plain = a.open_plain(s, Box::new(counted))?;
+    let result = stage_from(&label, &mut plain, plan)?;
+    // Read to the end so a damaged or truncated tail of the stored object is noticed too.
+    std::io::copy(&mut plain, &mut std::io::sink()).map_err(|e| {
+        fail(
+            "archive_corrupt",
+            format!("archive {label} is damaged: {e}"),
+        )
+    })?;
+    drop(plain);
+    if let (Some(want), Ok(sha)) = (recorded, rx.try_recv()) {
+        if sha != want {
+            return Err(fail(
+                "archive_corrupt",
+                format!("archive {label} is damaged: its sha256 does not match the checksum recorded at backup time"),
+            ));
+        }
+    }
+    Ok(result)
+}
+
+/// Hashes what passes and sends the digest once dropped (it is moved into the decryptor, so it
+/// cannot be taken back).
+struct Reported<R> {
+    inner: R,
+    hasher: sha2::Sha256,
+    done: Option<std::sync::mpsc::Sender<String>>,
+}
+
+impl<R: Read> Read for Reported<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        sha2::Digest::update(&mut self.hasher, &buf[..n]);
+        Ok(n)
+    }
+}
+
+impl<R> Drop for Reported<R> {
+    fn drop(&mut self) {
+        if let Some(tx) = self.done.take() {
+            let _ = tx.send(hex::encode(sha2::Digest::finalize_reset(&mut self.hasher)));
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Verified {
-    pub archive: PathBuf,
+    pub archive: String,
+    /// `full`, or what was checked of an encrypted archive without its key.
+    pub mode: String,
     pub created_at: String,
     pub format_version: u32,
     pub members: usize,
@@ -114,20 +195,23 @@ pub struct Verified {
     pub duration_ms: u128,
 }
 
-/// Full verification of one archive; temporary copies for the deep checks go in `stage_dir`.
+/// Full verification of one archive file; temporary copies for the deep checks go in `stage_dir`.
 pub fn verify(archive_path: &Path, stage_dir: &Path) -> Result<Verified> {
-    verify_staged(archive_path, stage_dir).map(|(v, _, _)| v)
-}
-
-/// `verify`, keeping the staged members (temporary files in `stage_dir`) for a restore drill.
-pub fn verify_staged(
-    archive_path: &Path,
-    stage_dir: &Path,
-) -> Result<(Verified, Manifest, Staged)> {
     let started = Instant::now();
     std::fs::create_dir_all(stage_dir)
         .with_context(|| format!("cannot create {}", stage_dir.display()))?;
-    let plan = |member: &str| {
+    let plan = verify_plan(stage_dir);
+    let (manifest, staged) = stage(archive_path, &plan)?;
+    drop(staged);
+    Ok(verified(
+        archive_path.display().to_string(),
+        &manifest,
+        started,
+    ))
+}
+
+fn verify_plan(stage_dir: &Path) -> impl Fn(&str) -> Option<Dest> + '_ {
+    move |member: &str| {
         if member.ends_with(".json") {
             Some(Dest::Memory)
         } else {
@@ -135,16 +219,52 @@ pub fn verify_staged(
                 stage_dir.join(format!("verify-{}", member.replace('/', "-"))),
             ))
         }
-    };
-    let (manifest, staged) = stage(archive_path, &plan)?;
-    let verified = Verified {
-        archive: archive_path.to_path_buf(),
+    }
+}
+
+fn verified(archive: String, manifest: &Manifest, started: Instant) -> Verified {
+    Verified {
+        archive,
+        mode: "full".into(),
         created_at: manifest.created_at.clone(),
         format_version: manifest.format_version,
         members: manifest.members.len() + 1,
         bytes: manifest.members.iter().map(|m| m.size).sum(),
         components: manifest.present_list(),
         duration_ms: started.elapsed().as_millis(),
-    };
-    Ok((verified, manifest, staged))
+    }
+}
+
+/// Verify an archive of a repository (stage copies in `BACKUP_DIR`'s local folder). An encrypted
+/// archive without `BACKUP_AGE_IDENTITY_FILE` gets what can be checked without the key: its stored
+/// bytes against the checksum recorded at backup time.
+pub fn verify_ref(s: &Settings, a: &ArchiveRef) -> Result<Verified> {
+    let started = Instant::now();
+    if a.encrypted() && s.backup_age_identity_file.is_none() {
+        let n = a.check_ciphertext()?;
+        return Ok(Verified {
+            archive: a.location(),
+            mode: "ciphertext checksum (no BACKUP_AGE_IDENTITY_FILE: contents not checked)".into(),
+            created_at: String::new(),
+            format_version: 0,
+            members: 0,
+            bytes: n,
+            components: "?".into(),
+            duration_ms: started.elapsed().as_millis(),
+        });
+    }
+    verify_ref_staged(s, a).map(|(v, _, _)| v)
+}
+
+/// `verify_ref` with the key, keeping the staged members (temporary files in `BACKUP_DIR`'s local
+/// folder) for a restore drill.
+pub fn verify_ref_staged(s: &Settings, a: &ArchiveRef) -> Result<(Verified, Manifest, Staged)> {
+    let started = Instant::now();
+    let stage_dir = &s.backup_dir;
+    std::fs::create_dir_all(stage_dir)
+        .with_context(|| format!("cannot create {}", stage_dir.display()))?;
+    let plan = verify_plan(stage_dir);
+    let (manifest, staged) = stage_ref(s, a, &plan)?;
+    let v = verified(a.location(), &manifest, started);
+    Ok((v, manifest, staged))
 }

@@ -1,8 +1,9 @@
 //! `vannactl backup` (write an archive, then apply retention), `backup list`, `backup verify [FILE]`.
 
 use super::{Context, GlobalArgs};
+use crate::backup::repo::ArchiveRef;
 use crate::backup::{self, CreateOptions, Created, DryRun, Listed};
-use crate::error::{fail, ExitStatus};
+use crate::error::ExitStatus;
 use crate::health::human_bytes;
 use crate::output::{kv_table, table, Output, Report};
 use anyhow::Result;
@@ -34,7 +35,7 @@ pub enum BackupAction {
     },
     /// Re-read an archive (default: the newest) and check every member, dump and database in it
     Verify {
-        /// Archive to check (default: the newest in BACKUP_DIR)
+        /// Archive to check: a file, a name in an s3:// BACKUP_DIR, or an s3:// URL (default: the newest in BACKUP_DIR)
         file: Option<PathBuf>,
         /// Then restore it into scratch places (a temporary PostgreSQL database, temporary SQLite
         /// files, temporary Chroma collections) and compare with the manifest; live data is never touched
@@ -81,8 +82,11 @@ pub fn run(g: &GlobalArgs, out: &Output, args: BackupArgs) -> Result<Box<dyn Rep
 }
 
 /// The one place backup and restore outcomes are recorded in the audit trail.
-pub(crate) fn audit(ctx: &Context, action: &str, result: &Result<PathBuf, &anyhow::Error>) {
-    let resource = ctx.settings.backup_dir.display().to_string();
+pub(crate) fn audit(ctx: &Context, action: &str, result: &Result<String, &anyhow::Error>) {
+    let resource = match &ctx.settings.backup_repo {
+        crate::config::BackupRepo::Local(d) => d.display().to_string(),
+        crate::config::BackupRepo::S3 { bucket, prefix } => format!("s3://{bucket}/{prefix}"),
+    };
     let result = result
         .as_ref()
         .map_err(|e| anyhow::anyhow!("{}", crate::error::message(e)));
@@ -100,31 +104,19 @@ fn verify(
     restore_test: bool,
     drill_url: Option<String>,
 ) -> Result<Box<dyn Report>> {
-    let path = match file {
-        Some(f) => f,
-        None => backup::archive::list_archives(&ctx.settings.backup_dir)?
-            .into_iter()
-            .next()
-            .map(|(_, p)| p)
-            .ok_or_else(|| {
-                fail(
-                    "no_archive",
-                    format!(
-                        "no archives in {}; run `vannactl backup` first",
-                        ctx.settings.backup_dir.display()
-                    ),
-                )
-            })?,
+    let a = match file {
+        Some(f) => ArchiveRef::resolve(&ctx.settings, &f.to_string_lossy())?,
+        None => ArchiveRef::newest(&ctx.settings)?,
     };
     if restore_test {
         let opts = backup::drill::Options {
-            archive: path,
+            archive: a,
             drill_url,
         };
         let drill = backup::drill::run(&ctx.settings, &opts)?;
         return Ok(Box::new(DrillReport(drill)));
     }
-    let v = backup::verify::verify(&path, &ctx.settings.backup_dir)?;
+    let v = backup::verify::verify_ref(&ctx.settings, &a)?;
     Ok(Box::new(VerifyReport(v)))
 }
 
@@ -142,7 +134,10 @@ impl Report for CreateReport {
             "size": c.size,
             "sha256": c.sha256,
             "components": c.components,
+            "name": c.name,
+            "encrypted": c.encrypted,
             "pruned": c.pruned,
+            "aborted_uploads": c.aborted_uploads,
             "cleaned_temp_files": c.cleaned_temp_files,
             "stale_lock_taken_over_from_pid": self.took_over,
             "duration_ms": c.duration_ms,
@@ -152,9 +147,10 @@ impl Report for CreateReport {
     fn human(&self, _out: &Output) {
         let c = &self.created;
         println!(
-            "backup written: {} ({})",
-            c.archive.display(),
-            human_bytes(c.size)
+            "backup written: {} ({}{})",
+            c.archive,
+            human_bytes(c.size),
+            if c.encrypted { ", age-encrypted" } else { "" }
         );
         let rows = c.components.iter().map(|r| {
             vec![
@@ -178,7 +174,10 @@ impl Report for CreateReport {
             ("duration", format!("{} ms", c.duration_ms)),
         ];
         for p in &c.pruned {
-            kv.push(("pruned", p.display().to_string()));
+            kv.push(("pruned", p.clone()));
+        }
+        for u in &c.aborted_uploads {
+            kv.push(("aborted leftover", u.clone()));
         }
         for p in &c.cleaned_temp_files {
             kv.push(("cleaned leftover", p.display().to_string()));
@@ -199,14 +198,14 @@ impl Report for DryRunReport {
         println!(
             "dry run: a backup now would keep {} existing archive(s) in {} (BACKUP_RETENTION_COUNT={})",
             d.kept_existing,
-            d.backup_dir.display(),
+            d.backup_dir,
             d.retention_count
         );
         if d.would_prune.is_empty() {
             println!("nothing would be pruned");
         }
         for p in &d.would_prune {
-            println!("would prune {}", p.display());
+            println!("would prune {p}");
         }
     }
 }
@@ -225,10 +224,7 @@ impl Report for ListReport {
         }
         let rows = self.0.iter().map(|l| {
             vec![
-                l.path
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default(),
+                l.name.clone(),
                 l.created_at.clone(),
                 human_bytes(l.size),
                 l.components.clone(),
@@ -262,10 +258,11 @@ impl Report for VerifyReport {
 
     fn human(&self, _out: &Output) {
         let v = &self.0;
-        println!("verified: {}", v.archive.display());
+        println!("verified: {}", v.archive);
         println!(
             "{}",
             kv_table([
+                ("checked", v.mode.clone()),
                 ("created", v.created_at.clone()),
                 ("format version", v.format_version.to_string()),
                 ("components", v.components.clone()),
@@ -298,7 +295,7 @@ impl Report for DrillReport {
 
     fn human(&self, _out: &Output) {
         let d = &self.0;
-        println!("verified: {}", d.verified.archive.display());
+        println!("verified: {}", d.verified.archive);
         let rows: Vec<Vec<String>> = d
             .components
             .iter()

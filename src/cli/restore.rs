@@ -20,7 +20,7 @@ pub enum Only {
 
 #[derive(Debug, Args)]
 pub struct RestoreArgs {
-    /// Archive to restore from (a backup_*.tar.gz)
+    /// Archive to restore from: a backup_*.tar.gz[.age] file, a name in an s3:// BACKUP_DIR, or an s3:// URL
     pub file: PathBuf,
     /// Restore just one component
     #[arg(long, value_enum)]
@@ -41,7 +41,7 @@ pub fn run(g: &GlobalArgs, out: &Output, args: RestoreArgs) -> Result<Box<dyn Re
     let ctx = Context::new(g, out, flags)?;
     let lock = crate::lock::acquire(&ctx.settings.lock_path, "restore")?;
     let opts = Options {
-        archive: args.file.clone(),
+        archive: args.file.to_string_lossy().into_owned(),
         only: args.only.map(|o| match o {
             Only::System => Component::System,
             Only::Knowledge => Component::Knowledge,
@@ -57,7 +57,7 @@ pub fn run(g: &GlobalArgs, out: &Output, args: RestoreArgs) -> Result<Box<dyn Re
         ctx.confirm(&format!(
             "Replace {} with the contents of {} (from {}){}?",
             names.join(", "),
-            plan.archive.display(),
+            plan.archive,
             plan.manifest.created_at,
             if plan.safety_backup {
                 ", after a safety backup of the current state"
@@ -136,12 +136,12 @@ impl Report for RestoreReport {
             } else {
                 "restore FAILED from"
             },
-            r.archive.display(),
+            r.archive,
             r.archive_created_at
         );
         println!("{}", plan_table(&r.components));
         match &r.safety_backup {
-            Some(p) => println!("safety backup of the previous state: {}", p.display()),
+            Some(p) => println!("safety backup of the previous state: {p}"),
             None => println!("no safety backup was taken"),
         }
     }

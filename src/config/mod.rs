@@ -7,5 +7,5 @@ mod vars;
 
 pub use mask::{mask_secret, mask_url};
 pub use resolve::{Resolved, Source, Sources};
-pub use settings::{parse_bool, Profile, Settings, SystemDbUrl};
+pub use settings::{parse_bool, BackupRepo, Profile, S3Settings, Settings, SystemDbUrl};
 pub use vars::{spec, VarKind, VarSpec, VARS};

@@ -66,6 +66,78 @@ impl SystemDbUrl {
     }
 }
 
+/// Where backup archives live: `BACKUP_DIR` as a folder, or `s3://BUCKET/PREFIX`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BackupRepo {
+    Local(PathBuf),
+    /// `prefix` is empty or ends with `/`.
+    S3 {
+        bucket: String,
+        prefix: String,
+    },
+}
+
+impl BackupRepo {
+    pub fn parse(raw: &str) -> Result<Self> {
+        let raw = raw.trim();
+        let Some(rest) = raw.strip_prefix("s3://") else {
+            if raw.contains("://") {
+                return Err(usage(format!(
+                    "BACKUP_DIR={} is not supported; use a folder or s3://BUCKET/PREFIX",
+                    mask_url(raw)
+                )));
+            }
+            return Ok(BackupRepo::Local(PathBuf::from(raw)));
+        };
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        let bucket_ok = (3..=63).contains(&bucket.len())
+            && bucket
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-');
+        if !bucket_ok {
+            return Err(usage(format!(
+                "BACKUP_DIR={raw}: {bucket:?} is not a valid S3 bucket name (3-63 characters: a-z, 0-9, '.', '-')"
+            )));
+        }
+        let prefix = prefix.trim_matches('/');
+        if prefix.split('/').any(|p| p == "." || p == "..") || prefix.contains("//") {
+            return Err(usage(format!(
+                "BACKUP_DIR={raw}: the prefix may not contain `.`, `..` or empty parts"
+            )));
+        }
+        Ok(BackupRepo::S3 {
+            bucket: bucket.to_string(),
+            prefix: if prefix.is_empty() {
+                String::new()
+            } else {
+                format!("{prefix}/")
+            },
+        })
+    }
+}
+
+/// S3 connection settings (the standard AWS variables; never from flags).
+#[derive(Clone, Default)]
+pub struct S3Settings {
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<String>,
+    pub session_token: Option<String>,
+    pub region: String,
+    pub endpoint_url: Option<String>,
+    pub force_path_style: bool,
+}
+
+// Hand-written so the credentials never reach a debug print.
+impl std::fmt::Debug for S3Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3Settings")
+            .field("region", &self.region)
+            .field("endpoint_url", &self.endpoint_url)
+            .field("force_path_style", &self.force_path_style)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Parse a boolean the way every vannactl flag variable does.
 pub fn parse_bool(name: &str, raw: &str) -> Result<bool> {
     match raw.trim().to_ascii_lowercase().as_str() {
@@ -96,8 +168,15 @@ pub struct Settings {
     pub seed_demo_data: bool,
     pub init_admin_username: Option<String>,
     pub init_admin_password: Option<String>,
+    /// A local folder: the archives themselves (local repository), or the staging folder for
+    /// snapshots when `backup_repo` is S3 (`BACKUP_STAGE_DIR`).
     pub backup_dir: PathBuf,
+    pub backup_repo: BackupRepo,
     pub backup_retention_count: u32,
+    pub backup_age_recipients: Option<String>,
+    pub backup_age_recipients_file: Option<PathBuf>,
+    pub backup_age_identity_file: Option<PathBuf>,
+    pub s3: S3Settings,
     pub chroma_url: Option<String>,
     pub chroma_tenant: String,
     pub chroma_database: String,
@@ -151,6 +230,15 @@ impl Settings {
                 .map(PathBuf::from)
                 .ok_or_else(|| usage(format!("{n} is empty; give it a path")))
         };
+        let backup_repo = BackupRepo::parse(&path("BACKUP_DIR")?.to_string_lossy())?;
+        let lock_path = path("LOCK_PATH")?;
+        let backup_dir = match &backup_repo {
+            BackupRepo::Local(d) => d.clone(),
+            BackupRepo::S3 { .. } => non_empty(get("BACKUP_STAGE_DIR"))
+                .map(PathBuf::from)
+                .unwrap_or_else(|| crate::fsutil::parent_dir(&lock_path).join("backup-stage")),
+        };
+        let opt_path = |n: &str| non_empty(get(n)).map(PathBuf::from);
         Ok(Settings {
             profile,
             database_url: SystemDbUrl::parse(get("DATABASE_URL"))?,
@@ -165,7 +253,19 @@ impl Settings {
                 let p = get("INIT_ADMIN_PASSWORD");
                 (!p.is_empty()).then(|| p.to_string())
             },
-            backup_dir: path("BACKUP_DIR")?,
+            backup_dir,
+            backup_repo,
+            backup_age_recipients: non_empty(get("BACKUP_AGE_RECIPIENTS")),
+            backup_age_recipients_file: opt_path("BACKUP_AGE_RECIPIENTS_FILE"),
+            backup_age_identity_file: opt_path("BACKUP_AGE_IDENTITY_FILE"),
+            s3: S3Settings {
+                access_key_id: non_empty(get("AWS_ACCESS_KEY_ID")),
+                secret_access_key: non_empty(get("AWS_SECRET_ACCESS_KEY")),
+                session_token: non_empty(get("AWS_SESSION_TOKEN")),
+                region: non_empty(get("AWS_REGION")).unwrap_or_else(|| "us-east-1".into()),
+                endpoint_url: non_empty(get("AWS_ENDPOINT_URL")),
+                force_path_style: flag("AWS_S3_FORCE_PATH_STYLE")?,
+            },
             backup_retention_count: parse_count(
                 "BACKUP_RETENTION_COUNT",
                 get("BACKUP_RETENTION_COUNT"),
@@ -181,7 +281,7 @@ impl Settings {
             train_sample_values: flag("TRAIN_SAMPLE_VALUES")?,
             ontology_dir: path("ONTOLOGY_DIR")?,
             log_dir: path("LOG_DIR")?,
-            lock_path: path("LOCK_PATH")?,
+            lock_path,
             resolved,
         })
     }
@@ -253,6 +353,39 @@ mod tests {
         let s = load(&[("BACKUP_DIR", "/env")], &[("BACKUP_DIR", "/flag")]).unwrap();
         assert_eq!(s.backup_dir, PathBuf::from("/flag"));
         assert_eq!(s.resolved["BACKUP_DIR"].source, crate::config::Source::Flag);
+    }
+
+    #[test]
+    fn backup_dir_folder_or_s3() {
+        assert_eq!(
+            BackupRepo::parse("backups").unwrap(),
+            BackupRepo::Local("backups".into())
+        );
+        assert_eq!(
+            BackupRepo::parse("s3://vanna-backups/prod/daily/").unwrap(),
+            BackupRepo::S3 {
+                bucket: "vanna-backups".into(),
+                prefix: "prod/daily/".into()
+            }
+        );
+        assert_eq!(
+            BackupRepo::parse("s3://vanna-backups").unwrap(),
+            BackupRepo::S3 {
+                bucket: "vanna-backups".into(),
+                prefix: String::new()
+            }
+        );
+        for bad in ["s3://", "s3://A_B/x", "s3://ok-bucket/a/../b", "gs://b/p"] {
+            let err = BackupRepo::parse(bad).unwrap_err();
+            assert_eq!(
+                crate::error::classify(&err).1,
+                crate::error::ExitStatus::Usage,
+                "{bad}"
+            );
+        }
+        // An S3 repository stages snapshots locally, next to the lock file by default.
+        let s = load(&[("BACKUP_DIR", "s3://b-1/p")], &[]).unwrap();
+        assert_eq!(s.backup_dir, PathBuf::from("data/backup-stage"));
     }
 
     #[test]

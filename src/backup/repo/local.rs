@@ -1,0 +1,89 @@
+//! The local-folder repository: today's behaviour (temp file in the folder, fsync, rename).
+
+use super::{Entry, Upload};
+use crate::backup::archive::list_archives;
+use crate::fsutil::{sync_dir, write_atomic, TempFile};
+use anyhow::{Context, Result};
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+
+pub struct Local {
+    pub dir: PathBuf,
+}
+
+impl Local {
+    pub fn new(dir: &Path) -> Local {
+        Local {
+            dir: dir.to_path_buf(),
+        }
+    }
+
+    pub fn list(&self) -> Result<Vec<Entry>> {
+        Ok(list_archives(&self.dir)?
+            .into_iter()
+            .map(|(at, p)| Entry {
+                size: std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0),
+                name: p
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+                at,
+            })
+            .collect())
+    }
+
+    pub fn reader(&self, name: &str) -> Result<Box<dyn Read + Send>> {
+        let p = self.dir.join(name);
+        let f = File::open(&p).with_context(|| format!("cannot open archive {}", p.display()))?;
+        Ok(Box::new(f))
+    }
+
+    pub fn writer(&self, name: &str) -> Result<Box<dyn Upload + '_>> {
+        std::fs::create_dir_all(&self.dir)
+            .with_context(|| format!("cannot create backup folder {}", self.dir.display()))?;
+        Ok(Box::new(LocalUpload(TempFile::new(
+            &self.dir.join(name),
+            0o600,
+        )?)))
+    }
+
+    pub fn put_small(&self, name: &str, bytes: &[u8]) -> Result<()> {
+        write_atomic(&self.dir.join(name), bytes, 0o600)
+    }
+
+    pub fn get_small(&self, name: &str) -> Result<Option<Vec<u8>>> {
+        let p = self.dir.join(name);
+        match std::fs::read(&p) {
+            Ok(b) => Ok(Some(b)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e).with_context(|| format!("cannot read {}", p.display())),
+        }
+    }
+
+    pub fn remove(&self, name: &str) -> Result<()> {
+        let p = self.dir.join(name);
+        match std::fs::remove_file(&p) {
+            Ok(()) => sync_dir(&self.dir),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e).with_context(|| format!("cannot remove {}", p.display())),
+        }
+    }
+}
+
+struct LocalUpload(TempFile);
+
+impl Write for LocalUpload {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.file().write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.file().flush()
+    }
+}
+
+impl Upload for LocalUpload {
+    fn commit(self: Box<Self>) -> Result<()> {
+        self.0.persist()
+    }
+}
