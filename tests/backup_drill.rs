@@ -7,7 +7,6 @@ mod system_db_support;
 mod train_support;
 
 use common::cli::stderr;
-use common::paths::{model_dir, repo};
 use common::pg::{PgDatabase, ADMIN_URL};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -289,18 +288,7 @@ fn chroma_drill_uses_temporary_collections_and_leaves_none() {
     let server = ChromaServer::start();
     server.create_database("drill");
     let mut env = Env::new(Backend::Sqlite);
-    env.set("CHROMA_URL", &server.url)
-        .set("CHROMA_DATABASE", "drill")
-        .set("AUTO_TRAIN_CHROMA", "true")
-        .set("EMBEDDING_MODEL_DIR", model_dir().to_str().unwrap())
-        // The shipped target DB, which the shipped training pairs are written for.
-        .set(
-            "TARGET_DB_SOURCE",
-            repo()
-                .join("assets/databases/vanna_db.db")
-                .to_str()
-                .unwrap(),
-        );
+    env.on_chroma(&server.url, "drill");
     let (code, v, out) = env.run_json(&["init", "--seed-rows", "500"]);
     assert_eq!(code, 0, "{v}\n{}", stderr(&out));
     let archive = backup(&env);

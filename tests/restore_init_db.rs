@@ -10,7 +10,6 @@ mod train_support;
 
 use common::app::APP_CHANGES;
 use common::cli::stderr;
-use common::paths::{model_dir, repo};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -220,18 +219,7 @@ fn full_deployment_on_chroma_restores_into_a_server_written_to_since() {
             "app"
         };
         let mut env = Env::new(b);
-        env.set("CHROMA_URL", &server.url)
-            .set("CHROMA_DATABASE", database)
-            .set("AUTO_TRAIN_CHROMA", "true")
-            .set("EMBEDDING_MODEL_DIR", model_dir().to_str().unwrap())
-            // The shipped target DB, which the shipped training pairs are written for.
-            .set(
-                "TARGET_DB_SOURCE",
-                repo()
-                    .join("assets/databases/vanna_db.db")
-                    .to_str()
-                    .unwrap(),
-            );
+        env.on_chroma(&server.url, database);
         let (code, v, out) = env.run_json(&["init", "--seed-rows", "1000"]);
         assert_eq!(code, 0, "{b:?}: {v}\n{}", stderr(&out));
         let kb = server.contents("default_tenant", database);

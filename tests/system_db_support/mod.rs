@@ -4,7 +4,7 @@
 #![allow(dead_code)]
 
 use crate::common::cli::{json_of, vannactl};
-use crate::common::paths::{python, repo, testdata};
+use crate::common::paths::{model_dir, python, repo, testdata};
 use crate::common::pg::PgDatabase;
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -61,6 +61,17 @@ impl Env {
         self.vars.retain(|(n, _)| n != k);
         self.vars.push((k.into(), v.into()));
         self
+    }
+
+    /// `init` trains into the Chroma server at `url` (database `database`), on the shipped target
+    /// DB, which the shipped training pairs are written for.
+    pub fn on_chroma(&mut self, url: &str, database: &str) -> &mut Env {
+        let target = repo().join("assets/databases/vanna_db.db");
+        self.set("CHROMA_URL", url)
+            .set("CHROMA_DATABASE", database)
+            .set("AUTO_TRAIN_CHROMA", "true")
+            .set("EMBEDDING_MODEL_DIR", model_dir().to_str().unwrap())
+            .set("TARGET_DB_SOURCE", target.to_str().unwrap())
     }
 
     /// The binary in the working folder with a clean configuration environment.
