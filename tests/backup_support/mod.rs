@@ -177,10 +177,7 @@ impl Env {
     /// vannactl's own backup and restore audit rows: those are written after the dump and after
     /// the restore (or its failure) by design, so they are never part of a backup point.
     pub fn system_contents(&self) -> Vec<(String, Vec<String>)> {
-        let mut all = match &self.pg {
-            Some(pg) => pg::contents(&mut pg.client()),
-            None => sqlite::contents(&self.path("data/system.db")),
-        };
+        let mut all = self.system_rows();
         for (table, rows) in &mut all {
             if table.ends_with("audit_logs") {
                 rows.retain(|r| {
@@ -197,6 +194,14 @@ impl Env {
             }
         }
         all
+    }
+
+    /// Every row of every table of the system DB, audit log included.
+    pub fn system_rows(&self) -> Vec<(String, Vec<String>)> {
+        match &self.pg {
+            Some(pg) => pg::contents(&mut pg.client()),
+            None => sqlite::contents(&self.path("data/system.db")),
+        }
     }
 
     pub fn system_exec(&self, sql: &str) {

@@ -322,7 +322,7 @@ pub fn system_data(env: &Env) -> Vec<(String, Vec<String>)> {
 
 /// The `action`/`outcome` pairs of the audit trail, oldest first.
 pub fn audit_trail(env: &Env) -> Vec<String> {
-    env.system_contents()
+    env.system_rows()
         .into_iter()
         .find(|(t, _)| t == "audit_logs")
         .map(|(_, rows)| rows)
