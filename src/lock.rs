@@ -42,10 +42,17 @@ pub fn acquire(path: &Path, operation: &str) -> Result<LockGuard> {
         .with_context(|| format!("cannot open lock file {}", path.display()))?;
     // SAFETY: a valid open descriptor.
     let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-    let mut previous = String::new();
-    let _ = file.read_to_string(&mut previous);
-    let previous: Option<Holder> = serde_json::from_str(previous.trim()).ok();
+    let mut previous = read_holder(&mut file);
     if rc != 0 {
+        // The holder writes its record right after taking the lock: read again briefly when it
+        // is not there yet, so the message can name the holder.
+        for _ in 0..50 {
+            if previous.is_some() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+            previous = read_holder(&mut file);
+        }
         let who = match &previous {
             Some(h) => format!(
                 "{} (pid {} on {}, since {})",
@@ -85,6 +92,14 @@ pub fn acquire(path: &Path, operation: &str) -> Result<LockGuard> {
     // Lets the concurrency tests hold the lock exactly while competitors try it.
     crate::backup::testhook::at(&format!("lock:{operation}"))?;
     Ok(guard)
+}
+
+/// The record in the lock file (None: empty, released cleanly, or not written yet).
+fn read_holder(file: &mut File) -> Option<Holder> {
+    let mut text = String::new();
+    file.rewind().ok()?;
+    file.read_to_string(&mut text).ok()?;
+    serde_json::from_str(text.trim()).ok()
 }
 
 impl Drop for LockGuard {
