@@ -9,22 +9,9 @@ mod train_support;
 use common::cli::stderr;
 use common::pg::{PgDatabase, ADMIN_URL};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use system_db_support::*;
 use train_support::ChromaServer;
-
-fn init_env(b: Backend) -> Env {
-    let env = Env::new(b);
-    let (code, v, out) = env.run_json(&["init", "--seed-rows", "2000"]);
-    assert_eq!(code, 0, "{b:?}: {v}\n{}", stderr(&out));
-    env
-}
-
-fn backup(env: &Env) -> PathBuf {
-    let (code, v, out) = env.run_json(&["backup"]);
-    assert_eq!(code, 0, "{v}\n{}", stderr(&out));
-    env.path().join(v["archive"].as_str().unwrap())
-}
 
 fn drill(env: &Env, archive: &Path, extra: &[&str]) -> (i32, Value) {
     let mut args = vec!["backup", "verify", "--restore-test"];
@@ -84,8 +71,8 @@ fn temp_files(dir: &Path) -> Vec<String> {
 #[test]
 fn drill_of_the_init_db_passes_and_changes_nothing() {
     for b in BACKENDS {
-        let env = init_env(b);
-        let archive = backup(&env);
+        let env = Env::initialised(b, 2000);
+        let archive = env.backup();
         let before = live(&env);
         let (code, v) = drill(&env, &archive, &[]);
         assert_eq!(code, 0, "{b:?}: {v}");
@@ -169,8 +156,8 @@ fn system_counts(m: &mut Value) -> &mut Value {
 
 #[test]
 fn a_count_mismatch_fails_with_the_table_and_both_counts() {
-    let env = init_env(Backend::Sqlite);
-    let archive = backup(&env);
+    let env = Env::initialised(Backend::Sqlite, 2000);
+    let archive = env.backup();
     let bad = env
         .path()
         .join("backups/backup_20200101T000000.000Z.tar.gz");
@@ -204,8 +191,8 @@ fn a_count_mismatch_fails_with_the_table_and_both_counts() {
 
 #[test]
 fn a_corrupt_archive_fails_the_drill_before_any_restore() {
-    let env = init_env(Backend::Sqlite);
-    let archive = backup(&env);
+    let env = Env::initialised(Backend::Sqlite, 2000);
+    let archive = env.backup();
     let mut bytes = std::fs::read(&archive).unwrap();
     let n = bytes.len();
     bytes[n / 2] ^= 0x55;
@@ -220,8 +207,8 @@ fn a_corrupt_archive_fails_the_drill_before_any_restore() {
 
 #[test]
 fn postgres_drill_needs_createdb_or_an_empty_drill_url() {
-    let env = init_env(Backend::Postgres);
-    let archive = backup(&env);
+    let env = Env::initialised(Backend::Postgres, 2000);
+    let archive = env.backup();
     let pg = env.pg.as_ref().unwrap();
     let role = format!("vannactl_nocreatedb_{}", std::process::id());
     let mut admin = postgres::Client::connect(ADMIN_URL, postgres::NoTls).unwrap();
@@ -291,7 +278,7 @@ fn chroma_drill_uses_temporary_collections_and_leaves_none() {
     env.on_chroma(&server.url, "drill");
     let (code, v, out) = env.run_json(&["init", "--seed-rows", "500"]);
     assert_eq!(code, 0, "{v}\n{}", stderr(&out));
-    let archive = backup(&env);
+    let archive = env.backup();
     let at_backup = server.contents("default_tenant", "drill");
     let ddl = at_backup["ddl"].1.len() as u64;
     assert!(ddl >= 1, "init did not train Chroma: {at_backup:?}");

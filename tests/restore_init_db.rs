@@ -11,20 +11,13 @@ mod train_support;
 use common::app::APP_CHANGES;
 use common::cli::stderr;
 use serde_json::{json, Value};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use system_db_support::*;
 use train_support::ChromaServer;
 
 /// Demo journal lines: some thousands, so the dump is more than a handful of rows.
-const SEED_ROWS: &str = "3000";
-
-fn init_env(b: Backend) -> Env {
-    let env = Env::new(b);
-    let (code, v, out) = env.run_json(&["init", "--seed-rows", SEED_ROWS]);
-    assert_eq!(code, 0, "{b:?}: {v}\n{}", stderr(&out));
-    env
-}
+const SEED_ROWS: u32 = 3000;
 
 fn exec(env: &Env, sql: &str) {
     match &env.pg {
@@ -91,12 +84,6 @@ pub fn system_dump(env: &Env) -> (Vec<String>, Vec<String>) {
     (lines, audit)
 }
 
-fn backup(env: &Env) -> PathBuf {
-    let (code, v, out) = env.run_json(&["backup"]);
-    assert_eq!(code, 0, "{v}\n{}", stderr(&out));
-    env.path().join(v["archive"].as_str().unwrap())
-}
-
 fn restore(env: &Env, archive: &Path, extra: &[&str]) -> serde_json::Value {
     let mut args = vec!["--yes", "restore"];
     args.extend_from_slice(extra);
@@ -109,9 +96,9 @@ fn restore(env: &Env, archive: &Path, extra: &[&str]) -> serde_json::Value {
 #[test]
 fn restore_of_the_init_db_returns_the_backup_point() {
     for b in BACKENDS {
-        let env = init_env(b);
+        let env = Env::initialised(b, SEED_ROWS);
         assert_eq!(env.count("accounting_transactions"), 3000, "{b:?}");
-        let archive = backup(&env);
+        let archive = env.backup();
         let at_backup = system_dump(&env);
         assert!(
             at_backup.0.len() > 3000,
@@ -155,8 +142,8 @@ fn restore_of_the_init_db_returns_the_backup_point() {
 #[test]
 fn full_restore_with_safety_backup_on_the_init_db() {
     for b in BACKENDS {
-        let env = init_env(b);
-        let archive = backup(&env);
+        let env = Env::initialised(b, SEED_ROWS);
+        let archive = env.backup();
         exec(&env, APP_CHANGES);
         let changed = system_dump(&env);
         // With the safety backup (the default): the pre-restore state is itself archived, and
@@ -230,7 +217,7 @@ fn full_deployment_on_chroma_restores_into_a_server_written_to_since() {
             "{b:?}: init did not train Chroma: {v}"
         );
         let system = system_dump(&env);
-        let archive = backup(&env);
+        let archive = env.backup();
 
         app_writes_to_chroma(&server, database);
         exec(&env, APP_CHANGES);

@@ -63,6 +63,27 @@ impl Env {
         self
     }
 
+    /// A fresh environment that `vannactl init` set up, with `seed_rows` demo journal lines.
+    pub fn initialised(backend: Backend, seed_rows: u32) -> Env {
+        let env = Env::new(backend);
+        let rows = seed_rows.to_string();
+        let (code, v, out) = env.run_json(&["init", "--seed-rows", &rows]);
+        assert_eq!(
+            code,
+            0,
+            "{backend:?}: {v}\n{}",
+            crate::common::cli::stderr(&out)
+        );
+        env
+    }
+
+    /// Run `vannactl backup`, which must succeed; the archive written.
+    pub fn backup(&self) -> PathBuf {
+        let (code, v, out) = self.run_json(&["backup"]);
+        assert_eq!(code, 0, "{v}\n{}", crate::common::cli::stderr(&out));
+        self.path().join(v["archive"].as_str().unwrap())
+    }
+
     /// `init` trains into the Chroma server at `url` (database `database`), on the shipped target
     /// DB, which the shipped training pairs are written for.
     pub fn on_chroma(&mut self, url: &str, database: &str) -> &mut Env {
