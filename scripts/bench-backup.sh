@@ -4,8 +4,15 @@
 # million demo rows plus a ~1 GB target golden copy. Data lives under $BENCH_DIR (default
 # /tmp/vannactl-bench) and is removed afterwards, as is the scratch database.
 #
+# Then, when SeaweedFS's `weed` is at hand ($VANNACTL_TEST_WEED, which `source scripts/test-env.sh`
+# exports), the same backup, verify and restore against an S3 repository (`weed mini` on loopback,
+# stopped by PID) beside the local folder, with each run's peak RSS (`/usr/bin/time`).
+# TARGET_KIND=random fills the target with random blobs, so the archive is as large as the data
+# (the bounded-memory check wants a 1 GB archive, not a 1 GB table that gzip shrinks to 400 MB).
+#
 #   scripts/bench-backup.sh            # builds and uses the release binary
 #   VANNACTL_BIN=target/debug/vannactl TARGET_MB=1024 ROWS=1000000 scripts/bench-backup.sh
+#   source scripts/test-env.sh && TARGET_KIND=random scripts/bench-backup.sh
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -13,14 +20,18 @@ BIN=${VANNACTL_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/release/vannactl}
 BENCH_DIR=${BENCH_DIR:-/tmp/vannactl-bench}
 ROWS=${ROWS:-1000000}
 TARGET_MB=${TARGET_MB:-1024}
+TARGET_KIND=${TARGET_KIND:-text}
+WEED=${VANNACTL_TEST_WEED:-}
 PG_ADMIN=${PG_ADMIN:-postgres://postgres@127.0.0.1:5432/postgres}
 DB=vannactl_bench_$$
 PG_URL=${PG_ADMIN%/*}/$DB
 
 if [[ -z ${VANNACTL_BIN:-} ]]; then (cd "$ROOT" && cargo build --release --quiet); fi
 
+WEED_PID=
 cleanup() {
   cd /  # psql cannot start in a removed working directory
+  if [[ -n $WEED_PID ]]; then kill "$WEED_PID" 2>/dev/null; wait "$WEED_PID" 2>/dev/null || true; fi
   rm -rf "$BENCH_DIR"
   psql -q "$PG_ADMIN" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true
 }
@@ -29,6 +40,12 @@ rm -rf "$BENCH_DIR" && mkdir -p "$BENCH_DIR"/{data,backups,manual}
 cd "$BENCH_DIR"
 
 secs() { local s=$(date +%s.%N); "$@" >/dev/null; echo "$(date +%s.%N) - $s" | bc; }
+# "SECONDS PEAK_RSS_MIB" of one command (GNU time's %e and %M).
+timed() {
+  /usr/bin/time -f '%e %M' -o "$BENCH_DIR/time.out" "$@" >/dev/null
+  read -r t kb <"$BENCH_DIR/time.out"
+  echo "$t $(( kb / 1024 ))"
+}
 size() { du -b "$1" | cut -f1; }
 mib() { echo "scale=1; $1 / 1048576" | bc; }
 
@@ -49,15 +66,25 @@ SELECT g, 1 + g % 1000, timestamptz '2026-01-01' + g * interval '7 seconds',
        ((g * 7919) % 1000)::int
 FROM generate_series(1::bigint, $ROWS) g;
 SQL
-# Target: mostly text rows, a quarter of each row random (real data compresses, but not to nothing).
-ROWS_T=$(( TARGET_MB * 1024 * 1024 / 95 ))
-sqlite3 source.db >/dev/null <<SQL
+if [[ $TARGET_KIND == random ]]; then
+  # Target: 4000-byte random blobs, which no compressor shrinks.
+  sqlite3 source.db >/dev/null <<SQL
+PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;
+CREATE TABLE attachments (id INTEGER PRIMARY KEY, body BLOB);
+WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT $(( TARGET_MB * 1024 * 1024 / 4096 )))
+INSERT INTO attachments SELECT x, randomblob(4000) FROM c;
+SQL
+else
+  # Target: mostly text rows, a quarter of each row random (real data compresses, but not to nothing).
+  ROWS_T=$(( TARGET_MB * 1024 * 1024 / 95 ))
+  sqlite3 source.db >/dev/null <<SQL
 PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;
 CREATE TABLE orders (id INTEGER PRIMARY KEY, customer TEXT, product TEXT, token TEXT, amount REAL);
 WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT $ROWS_T)
 INSERT INTO orders SELECT x, 'customer ' || (x % 50000), 'product ' || (x % 977) || ' deluxe edition',
        hex(randomblob(16)), x * 1.25 FROM c;
 SQL
+fi
 export DATABASE_URL=$PG_URL TARGET_DB_SOURCE=$BENCH_DIR/source.db TARGET_DB_PATH=$BENCH_DIR/data/target.db \
   BACKUP_DIR=$BENCH_DIR/backups KNOWLEDGE_DB_PATH=$BENCH_DIR/data/knowledge.db \
   LOCK_PATH=$BENCH_DIR/data/vannactl.lock LOG_DIR=$BENCH_DIR/logs BACKUP_RETENTION_COUNT=0
@@ -66,23 +93,55 @@ export DATABASE_URL=$PG_URL TARGET_DB_SOURCE=$BENCH_DIR/source.db TARGET_DB_PATH
 echo "target copy: $(mib "$(size data/target.db)") MiB; system DB: $(psql -Atq "$PG_URL" -c "SELECT pg_size_pretty(pg_database_size('$DB'))")"
 
 echo "== backup"
-T_VB=$(secs "$BIN" --no-dotenv -q backup)
+read -r T_VB M_VB < <(timed "$BIN" --no-dotenv -q backup)
 ARCHIVE=$(ls backups/backup_*.tar.gz)
 T_MB=$(secs bash -c "pg_dump -Fc -f manual/system.dump '$PG_URL' && tar czf manual/manual.tar.gz -C manual system.dump -C '$BENCH_DIR/data' target.db target.db.manifest.json")
 echo "== verify"
-T_VV=$(secs "$BIN" --no-dotenv -q backup verify "$ARCHIVE")
+read -r T_VV M_VV < <(timed "$BIN" --no-dotenv -q backup verify "$ARCHIVE")
 T_MV=$(secs bash -c "gzip -t manual/manual.tar.gz && pg_restore --list manual/system.dump")
 echo "== restore"
-T_VR=$(secs "$BIN" --no-dotenv -q --yes restore --no-safety-backup "$ARCHIVE")
+read -r T_VR M_VR < <(timed "$BIN" --no-dotenv -q --yes restore --no-safety-backup "$ARCHIVE")
 T_VRS=$(secs "$BIN" --no-dotenv -q --yes restore "$ARCHIVE")
 rm -f manual/system.dump
 T_MR=$(secs bash -c "mkdir -p manual/x && tar xzf manual/manual.tar.gz -C manual/x && pg_restore --single-transaction --clean --if-exists -d '$PG_URL' manual/x/system.dump")
 
-printf '\n%-70s %9s %10s\n' "operation" "seconds" "size MiB"
-printf '%-70s %9.1f %10s\n' "vannactl backup" "$T_VB" "$(mib "$(size "$ARCHIVE")")"
+printf '\n%-70s %9s %10s %9s\n' "operation" "seconds" "size MiB" "RSS MiB"
+printf '%-70s %9.1f %10s %9s\n' "vannactl backup" "$T_VB" "$(mib "$(size "$ARCHIVE")")" "$M_VB"
 printf '%-70s %9.1f %10s\n' "pg_dump -Fc + tar czf" "$T_MB" "$(mib "$(size manual/manual.tar.gz)")"
-printf '%-70s %9.1f\n' "vannactl backup verify (hashes, pg_restore --list, integrity_check)" "$T_VV"
+printf '%-70s %9.1f %10s %9s\n' "vannactl backup verify (hashes, pg_restore --list, integrity_check)" "$T_VV" "" "$M_VV"
 printf '%-70s %9.1f\n' "gzip -t + pg_restore --list" "$T_MV"
-printf '%-70s %9.1f\n' "vannactl restore --no-safety-backup" "$T_VR"
+printf '%-70s %9.1f %10s %9s\n' "vannactl restore --no-safety-backup" "$T_VR" "" "$M_VR"
 printf '%-70s %9.1f\n' "vannactl restore (with safety backup)" "$T_VRS"
 printf '%-70s %9.1f\n' "tar xzf + pg_restore --single-transaction --clean" "$T_MR"
+
+[[ -n $WEED ]] || { echo "(no S3 comparison: VANNACTL_TEST_WEED unset; source scripts/test-env.sh)"; exit 0; }
+
+echo "== S3: weed mini on loopback"
+port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+mkdir -p weed/data
+KEY=VNBENCHKEY SECRET=vn-bench-secret BUCKET=vanna-bench
+printf '{"identities":[{"name":"bench","credentials":[{"accessKey":"%s","secretKey":"%s"}],"actions":["Admin","Read","Write","List","Tagging"]}]}' \
+  "$KEY" "$SECRET" >weed/identities.json
+# SeaweedFS derives gRPC ports as port + 10000, so every port is pinned.
+S3P=$(port); FP=$(port); extra=()
+for f in master.port volume.port admin.port s3.port.grpc filer.port.grpc master.port.grpc volume.port.grpc admin.port.grpc debug.port metricsPort; do
+  extra+=("-$f=$(port)")
+done
+"$WEED" mini -dir="$BENCH_DIR/weed/data" -ip=127.0.0.1 -ip.bind=127.0.0.1 -s3.port="$S3P" \
+  -s3.config="$BENCH_DIR/weed/identities.json" -filer.port="$FP" -bucket="$BUCKET" -admin.ui=false \
+  -webdav=false -s3.port.iceberg=0 -s3.port.lance=0 "${extra[@]}" >/dev/null 2>weed/log &
+WEED_PID=$!
+for _ in $(seq 1 90); do curl -sf "http://127.0.0.1:$FP/buckets/$BUCKET/" >/dev/null && break; sleep 1; done
+curl -sf "http://127.0.0.1:$FP/buckets/$BUCKET/" >/dev/null || { tail -20 weed/log >&2; exit 1; }
+export BACKUP_DIR=s3://$BUCKET/bench AWS_ENDPOINT_URL=http://127.0.0.1:$S3P AWS_ACCESS_KEY_ID=$KEY \
+  AWS_SECRET_ACCESS_KEY=$SECRET AWS_REGION=us-east-1 AWS_S3_FORCE_PATH_STYLE=true BACKUP_STAGE_DIR=$BENCH_DIR/stage
+mkdir -p "$BACKUP_STAGE_DIR"
+read -r T_SB M_SB < <(timed "$BIN" --no-dotenv -q backup)
+NAME=$("$BIN" --no-dotenv --json backup list | python3 -c 'import json,sys; print(json.load(sys.stdin)["archives"][0]["name"])')
+read -r T_SV M_SV < <(timed "$BIN" --no-dotenv -q backup verify "$NAME")
+read -r T_SR M_SR < <(timed "$BIN" --no-dotenv -q --yes restore --no-safety-backup "$NAME")
+ratio() { echo "scale=2; $1 / $2" | bc; }
+printf '\n%-40s %9s %9s %9s %11s %11s\n' "S3 vs local folder (same data)" "local s" "S3 s" "S3/local" "local RSS" "S3 RSS MiB"
+printf '%-40s %9.1f %9.1f %9s %11s %11s\n' "backup" "$T_VB" "$T_SB" "$(ratio "$T_SB" "$T_VB")" "$M_VB" "$M_SB"
+printf '%-40s %9.1f %9.1f %9s %11s %11s\n' "backup verify" "$T_VV" "$T_SV" "$(ratio "$T_SV" "$T_VV")" "$M_VV" "$M_SV"
+printf '%-40s %9.1f %9.1f %9s %11s %11s\n' "restore --no-safety-backup" "$T_VR" "$T_SR" "$(ratio "$T_SR" "$T_VR")" "$M_VR" "$M_SR"
