@@ -1,5 +1,5 @@
 //! Test-only fault injection, so end-to-end tests can kill or fail a run at an exact point without
-//! timing games. Inert unless `VANNACTL_TEST_HOOK` is set; documented in the README (Test hook).
+//! timing games. Inert unless `VANNACTL_TEST_HOOK` is set; documented in docs/backup.md (Test hook).
 //!
 //! `VANNACTL_TEST_HOOK=pause:<point>[,fail:<point>…]`: at `pause:` points the process prints
 //! `vannactl-test-hook: paused at <point>` on stderr and sleeps (the test then kills it or runs a

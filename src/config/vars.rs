@@ -1,5 +1,5 @@
 //! Every configuration variable vannactl reads: name, kind, defaults per profile, help.
-//! `.env.example`, the README table and `vannactl config` are all driven by this one table.
+//! `.env.example`, docs/configuration.md and `vannactl config` are all driven by this one table.
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum VarKind {
