@@ -184,7 +184,7 @@ impl Deployment {
                 .execute_batch(&sql)
                 .unwrap(),
         }
-        if round % 2 == 0 {
+        if round.is_multiple_of(2) {
             rusqlite::Connection::open(self.path("source.db"))
                 .unwrap()
                 .execute_batch(&format!(

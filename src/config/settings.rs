@@ -185,6 +185,8 @@ pub struct Settings {
     pub embedding_model_dir: Option<PathBuf>,
     pub train_sample_values: bool,
     pub ontology_dir: PathBuf,
+    /// `redis://` or `rediss://` (the latter is refused by the health check: no TLS in this build).
+    pub redis_url: Option<String>,
     pub log_dir: PathBuf,
     pub lock_path: PathBuf,
     /// Every variable with its raw value and source, for `vannactl config`.
@@ -221,6 +223,15 @@ impl Settings {
             if !(u.starts_with("http://") || u.starts_with("https://")) {
                 return Err(usage(format!(
                     "CHROMA_URL={} must start with http:// or https:// (or be empty for the embedded store)",
+                    mask_url(u)
+                )));
+            }
+        }
+        let redis_url = non_empty(get("REDIS_URL"));
+        if let Some(u) = &redis_url {
+            if !(u.starts_with("redis://") || u.starts_with("rediss://")) {
+                return Err(usage(format!(
+                    "REDIS_URL={} must start with redis:// or rediss:// (or be empty for no Redis check)",
                     mask_url(u)
                 )));
             }
@@ -280,6 +291,7 @@ impl Settings {
             embedding_model_dir: non_empty(get("EMBEDDING_MODEL_DIR")).map(PathBuf::from),
             train_sample_values: flag("TRAIN_SAMPLE_VALUES")?,
             ontology_dir: path("ONTOLOGY_DIR")?,
+            redis_url,
             log_dir: path("LOG_DIR")?,
             lock_path,
             resolved,
@@ -409,6 +421,9 @@ mod tests {
         let err = load(&[("DATABASE_URL", "mysql://u:topsecret@h/d")], &[]).unwrap_err();
         assert!(!err.to_string().contains("topsecret"));
         assert!(load(&[("CHROMA_URL", "localhost:8000")], &[]).is_err());
+        let e = load(&[("REDIS_URL", "http://u:pw@h:6379")], &[]).unwrap_err();
+        assert!(!format!("{e:#}").contains("pw@"), "{e:#}");
+        assert!(load(&[("REDIS_URL", "redis://127.0.0.1:6379")], &[]).is_ok());
         assert!(load(&[("APP_ENV", "staging")], &[]).is_err());
         assert!(load(&[("BACKUP_RETENTION_COUNT", "-1")], &[]).is_err());
     }

@@ -71,6 +71,7 @@ pub const VARS: &[VarSpec] = &[
     var("TRAIN_SAMPLE_VALUES", Bool, "true", "true", "Put up to 3 frequent short text values per column into DDL items (never for secret or personal-data columns)"),
     var("EMBEDDING_MODEL_DIR", Path, "", "", "Folder with all-MiniLM-L6-v2 (config.json, tokenizer.json, model.safetensors); default: the user cache"),
     var("ONTOLOGY_DIR", Path, "ontology", "ontology", "Business ontology YAML files and training pairs"),
+    var("REDIS_URL", Url, "", "", "Redis server for `health` (redis://[user:pass@]host:port[/db]); empty = no Redis check"),
     var("LOG_DIR", Path, "logs", "logs", "Log file folder"),
     var("LOCK_PATH", Path, "data/vannactl.lock", "data/vannactl.lock", "Lock file: one writing operation at a time (init, golden-copy, train, backup, restore)"),
 ];

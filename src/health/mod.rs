@@ -2,6 +2,7 @@
 //! warnings, 3 when any critical check fails. Components add their checks in [`run`].
 
 mod files;
+mod redis;
 
 pub use files::human_bytes;
 
@@ -77,6 +78,7 @@ pub fn run(settings: &Settings, opts: &Options) -> Vec<Check> {
     checks.extend(crate::system_db::health_checks(settings, opts));
     checks.extend(crate::knowledge::health_checks(settings));
     checks.extend(crate::backup::health::checks(settings));
+    checks.extend(redis::checks(settings));
     checks
 }
 
