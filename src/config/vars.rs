@@ -72,6 +72,7 @@ pub const VARS: &[VarSpec] = &[
     var("EMBEDDING_MODEL_DIR", Path, "", "", "Folder with all-MiniLM-L6-v2 (config.json, tokenizer.json, model.safetensors); default: the user cache"),
     var("ONTOLOGY_DIR", Path, "ontology", "ontology", "Business ontology YAML files and training pairs"),
     var("LOG_DIR", Path, "logs", "logs", "Log file folder"),
+    var("METRICS_FILE", Path, "", "", "Prometheus textfile (node_exporter textfile collector) every run merges its metrics into; empty = none"),
     var("LOCK_PATH", Path, "data/vannactl.lock", "data/vannactl.lock", "Lock file: one writing operation at a time (init, golden-copy, train, backup, restore)"),
 ];
 
