@@ -147,3 +147,24 @@ fn unwritable_metrics_folder_is_a_warning_not_a_failure() {
     assert_eq!(code, plain);
     assert!(String::from_utf8_lossy(&out.stderr).contains("warning: metrics not written"));
 }
+
+#[test]
+fn alert_rules_check_and_pass_their_unit_tests() {
+    let dir = common::paths::repo().join("contrib/prometheus");
+    for args in [
+        ["check", "rules", "vannactl-rules.yml"],
+        ["test", "rules", "vannactl-rules.test.yml"],
+    ] {
+        let out = Command::new("promtool")
+            .args(args)
+            .current_dir(&dir)
+            .output()
+            .expect("promtool not found: scripts/test installs the Debian package prometheus");
+        assert!(
+            out.status.success(),
+            "promtool {args:?} failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
