@@ -135,6 +135,11 @@ fn concurrent_runs_lose_nothing() {
             "{c} missing:\n{text}"
         );
     }
+    assert!(
+        text.contains("vannactl_health_check_status{check="),
+        "{text}"
+    );
+    assert!(text.contains("vannactl_health_check_latency_seconds{check="));
     promtool_check(&mf);
 }
 
