@@ -179,7 +179,7 @@ _vannactl() {
 
     case "${cmd}" in
         vannactl)
-            opts="-q -v -y -h -V --env-file --no-dotenv --json --quiet --verbose --yes --actor --app-env --help --version init golden-copy seed train backup restore health config admin completions help"
+            opts="-q -v -y -h -V --env-file --no-dotenv --json --quiet --verbose --yes --actor --app-env --metrics-file --help --version init golden-copy seed train backup restore health config admin completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -197,6 +197,10 @@ _vannactl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --metrics-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -205,7 +209,7 @@ _vannactl() {
             return 0
             ;;
         vannactl__subcmd__admin)
-            opts="-q -v -y -h -V --env-file --no-dotenv --json --quiet --verbose --yes --actor --app-env --help --version reset-password help"
+            opts="-q -v -y -h -V --env-file --no-dotenv --json --quiet --verbose --yes --actor --app-env --metrics-file --help --version reset-password help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -220,6 +224,10 @@ _vannactl() {
                     return 0
                     ;;
                 --app-env)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --metrics-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -273,7 +281,7 @@ _vannactl() {
             return 0
             ;;
         vannactl__subcmd__admin__subcmd__reset__subcmd__password)
-            opts="-q -v -y -h -V --username --password-stdin --env-file --no-dotenv --json --quiet --verbose --yes --actor --app-env --help --version"
+            opts="-q -v -y -h -V --username --password-stdin --env-file --no-dotenv --json --quiet --verbose --yes --actor --app-env --metrics-file --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -295,6 +303,10 @@ _vannactl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --metrics-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -303,7 +315,7 @@ _vannactl() {
             return 0
             ;;
         vannactl__subcmd__backup)
-            opts="-q -v -y -h -V --dry-run --dir --env-file --no-dotenv --json --quiet --verbose --yes --actor --app-env --help --version list verify help"
+            opts="-q -v -y -h -V --dry-run --dir --env-file --no-dotenv --json --quiet --verbose --yes --actor --app-env --metrics-file --help --version list verify help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -322,6 +334,10 @@ _vannactl() {
                     return 0
                     ;;
                 --app-env)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --metrics-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -389,7 +405,7 @@ _vannactl() {
             return 0
             ;;
         vannactl__subcmd__backup__subcmd__list)
-            opts="-q -v -y -h -V --fast --dir --env-file --no-dotenv --json --quiet --verbose --yes --actor --app-env --help --version"
+            opts="-q -v -y -h -V --fast --dir --env-file --no-dotenv --json --quiet --verbose --yes --actor --app-env --metrics-file --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -411,6 +427,10 @@ _vannactl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --metrics-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -419,7 +439,7 @@ _vannactl() {
             return 0
             ;;
         vannactl__subcmd__backup__subcmd__verify)
-            opts="-q -v -y -h -V --restore-test --drill-url --dir --env-file --no-dotenv --json --quiet --verbose --yes --actor --app-env --help --version"
+            opts="-q -v -y -h -V --restore-test --drill-url --dir --env-file --no-dotenv --json --quiet --verbose --yes --actor --app-env --metrics-file --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -445,6 +465,10 @@ _vannactl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --metrics-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -453,7 +477,7 @@ _vannactl() {
             return 0
             ;;
         vannactl__subcmd__completions)
-            opts="-q -v -y -h -V --env-file --no-dotenv --json --quiet --verbose --yes --actor --app-env --help --version bash elvish fish powershell zsh"
+            opts="-q -v -y -h -V --env-file --no-dotenv --json --quiet --verbose --yes --actor --app-env --metrics-file --help --version bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -468,6 +492,10 @@ _vannactl() {
                     return 0
                     ;;
                 --app-env)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --metrics-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -479,7 +507,7 @@ _vannactl() {
             return 0
             ;;
         vannactl__subcmd__config)
-            opts="-q -v -y -h -V --env-file --no-dotenv --json --quiet --verbose --yes --actor --app-env --help --version"
+            opts="-q -v -y -h -V --env-file --no-dotenv --json --quiet --verbose --yes --actor --app-env --metrics-file --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -497,6 +525,10 @@ _vannactl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --metrics-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -505,7 +537,7 @@ _vannactl() {
             return 0
             ;;
         vannactl__subcmd__golden__subcmd__copy)
-            opts="-q -v -y -h -V --source --dest --verify --env-file --no-dotenv --json --quiet --verbose --yes --actor --app-env --help --version"
+            opts="-q -v -y -h -V --source --dest --verify --env-file --no-dotenv --json --quiet --verbose --yes --actor --app-env --metrics-file --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -531,6 +563,10 @@ _vannactl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --metrics-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -539,7 +575,7 @@ _vannactl() {
             return 0
             ;;
         vannactl__subcmd__health)
-            opts="-q -v -y -h -V --quick-check --stats --env-file --no-dotenv --json --quiet --verbose --yes --actor --app-env --help --version"
+            opts="-q -v -y -h -V --quick-check --stats --env-file --no-dotenv --json --quiet --verbose --yes --actor --app-env --metrics-file --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -554,6 +590,10 @@ _vannactl() {
                     return 0
                     ;;
                 --app-env)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --metrics-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -845,7 +885,7 @@ _vannactl() {
             return 0
             ;;
         vannactl__subcmd__init)
-            opts="-q -v -y -h -V --check --update-ontology --seed-rows --env-file --no-dotenv --json --quiet --verbose --yes --actor --app-env --help --version"
+            opts="-q -v -y -h -V --check --update-ontology --seed-rows --env-file --no-dotenv --json --quiet --verbose --yes --actor --app-env --metrics-file --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -867,6 +907,10 @@ _vannactl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --metrics-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -875,7 +919,7 @@ _vannactl() {
             return 0
             ;;
         vannactl__subcmd__restore)
-            opts="-q -v -y -h -V --only --no-safety-backup --dir --env-file --no-dotenv --json --quiet --verbose --yes --actor --app-env --help --version"
+            opts="-q -v -y -h -V --only --no-safety-backup --dir --env-file --no-dotenv --json --quiet --verbose --yes --actor --app-env --metrics-file --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -901,6 +945,10 @@ _vannactl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --metrics-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -909,7 +957,7 @@ _vannactl() {
             return 0
             ;;
         vannactl__subcmd__seed)
-            opts="-q -v -y -h -V --rows --reset --env-file --no-dotenv --json --quiet --verbose --yes --actor --app-env --help --version"
+            opts="-q -v -y -h -V --rows --reset --env-file --no-dotenv --json --quiet --verbose --yes --actor --app-env --metrics-file --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -931,6 +979,10 @@ _vannactl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --metrics-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -939,7 +991,7 @@ _vannactl() {
             return 0
             ;;
         vannactl__subcmd__train)
-            opts="-q -v -y -h -V --pairs --docs --prune --dry-run --chroma-url --knowledge-db --model-dir --env-file --no-dotenv --json --quiet --verbose --yes --actor --app-env --help --version status list query clear push help"
+            opts="-q -v -y -h -V --pairs --docs --prune --dry-run --chroma-url --knowledge-db --model-dir --env-file --no-dotenv --json --quiet --verbose --yes --actor --app-env --metrics-file --help --version status list query clear push help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -977,6 +1029,10 @@ _vannactl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --metrics-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -985,7 +1041,7 @@ _vannactl() {
             return 0
             ;;
         vannactl__subcmd__train__subcmd__clear)
-            opts="-q -v -y -h -V --collection --chroma-url --knowledge-db --model-dir --env-file --no-dotenv --json --quiet --verbose --yes --actor --app-env --help --version"
+            opts="-q -v -y -h -V --collection --chroma-url --knowledge-db --model-dir --env-file --no-dotenv --json --quiet --verbose --yes --actor --app-env --metrics-file --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1016,6 +1072,10 @@ _vannactl() {
                     return 0
                     ;;
                 --app-env)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --metrics-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1125,7 +1185,7 @@ _vannactl() {
             return 0
             ;;
         vannactl__subcmd__train__subcmd__list)
-            opts="-q -v -y -h -V --collection --chroma-url --knowledge-db --model-dir --env-file --no-dotenv --json --quiet --verbose --yes --actor --app-env --help --version"
+            opts="-q -v -y -h -V --collection --chroma-url --knowledge-db --model-dir --env-file --no-dotenv --json --quiet --verbose --yes --actor --app-env --metrics-file --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1159,6 +1219,10 @@ _vannactl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --metrics-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1167,7 +1231,7 @@ _vannactl() {
             return 0
             ;;
         vannactl__subcmd__train__subcmd__push)
-            opts="-q -v -y -h -V --dry-run --chroma-url --knowledge-db --model-dir --env-file --no-dotenv --json --quiet --verbose --yes --actor --app-env --help --version"
+            opts="-q -v -y -h -V --dry-run --chroma-url --knowledge-db --model-dir --env-file --no-dotenv --json --quiet --verbose --yes --actor --app-env --metrics-file --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1197,6 +1261,10 @@ _vannactl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --metrics-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1205,7 +1273,7 @@ _vannactl() {
             return 0
             ;;
         vannactl__subcmd__train__subcmd__query)
-            opts="-k -q -v -y -h -V --top-k --collection --chroma-url --knowledge-db --model-dir --env-file --no-dotenv --json --quiet --verbose --yes --actor --app-env --help --version"
+            opts="-k -q -v -y -h -V --top-k --collection --chroma-url --knowledge-db --model-dir --env-file --no-dotenv --json --quiet --verbose --yes --actor --app-env --metrics-file --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1247,6 +1315,10 @@ _vannactl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --metrics-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1255,7 +1327,7 @@ _vannactl() {
             return 0
             ;;
         vannactl__subcmd__train__subcmd__status)
-            opts="-q -v -y -h -V --chroma-url --knowledge-db --model-dir --env-file --no-dotenv --json --quiet --verbose --yes --actor --app-env --help --version"
+            opts="-q -v -y -h -V --chroma-url --knowledge-db --model-dir --env-file --no-dotenv --json --quiet --verbose --yes --actor --app-env --metrics-file --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1282,6 +1354,10 @@ _vannactl() {
                     return 0
                     ;;
                 --app-env)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --metrics-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_vannactl_global_optspecs
-    string join \n env-file= no-dotenv json q/quiet v/verbose y/yes actor= app-env= h/help V/version
+    string join \n env-file= no-dotenv json q/quiet v/verbose y/yes actor= app-env= metrics-file= h/help V/version
 end
 
 function __fish_vannactl_needs_command
@@ -27,6 +27,7 @@ end
 complete -c vannactl -n "__fish_vannactl_needs_command" -l env-file -d 'Read configuration from this env file instead of ./.env' -r -F
 complete -c vannactl -n "__fish_vannactl_needs_command" -l actor -d 'Who is acting, for the audit log (default: OS user@host)' -r
 complete -c vannactl -n "__fish_vannactl_needs_command" -l app-env -d 'Profile: development or production (overrides APP_ENV)' -r
+complete -c vannactl -n "__fish_vannactl_needs_command" -l metrics-file -d 'Merge this run\'s Prometheus metrics into this textfile (overrides METRICS_FILE)' -r -F
 complete -c vannactl -n "__fish_vannactl_needs_command" -l no-dotenv -d 'Do not read any .env file'
 complete -c vannactl -n "__fish_vannactl_needs_command" -l json -d 'Print exactly one JSON object on stdout (errors too)'
 complete -c vannactl -n "__fish_vannactl_needs_command" -s q -l quiet -d 'Print nothing on success (errors still go to stderr)'
@@ -49,6 +50,7 @@ complete -c vannactl -n "__fish_vannactl_using_subcommand init" -l seed-rows -d 
 complete -c vannactl -n "__fish_vannactl_using_subcommand init" -l env-file -d 'Read configuration from this env file instead of ./.env' -r -F
 complete -c vannactl -n "__fish_vannactl_using_subcommand init" -l actor -d 'Who is acting, for the audit log (default: OS user@host)' -r
 complete -c vannactl -n "__fish_vannactl_using_subcommand init" -l app-env -d 'Profile: development or production (overrides APP_ENV)' -r
+complete -c vannactl -n "__fish_vannactl_using_subcommand init" -l metrics-file -d 'Merge this run\'s Prometheus metrics into this textfile (overrides METRICS_FILE)' -r -F
 complete -c vannactl -n "__fish_vannactl_using_subcommand init" -l check -d 'Validate the system DB schema (tables, columns, migration version) and report drift; change nothing'
 complete -c vannactl -n "__fish_vannactl_using_subcommand init" -l update-ontology -d 'Update ontology terms whose YAML definition changed (default: keep what is in the DB)'
 complete -c vannactl -n "__fish_vannactl_using_subcommand init" -l no-dotenv -d 'Do not read any .env file'
@@ -63,6 +65,7 @@ complete -c vannactl -n "__fish_vannactl_using_subcommand golden-copy" -l dest -
 complete -c vannactl -n "__fish_vannactl_using_subcommand golden-copy" -l env-file -d 'Read configuration from this env file instead of ./.env' -r -F
 complete -c vannactl -n "__fish_vannactl_using_subcommand golden-copy" -l actor -d 'Who is acting, for the audit log (default: OS user@host)' -r
 complete -c vannactl -n "__fish_vannactl_using_subcommand golden-copy" -l app-env -d 'Profile: development or production (overrides APP_ENV)' -r
+complete -c vannactl -n "__fish_vannactl_using_subcommand golden-copy" -l metrics-file -d 'Merge this run\'s Prometheus metrics into this textfile (overrides METRICS_FILE)' -r -F
 complete -c vannactl -n "__fish_vannactl_using_subcommand golden-copy" -l verify -d 'Re-hash source and copy and report any drift (exit 1 on drift); changes nothing'
 complete -c vannactl -n "__fish_vannactl_using_subcommand golden-copy" -l no-dotenv -d 'Do not read any .env file'
 complete -c vannactl -n "__fish_vannactl_using_subcommand golden-copy" -l json -d 'Print exactly one JSON object on stdout (errors too)'
@@ -75,6 +78,7 @@ complete -c vannactl -n "__fish_vannactl_using_subcommand seed" -l rows -d 'Jour
 complete -c vannactl -n "__fish_vannactl_using_subcommand seed" -l env-file -d 'Read configuration from this env file instead of ./.env' -r -F
 complete -c vannactl -n "__fish_vannactl_using_subcommand seed" -l actor -d 'Who is acting, for the audit log (default: OS user@host)' -r
 complete -c vannactl -n "__fish_vannactl_using_subcommand seed" -l app-env -d 'Profile: development or production (overrides APP_ENV)' -r
+complete -c vannactl -n "__fish_vannactl_using_subcommand seed" -l metrics-file -d 'Merge this run\'s Prometheus metrics into this textfile (overrides METRICS_FILE)' -r -F
 complete -c vannactl -n "__fish_vannactl_using_subcommand seed" -l reset -d 'Drop the demo tables and their data (destructive; system tables are never touched)'
 complete -c vannactl -n "__fish_vannactl_using_subcommand seed" -l no-dotenv -d 'Do not read any .env file'
 complete -c vannactl -n "__fish_vannactl_using_subcommand seed" -l json -d 'Print exactly one JSON object on stdout (errors too)'
@@ -91,6 +95,7 @@ complete -c vannactl -n "__fish_vannactl_using_subcommand train; and not __fish_
 complete -c vannactl -n "__fish_vannactl_using_subcommand train; and not __fish_seen_subcommand_from status list query clear push help" -l env-file -d 'Read configuration from this env file instead of ./.env' -r -F
 complete -c vannactl -n "__fish_vannactl_using_subcommand train; and not __fish_seen_subcommand_from status list query clear push help" -l actor -d 'Who is acting, for the audit log (default: OS user@host)' -r
 complete -c vannactl -n "__fish_vannactl_using_subcommand train; and not __fish_seen_subcommand_from status list query clear push help" -l app-env -d 'Profile: development or production (overrides APP_ENV)' -r
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and not __fish_seen_subcommand_from status list query clear push help" -l metrics-file -d 'Merge this run\'s Prometheus metrics into this textfile (overrides METRICS_FILE)' -r -F
 complete -c vannactl -n "__fish_vannactl_using_subcommand train; and not __fish_seen_subcommand_from status list query clear push help" -l prune -d 'Also remove vannactl\'s items whose source no longer exists (asks first)'
 complete -c vannactl -n "__fish_vannactl_using_subcommand train; and not __fish_seen_subcommand_from status list query clear push help" -l dry-run -d 'Show the plan (what would be added/removed); change nothing'
 complete -c vannactl -n "__fish_vannactl_using_subcommand train; and not __fish_seen_subcommand_from status list query clear push help" -l no-dotenv -d 'Do not read any .env file'
@@ -112,6 +117,7 @@ complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen
 complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from status" -l env-file -d 'Read configuration from this env file instead of ./.env' -r -F
 complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from status" -l actor -d 'Who is acting, for the audit log (default: OS user@host)' -r
 complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from status" -l app-env -d 'Profile: development or production (overrides APP_ENV)' -r
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from status" -l metrics-file -d 'Merge this run\'s Prometheus metrics into this textfile (overrides METRICS_FILE)' -r -F
 complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from status" -l no-dotenv -d 'Do not read any .env file'
 complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from status" -l json -d 'Print exactly one JSON object on stdout (errors too)'
 complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from status" -s q -l quiet -d 'Print nothing on success (errors still go to stderr)'
@@ -126,6 +132,7 @@ complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen
 complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from list" -l env-file -d 'Read configuration from this env file instead of ./.env' -r -F
 complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from list" -l actor -d 'Who is acting, for the audit log (default: OS user@host)' -r
 complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from list" -l app-env -d 'Profile: development or production (overrides APP_ENV)' -r
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from list" -l metrics-file -d 'Merge this run\'s Prometheus metrics into this textfile (overrides METRICS_FILE)' -r -F
 complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from list" -l no-dotenv -d 'Do not read any .env file'
 complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from list" -l json -d 'Print exactly one JSON object on stdout (errors too)'
 complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print nothing on success (errors still go to stderr)'
@@ -141,6 +148,7 @@ complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen
 complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from query" -l env-file -d 'Read configuration from this env file instead of ./.env' -r -F
 complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from query" -l actor -d 'Who is acting, for the audit log (default: OS user@host)' -r
 complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from query" -l app-env -d 'Profile: development or production (overrides APP_ENV)' -r
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from query" -l metrics-file -d 'Merge this run\'s Prometheus metrics into this textfile (overrides METRICS_FILE)' -r -F
 complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from query" -l no-dotenv -d 'Do not read any .env file'
 complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from query" -l json -d 'Print exactly one JSON object on stdout (errors too)'
 complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from query" -s q -l quiet -d 'Print nothing on success (errors still go to stderr)'
@@ -155,6 +163,7 @@ complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen
 complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from clear" -l env-file -d 'Read configuration from this env file instead of ./.env' -r -F
 complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from clear" -l actor -d 'Who is acting, for the audit log (default: OS user@host)' -r
 complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from clear" -l app-env -d 'Profile: development or production (overrides APP_ENV)' -r
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from clear" -l metrics-file -d 'Merge this run\'s Prometheus metrics into this textfile (overrides METRICS_FILE)' -r -F
 complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from clear" -l no-dotenv -d 'Do not read any .env file'
 complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from clear" -l json -d 'Print exactly one JSON object on stdout (errors too)'
 complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from clear" -s q -l quiet -d 'Print nothing on success (errors still go to stderr)'
@@ -168,6 +177,7 @@ complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen
 complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from push" -l env-file -d 'Read configuration from this env file instead of ./.env' -r -F
 complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from push" -l actor -d 'Who is acting, for the audit log (default: OS user@host)' -r
 complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from push" -l app-env -d 'Profile: development or production (overrides APP_ENV)' -r
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from push" -l metrics-file -d 'Merge this run\'s Prometheus metrics into this textfile (overrides METRICS_FILE)' -r -F
 complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from push" -l dry-run -d 'Show what would be copied; change nothing'
 complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from push" -l no-dotenv -d 'Do not read any .env file'
 complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from push" -l json -d 'Print exactly one JSON object on stdout (errors too)'
@@ -186,6 +196,7 @@ complete -c vannactl -n "__fish_vannactl_using_subcommand backup; and not __fish
 complete -c vannactl -n "__fish_vannactl_using_subcommand backup; and not __fish_seen_subcommand_from list verify help" -l env-file -d 'Read configuration from this env file instead of ./.env' -r -F
 complete -c vannactl -n "__fish_vannactl_using_subcommand backup; and not __fish_seen_subcommand_from list verify help" -l actor -d 'Who is acting, for the audit log (default: OS user@host)' -r
 complete -c vannactl -n "__fish_vannactl_using_subcommand backup; and not __fish_seen_subcommand_from list verify help" -l app-env -d 'Profile: development or production (overrides APP_ENV)' -r
+complete -c vannactl -n "__fish_vannactl_using_subcommand backup; and not __fish_seen_subcommand_from list verify help" -l metrics-file -d 'Merge this run\'s Prometheus metrics into this textfile (overrides METRICS_FILE)' -r -F
 complete -c vannactl -n "__fish_vannactl_using_subcommand backup; and not __fish_seen_subcommand_from list verify help" -l dry-run -d 'Show which archives retention would prune after a backup; write and delete nothing'
 complete -c vannactl -n "__fish_vannactl_using_subcommand backup; and not __fish_seen_subcommand_from list verify help" -l no-dotenv -d 'Do not read any .env file'
 complete -c vannactl -n "__fish_vannactl_using_subcommand backup; and not __fish_seen_subcommand_from list verify help" -l json -d 'Print exactly one JSON object on stdout (errors too)'
@@ -201,6 +212,7 @@ complete -c vannactl -n "__fish_vannactl_using_subcommand backup; and __fish_see
 complete -c vannactl -n "__fish_vannactl_using_subcommand backup; and __fish_seen_subcommand_from list" -l env-file -d 'Read configuration from this env file instead of ./.env' -r -F
 complete -c vannactl -n "__fish_vannactl_using_subcommand backup; and __fish_seen_subcommand_from list" -l actor -d 'Who is acting, for the audit log (default: OS user@host)' -r
 complete -c vannactl -n "__fish_vannactl_using_subcommand backup; and __fish_seen_subcommand_from list" -l app-env -d 'Profile: development or production (overrides APP_ENV)' -r
+complete -c vannactl -n "__fish_vannactl_using_subcommand backup; and __fish_seen_subcommand_from list" -l metrics-file -d 'Merge this run\'s Prometheus metrics into this textfile (overrides METRICS_FILE)' -r -F
 complete -c vannactl -n "__fish_vannactl_using_subcommand backup; and __fish_seen_subcommand_from list" -l fast -d 'Read only each manifest; skip re-hashing the members'
 complete -c vannactl -n "__fish_vannactl_using_subcommand backup; and __fish_seen_subcommand_from list" -l no-dotenv -d 'Do not read any .env file'
 complete -c vannactl -n "__fish_vannactl_using_subcommand backup; and __fish_seen_subcommand_from list" -l json -d 'Print exactly one JSON object on stdout (errors too)'
@@ -214,6 +226,7 @@ complete -c vannactl -n "__fish_vannactl_using_subcommand backup; and __fish_see
 complete -c vannactl -n "__fish_vannactl_using_subcommand backup; and __fish_seen_subcommand_from verify" -l env-file -d 'Read configuration from this env file instead of ./.env' -r -F
 complete -c vannactl -n "__fish_vannactl_using_subcommand backup; and __fish_seen_subcommand_from verify" -l actor -d 'Who is acting, for the audit log (default: OS user@host)' -r
 complete -c vannactl -n "__fish_vannactl_using_subcommand backup; and __fish_seen_subcommand_from verify" -l app-env -d 'Profile: development or production (overrides APP_ENV)' -r
+complete -c vannactl -n "__fish_vannactl_using_subcommand backup; and __fish_seen_subcommand_from verify" -l metrics-file -d 'Merge this run\'s Prometheus metrics into this textfile (overrides METRICS_FILE)' -r -F
 complete -c vannactl -n "__fish_vannactl_using_subcommand backup; and __fish_seen_subcommand_from verify" -l restore-test -d 'Then restore it into scratch places (a temporary PostgreSQL database, temporary SQLite files, temporary Chroma collections) and compare with the manifest; live data is never touched'
 complete -c vannactl -n "__fish_vannactl_using_subcommand backup; and __fish_seen_subcommand_from verify" -l no-dotenv -d 'Do not read any .env file'
 complete -c vannactl -n "__fish_vannactl_using_subcommand backup; and __fish_seen_subcommand_from verify" -l json -d 'Print exactly one JSON object on stdout (errors too)'
@@ -232,6 +245,7 @@ complete -c vannactl -n "__fish_vannactl_using_subcommand restore" -l dir -d 'Fo
 complete -c vannactl -n "__fish_vannactl_using_subcommand restore" -l env-file -d 'Read configuration from this env file instead of ./.env' -r -F
 complete -c vannactl -n "__fish_vannactl_using_subcommand restore" -l actor -d 'Who is acting, for the audit log (default: OS user@host)' -r
 complete -c vannactl -n "__fish_vannactl_using_subcommand restore" -l app-env -d 'Profile: development or production (overrides APP_ENV)' -r
+complete -c vannactl -n "__fish_vannactl_using_subcommand restore" -l metrics-file -d 'Merge this run\'s Prometheus metrics into this textfile (overrides METRICS_FILE)' -r -F
 complete -c vannactl -n "__fish_vannactl_using_subcommand restore" -l no-safety-backup -d 'Do not take a safety backup of the current state first (no rollback if a component fails)'
 complete -c vannactl -n "__fish_vannactl_using_subcommand restore" -l no-dotenv -d 'Do not read any .env file'
 complete -c vannactl -n "__fish_vannactl_using_subcommand restore" -l json -d 'Print exactly one JSON object on stdout (errors too)'
@@ -243,6 +257,7 @@ complete -c vannactl -n "__fish_vannactl_using_subcommand restore" -s V -l versi
 complete -c vannactl -n "__fish_vannactl_using_subcommand health" -l env-file -d 'Read configuration from this env file instead of ./.env' -r -F
 complete -c vannactl -n "__fish_vannactl_using_subcommand health" -l actor -d 'Who is acting, for the audit log (default: OS user@host)' -r
 complete -c vannactl -n "__fish_vannactl_using_subcommand health" -l app-env -d 'Profile: development or production (overrides APP_ENV)' -r
+complete -c vannactl -n "__fish_vannactl_using_subcommand health" -l metrics-file -d 'Merge this run\'s Prometheus metrics into this textfile (overrides METRICS_FILE)' -r -F
 complete -c vannactl -n "__fish_vannactl_using_subcommand health" -l quick-check -d 'Also run PRAGMA quick_check on SQLite files (reads them whole)'
 complete -c vannactl -n "__fish_vannactl_using_subcommand health" -l stats -d 'Include statistics such as row counts per table'
 complete -c vannactl -n "__fish_vannactl_using_subcommand health" -l no-dotenv -d 'Do not read any .env file'
@@ -255,6 +270,7 @@ complete -c vannactl -n "__fish_vannactl_using_subcommand health" -s V -l versio
 complete -c vannactl -n "__fish_vannactl_using_subcommand config" -l env-file -d 'Read configuration from this env file instead of ./.env' -r -F
 complete -c vannactl -n "__fish_vannactl_using_subcommand config" -l actor -d 'Who is acting, for the audit log (default: OS user@host)' -r
 complete -c vannactl -n "__fish_vannactl_using_subcommand config" -l app-env -d 'Profile: development or production (overrides APP_ENV)' -r
+complete -c vannactl -n "__fish_vannactl_using_subcommand config" -l metrics-file -d 'Merge this run\'s Prometheus metrics into this textfile (overrides METRICS_FILE)' -r -F
 complete -c vannactl -n "__fish_vannactl_using_subcommand config" -l no-dotenv -d 'Do not read any .env file'
 complete -c vannactl -n "__fish_vannactl_using_subcommand config" -l json -d 'Print exactly one JSON object on stdout (errors too)'
 complete -c vannactl -n "__fish_vannactl_using_subcommand config" -s q -l quiet -d 'Print nothing on success (errors still go to stderr)'
@@ -265,6 +281,7 @@ complete -c vannactl -n "__fish_vannactl_using_subcommand config" -s V -l versio
 complete -c vannactl -n "__fish_vannactl_using_subcommand admin; and not __fish_seen_subcommand_from reset-password help" -l env-file -d 'Read configuration from this env file instead of ./.env' -r -F
 complete -c vannactl -n "__fish_vannactl_using_subcommand admin; and not __fish_seen_subcommand_from reset-password help" -l actor -d 'Who is acting, for the audit log (default: OS user@host)' -r
 complete -c vannactl -n "__fish_vannactl_using_subcommand admin; and not __fish_seen_subcommand_from reset-password help" -l app-env -d 'Profile: development or production (overrides APP_ENV)' -r
+complete -c vannactl -n "__fish_vannactl_using_subcommand admin; and not __fish_seen_subcommand_from reset-password help" -l metrics-file -d 'Merge this run\'s Prometheus metrics into this textfile (overrides METRICS_FILE)' -r -F
 complete -c vannactl -n "__fish_vannactl_using_subcommand admin; and not __fish_seen_subcommand_from reset-password help" -l no-dotenv -d 'Do not read any .env file'
 complete -c vannactl -n "__fish_vannactl_using_subcommand admin; and not __fish_seen_subcommand_from reset-password help" -l json -d 'Print exactly one JSON object on stdout (errors too)'
 complete -c vannactl -n "__fish_vannactl_using_subcommand admin; and not __fish_seen_subcommand_from reset-password help" -s q -l quiet -d 'Print nothing on success (errors still go to stderr)'
@@ -278,6 +295,7 @@ complete -c vannactl -n "__fish_vannactl_using_subcommand admin; and __fish_seen
 complete -c vannactl -n "__fish_vannactl_using_subcommand admin; and __fish_seen_subcommand_from reset-password" -l env-file -d 'Read configuration from this env file instead of ./.env' -r -F
 complete -c vannactl -n "__fish_vannactl_using_subcommand admin; and __fish_seen_subcommand_from reset-password" -l actor -d 'Who is acting, for the audit log (default: OS user@host)' -r
 complete -c vannactl -n "__fish_vannactl_using_subcommand admin; and __fish_seen_subcommand_from reset-password" -l app-env -d 'Profile: development or production (overrides APP_ENV)' -r
+complete -c vannactl -n "__fish_vannactl_using_subcommand admin; and __fish_seen_subcommand_from reset-password" -l metrics-file -d 'Merge this run\'s Prometheus metrics into this textfile (overrides METRICS_FILE)' -r -F
 complete -c vannactl -n "__fish_vannactl_using_subcommand admin; and __fish_seen_subcommand_from reset-password" -l password-stdin -d 'Read the new password from stdin: hidden and asked twice on a terminal, else its first line (default: INIT_ADMIN_PASSWORD)'
 complete -c vannactl -n "__fish_vannactl_using_subcommand admin; and __fish_seen_subcommand_from reset-password" -l no-dotenv -d 'Do not read any .env file'
 complete -c vannactl -n "__fish_vannactl_using_subcommand admin; and __fish_seen_subcommand_from reset-password" -l json -d 'Print exactly one JSON object on stdout (errors too)'
@@ -291,6 +309,7 @@ complete -c vannactl -n "__fish_vannactl_using_subcommand admin; and __fish_seen
 complete -c vannactl -n "__fish_vannactl_using_subcommand completions" -l env-file -d 'Read configuration from this env file instead of ./.env' -r -F
 complete -c vannactl -n "__fish_vannactl_using_subcommand completions" -l actor -d 'Who is acting, for the audit log (default: OS user@host)' -r
 complete -c vannactl -n "__fish_vannactl_using_subcommand completions" -l app-env -d 'Profile: development or production (overrides APP_ENV)' -r
+complete -c vannactl -n "__fish_vannactl_using_subcommand completions" -l metrics-file -d 'Merge this run\'s Prometheus metrics into this textfile (overrides METRICS_FILE)' -r -F
 complete -c vannactl -n "__fish_vannactl_using_subcommand completions" -l no-dotenv -d 'Do not read any .env file'
 complete -c vannactl -n "__fish_vannactl_using_subcommand completions" -l json -d 'Print exactly one JSON object on stdout (errors too)'
 complete -c vannactl -n "__fish_vannactl_using_subcommand completions" -s q -l quiet -d 'Print nothing on success (errors still go to stderr)'

@@ -14,6 +14,7 @@ pub mod init;
 pub mod knowledge;
 pub mod lock;
 pub mod logging;
+pub mod metrics;
 pub mod ontology;
 pub mod output;
 pub mod schema;

@@ -16,14 +16,15 @@ fn main() -> ExitCode {
         Err(e) => e.exit(), // clap prints usage and exits 2
     };
     let out = Output::new(cli.global.json, cli.global.quiet);
-    let status = match cli::run(cli, &out) {
+    let metrics = cli::RunMetrics::start(&cli);
+    let (status, samples) = match cli::run(cli, &out) {
         Ok(report) => {
             if out.is_json() {
                 println!("{}", report_json(report.as_ref()));
             } else if !out.quiet || report.status() != ExitStatus::Success {
                 report.human(&out);
             }
-            report.status()
+            (report.status(), report.metrics())
         }
         Err(err) => {
             let (_, status) = classify(&err);
@@ -33,8 +34,11 @@ fn main() -> ExitCode {
             } else {
                 eprintln!("error: {}", message(&err));
             }
-            status
+            (status, Vec::new())
         }
     };
+    if let Some(m) = metrics {
+        m.finish(status, samples);
+    }
     ExitCode::from(status.code())
 }

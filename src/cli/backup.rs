@@ -126,6 +126,14 @@ struct CreateReport {
 }
 
 impl Report for CreateReport {
+    fn metrics(&self) -> Vec<crate::metrics::Sample> {
+        vec![crate::metrics::Sample::new(
+            "vannactl_backup_last_size_bytes",
+            &[],
+            self.created.size as f64,
+        )]
+    }
+
     fn json(&self) -> Value {
         let c = &self.created;
         json!({

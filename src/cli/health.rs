@@ -42,6 +42,28 @@ struct HealthReport {
 }
 
 impl Report for HealthReport {
+    /// Skipped checks are not exported: a check that did not run has no status to report.
+    fn metrics(&self) -> Vec<crate::metrics::Sample> {
+        use crate::metrics::Sample;
+        let mut out = Vec::new();
+        for c in &self.checks {
+            let code = match c.status {
+                health::Status::Ok => 0.0,
+                health::Status::Warn => 1.0,
+                health::Status::Critical => 2.0,
+                health::Status::Skipped => continue,
+            };
+            let l = [("component", c.component), ("check", c.name.as_str())];
+            out.push(Sample::new("vannactl_health_check_status", &l, code));
+            out.push(Sample::new(
+                "vannactl_health_check_latency_seconds",
+                &l,
+                c.latency_ms / 1000.0,
+            ));
+        }
+        out
+    }
+
     fn json(&self) -> Value {
         json!({
             "command": "health",

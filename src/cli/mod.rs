@@ -11,10 +11,12 @@ pub mod golden_copy;
 pub mod health;
 pub mod init;
 pub mod restore;
+mod run_metrics;
 pub mod seed;
 pub mod train;
 
 pub use context::{default_actor, hostname, Context};
+pub use run_metrics::RunMetrics;
 
 use crate::output::{Output, Report};
 use anyhow::Result;
@@ -67,6 +69,9 @@ pub struct GlobalArgs {
     /// Profile: development or production (overrides APP_ENV)
     #[arg(long, global = true, value_name = "PROFILE")]
     pub app_env: Option<String>,
+    /// Merge this run's Prometheus metrics into this textfile (overrides METRICS_FILE)
+    #[arg(long, global = true, value_name = "PATH")]
+    pub metrics_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -73,6 +73,7 @@ pub const VARS: &[VarSpec] = &[
     var("ONTOLOGY_DIR", Path, "ontology", "ontology", "Business ontology YAML files and training pairs"),
     var("REDIS_URL", Url, "", "", "Redis server for `health` (redis://[user:pass@]host:port[/db]); empty = no Redis check"),
     var("LOG_DIR", Path, "logs", "logs", "Log file folder"),
+    var("METRICS_FILE", Path, "", "", "Prometheus textfile (node_exporter textfile collector) every run merges its metrics into; empty = none"),
     var("LOCK_PATH", Path, "data/vannactl.lock", "data/vannactl.lock", "Lock file: one writing operation at a time (init, golden-copy, train, backup, restore)"),
 ];
 

@@ -13,6 +13,11 @@ pub trait Report {
     fn status(&self) -> ExitStatus {
         ExitStatus::Success
     }
+    /// Command-specific Prometheus samples of a completed run (the generic run metrics are added
+    /// by the CLI dispatch).
+    fn metrics(&self) -> Vec<crate::metrics::Sample> {
+        Vec::new()
+    }
 }
 
 /// Build the single JSON object for a finished report.
