@@ -77,7 +77,9 @@ pub struct GlobalArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Set up or bring up to date everything: golden copy, system DB, ontology, demo data, knowledge base
-    #[command(after_help = "Details: docs/system-db.md (init steps, schema, admin user, ontology, demo data) in the vannactl repository")]
+    #[command(
+        after_help = "Details: docs/system-db.md (init steps, schema, admin user, ontology, demo data) in the vannactl repository"
+    )]
     Init(init::InitArgs),
     /// Make or check the verified read-only runtime copy of the target database
     #[command(after_help = "Details: docs/golden-copy.md in the vannactl repository")]
@@ -86,10 +88,14 @@ pub enum Command {
     #[command(after_help = "Details: docs/system-db.md (demo data) in the vannactl repository")]
     Seed(seed::SeedArgs),
     /// Build and maintain the knowledge base (DDL, documentation, question/SQL pairs)
-    #[command(after_help = "Details: docs/knowledge-base.md, docs/knowledge-base-retrieval.md in the vannactl repository")]
+    #[command(
+        after_help = "Details: docs/knowledge-base.md, docs/knowledge-base-retrieval.md in the vannactl repository"
+    )]
     Train(train::TrainArgs),
     /// Write, list and verify backup archives
-    #[command(after_help = "Details: docs/backup.md, docs/backup-repositories.md (S3, age), docs/restore-drills.md in the vannactl repository")]
+    #[command(
+        after_help = "Details: docs/backup.md, docs/backup-repositories.md (S3, age), docs/restore-drills.md in the vannactl repository"
+    )]
     Backup(backup::BackupArgs),
     /// Restore from a backup archive
     #[command(after_help = "Details: docs/backup.md (restore) in the vannactl repository")]
@@ -97,7 +103,9 @@ pub enum Command {
     /// Check every component; exit 3 when a critical check fails
     Health(health::HealthArgs),
     /// Show the effective configuration and where each value came from
-    #[command(after_help = "Details: docs/configuration.md (every variable) in the vannactl repository")]
+    #[command(
+        after_help = "Details: docs/configuration.md (every variable) in the vannactl repository"
+    )]
     Config(config::ConfigArgs),
     /// Administer system DB users (password reset)
     Admin(admin::AdminArgs),
