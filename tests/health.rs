@@ -31,13 +31,7 @@ fn healthy_after_golden_copy_then_critical_when_copy_is_gone_or_changed() {
         .contains("vannactl golden-copy"));
 
     // `init` makes the golden copy and the embedded system DB.
-    let out = vannactl(d.path())
-        .env("TARGET_DB_SOURCE", testdata("car_1.sqlite"))
-        .env("INIT_ADMIN_PASSWORD", "a-long-enough-password")
-        .arg("init")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
+    common::cli::init_with_target(d.path(), "car_1.sqlite");
     let (code, j) = health(d.path(), &["--quick-check"]);
     assert_eq!(code, Some(0), "{j}");
     assert_eq!(j["ok"], true);

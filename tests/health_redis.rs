@@ -32,13 +32,7 @@ fn redis_checks(j: &serde_json::Value) -> Vec<serde_json::Value> {
 #[test]
 fn redis_health_healthy_bad_auth_unreachable_tls_and_unset() {
     let d = tempfile::tempdir().unwrap();
-    let out = vannactl(d.path())
-        .env("TARGET_DB_SOURCE", testdata("car_1.sqlite"))
-        .env("INIT_ADMIN_PASSWORD", "a-long-enough-password")
-        .arg("init")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
+    common::cli::init_with_target(d.path(), "car_1.sqlite");
 
     // Healthy: every check present with a latency.
     let out = health(d.path(), Some("redis://127.0.0.1:6379"), true);
@@ -105,4 +99,107 @@ fn redis_health_healthy_bad_auth_unreachable_tls_and_unset() {
     let all = format!("{out:?}");
     assert!(all.contains("REDIS_URL=http://u:****@h:6379"), "{all}");
     assert!(!all.contains("pw7654321"), "{all}");
+}
+
+/// An ACL user (Redis 6+) with its own password, as production setups use: the right password is
+/// healthy, a wrong one is critical and masked, a user without INFO rights still passes PING with
+/// a warning. The users are removed at the end, also when an assertion fails.
+#[test]
+fn redis_acl_user_auth() {
+    let d = tempfile::tempdir().unwrap();
+    common::cli::init_with_target(d.path(), "car_1.sqlite");
+    let admin = redis::Client::open("redis://127.0.0.1:6379").unwrap();
+    let mut con = admin.get_connection().unwrap();
+    let tag = format!(
+        "vannactl-test-{}-{}",
+        std::process::id(),
+        common::free_port()
+    );
+    let (full, limited) = (format!("{tag}-full"), format!("{tag}-ping"));
+    let _cleanup = DelUsers(vec![full.clone(), limited.clone()]);
+    let _: () = redis::cmd("ACL")
+        .arg(&["SETUSER", &full, "on", ">acl-Secret-4242", "~*", "+@all"][..])
+        .query(&mut con)
+        .unwrap();
+    let _: () = redis::cmd("ACL")
+        .arg(
+            &[
+                "SETUSER",
+                &limited,
+                "on",
+                ">acl-Limited-77",
+                "-@all",
+                "+ping",
+                "+hello",
+                "+auth",
+            ][..],
+        )
+        .query(&mut con)
+        .unwrap();
+
+    let out = health(
+        d.path(),
+        Some(&format!("redis://{full}:acl-Secret-4242@127.0.0.1:6379")),
+        true,
+    );
+    let j = json_of(&out);
+    assert_eq!(out.status.code(), Some(0), "{j}");
+    let rc = redis_checks(&j);
+    assert!(
+        rc.iter()
+            .all(|c| c["status"] == "ok" || c["status"] == "warn"),
+        "{j}"
+    );
+    assert_eq!(rc[0]["status"], "ok", "{j}");
+    assert!(rc.iter().any(|c| c["name"] == "role"), "{j}");
+    assert!(!j.to_string().contains("acl-Secret-4242"), "{j}");
+    assert!(
+        j.to_string().contains(&format!("{full}:****@127.0.0.1")),
+        "{j}"
+    );
+
+    let out = health(
+        d.path(),
+        Some(&format!("redis://{full}:wrong-Pass-99@127.0.0.1:6379")),
+        false,
+    );
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!all.contains("wrong-Pass-99"), "{all}");
+
+    let out = health(
+        d.path(),
+        Some(&format!("redis://{limited}:acl-Limited-77@127.0.0.1:6379")),
+        true,
+    );
+    let j = json_of(&out);
+    assert_eq!(out.status.code(), Some(0), "{j}");
+    let rc = redis_checks(&j);
+    assert_eq!(rc[0]["status"], "ok", "{j}");
+    let info = rc
+        .iter()
+        .find(|c| c["name"] == "info")
+        .expect("an info row");
+    assert_eq!(info["status"], "warn", "{j}");
+    assert!(!j.to_string().contains("acl-Limited-77"), "{j}");
+}
+
+struct DelUsers(Vec<String>);
+
+impl Drop for DelUsers {
+    fn drop(&mut self) {
+        if let Ok(mut con) =
+            redis::Client::open("redis://127.0.0.1:6379").and_then(|c| c.get_connection())
+        {
+            for u in &self.0 {
+                let _: redis::RedisResult<i64> = redis::cmd("ACL")
+                    .arg(&["DELUSER", u.as_str()][..])
+                    .query(&mut con);
+            }
+        }
+    }
 }

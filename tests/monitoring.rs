@@ -173,3 +173,91 @@ fn alert_rules_check_and_pass_their_unit_tests() {
         );
     }
 }
+
+/// The families of golden copy, knowledge base and backup retention, from what init makes: init
+/// (golden copy + training into the embedded store), drift found by --verify and repaired by a
+/// refresh, three backups under a retention of two.
+#[test]
+fn golden_copy_knowledge_and_archive_families() {
+    let mut env = Env::new(Backend::Sqlite);
+    let target = common::paths::repo().join("assets/databases/vanna_db.db");
+    env.set("TARGET_DB_SOURCE", target.to_str().unwrap())
+        .set("AUTO_TRAIN_CHROMA", "true")
+        .set(
+            "EMBEDDING_MODEL_DIR",
+            common::paths::model_dir().to_str().unwrap(),
+        )
+        .set("BACKUP_RETENTION_COUNT", "2");
+    let mf = env.path().join("m.prom");
+    let mfs = mf.to_str().unwrap();
+    let (code, v, out) = env.run_json(&["init", "--metrics-file", mfs]);
+    assert_eq!(code, 0, "{v}\n{}", common::cli::stderr(&out));
+    let text = std::fs::read_to_string(&mf).unwrap();
+    let copy = env.path().join("data/vanna_db.db");
+    let size = std::fs::metadata(&copy).unwrap().len() as f64;
+    assert_eq!(value(&text, "vannactl_golden_copy_bytes"), Some(size));
+    assert_eq!(value(&text, "vannactl_golden_copy_drift"), Some(0.0));
+    assert!(value(&text, "vannactl_golden_copy_duration_seconds").unwrap() >= 0.0);
+
+    // What init counted is what a no-op train counts.
+    let (code, t, _) = env.run_json(&["train", "--metrics-file", mfs]);
+    assert_eq!(code, 0, "{t}");
+    let text = std::fs::read_to_string(&mf).unwrap();
+    for c in ["ddl", "documentation", "sql"] {
+        let items = t["collections"][c]["items"].as_f64().unwrap();
+        assert_eq!(
+            value(
+                &text,
+                &format!("vannactl_knowledge_items{{collection=\"{c}\"}}")
+            ),
+            Some(items),
+            "{c}:\n{text}"
+        );
+    }
+    assert!(t["collections"]["ddl"]["items"].as_u64().unwrap() > 0);
+    assert!(t["collections"]["sql"]["items"].as_u64().unwrap() > 0);
+
+    // Drift: the copy changed behind vannactl's back.
+    std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o644)).unwrap();
+    {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&copy)
+            .unwrap();
+        f.write_all(b"tampered").unwrap();
+    }
+    let (code, _, _) = env.run_json(&["golden-copy", "--verify", "--metrics-file", mfs]);
+    assert_eq!(code, 1);
+    let text = std::fs::read_to_string(&mf).unwrap();
+    assert_eq!(value(&text, "vannactl_golden_copy_drift"), Some(1.0));
+    assert_eq!(
+        value(
+            &text,
+            "vannactl_last_run_exit_code{command=\"golden-copy\"}"
+        ),
+        Some(1.0)
+    );
+    let (code, v, out) = env.run_json(&["golden-copy", "--yes", "--metrics-file", mfs]);
+    assert_eq!(code, 0, "{v}\n{}", common::cli::stderr(&out));
+    let text = std::fs::read_to_string(&mf).unwrap();
+    assert_eq!(value(&text, "vannactl_golden_copy_drift"), Some(0.0));
+    assert_eq!(value(&text, "vannactl_golden_copy_bytes"), Some(size));
+
+    for n in 1..=3 {
+        let (code, v, _) = env.run_json(&["backup", "--metrics-file", mfs]);
+        assert_eq!(code, 0, "{v}");
+        assert_eq!(v["archives"].as_u64(), Some(n.min(2)));
+        let text = std::fs::read_to_string(&mf).unwrap();
+        assert_eq!(
+            value(&text, "vannactl_backup_archives"),
+            Some(n.min(2) as f64)
+        );
+    }
+    // Listing is a sub-action: it changes no metric.
+    let before = std::fs::read_to_string(&mf).unwrap();
+    let (code, _, _) = env.run_json(&["backup", "list", "--metrics-file", mfs]);
+    assert_eq!(code, 0);
+    assert_eq!(std::fs::read_to_string(&mf).unwrap(), before);
+    promtool_check(&mf);
+}

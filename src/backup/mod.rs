@@ -71,6 +71,9 @@ pub struct Created {
     pub cleaned_temp_files: Vec<PathBuf>,
     /// Unfinished uploads of killed runs, aborted (S3).
     pub aborted_uploads: Vec<String>,
+    /// Archives in the repository after retention; None when listing failed (the backup itself
+    /// is complete, so that only loses the count).
+    pub archives: Option<usize>,
     pub duration_ms: u128,
 }
 
@@ -213,6 +216,17 @@ pub fn create(s: &Settings, opts: &CreateOptions, out: &Output) -> Result<Create
         Some(keep) => retention::prune(&repo, keep, &name)?,
         None => Vec::new(),
     };
+    let archives = match repo.list() {
+        Ok(entries) => Some(entries.len()),
+        Err(e) => {
+            tracing::warn!(
+                "cannot count the archives in {}: {}",
+                repo.display(),
+                crate::error::message(&e)
+            );
+            None
+        }
+    };
     Ok(Created {
         archive: location,
         name,
@@ -223,6 +237,7 @@ pub fn create(s: &Settings, opts: &CreateOptions, out: &Output) -> Result<Create
         pruned,
         cleaned_temp_files: cleaned,
         aborted_uploads: aborted,
+        archives,
         duration_ms: started.elapsed().as_millis(),
     })
 }

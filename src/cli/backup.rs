@@ -127,11 +127,18 @@ struct CreateReport {
 
 impl Report for CreateReport {
     fn metrics(&self) -> Vec<crate::metrics::Sample> {
-        vec![crate::metrics::Sample::new(
+        use crate::metrics::Sample;
+        let c = &self.created;
+        let mut out = vec![Sample::new(
             "vannactl_backup_last_size_bytes",
             &[],
-            self.created.size as f64,
-        )]
+            c.size as f64,
+        )];
+        out.extend(
+            c.archives
+                .map(|n| Sample::new("vannactl_backup_archives", &[], n as f64)),
+        );
+        out
     }
 
     fn json(&self) -> Value {
@@ -146,6 +153,7 @@ impl Report for CreateReport {
             "encrypted": c.encrypted,
             "pruned": c.pruned,
             "aborted_uploads": c.aborted_uploads,
+            "archives": c.archives,
             "cleaned_temp_files": c.cleaned_temp_files,
             "stale_lock_taken_over_from_pid": self.took_over,
             "duration_ms": c.duration_ms,

@@ -86,6 +86,10 @@ pub fn run(g: &GlobalArgs, out: &Output, args: GoldenCopyArgs) -> Result<Box<dyn
 struct GoldenCopyReport(Outcome);
 
 impl Report for GoldenCopyReport {
+    fn metrics(&self) -> Vec<crate::metrics::Sample> {
+        self.0.metrics()
+    }
+
     fn json(&self) -> Value {
         let o = &self.0;
         json!({

@@ -61,6 +61,10 @@ pub fn run(g: &GlobalArgs, out: &Output, args: InitArgs) -> Result<Box<dyn Repor
 struct InitReport(InitOutcome);
 
 impl Report for InitReport {
+    fn metrics(&self) -> Vec<crate::metrics::Sample> {
+        self.0.metrics.clone()
+    }
+
     fn json(&self) -> Value {
         let o = &self.0;
         json!({

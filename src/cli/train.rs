@@ -272,6 +272,10 @@ pub fn run(g: &GlobalArgs, out: &Output, args: TrainArgs) -> Result<Box<dyn Repo
 struct TrainReport(TrainOutcome);
 
 impl Report for TrainReport {
+    fn metrics(&self) -> Vec<crate::metrics::Sample> {
+        self.0.metrics()
+    }
+
     fn json(&self) -> Value {
         let o = &self.0;
         json!({

@@ -82,6 +82,26 @@ impl Outcome {
     pub fn drifted(&self) -> bool {
         !self.drift.is_empty()
     }
+
+    /// Prometheus samples of this run: copy size, duration, and whether the copy drifted. After a
+    /// copy or refresh the copy matches its source again, so only `--verify` can report drift.
+    pub fn metrics(&self) -> Vec<crate::metrics::Sample> {
+        use crate::metrics::Sample;
+        let drift = self.action == Action::Verified && self.drifted();
+        vec![
+            Sample::new("vannactl_golden_copy_bytes", &[], self.copy.size as f64),
+            Sample::new(
+                "vannactl_golden_copy_duration_seconds",
+                &[],
+                self.duration_ms as f64 / 1000.0,
+            ),
+            Sample::new(
+                "vannactl_golden_copy_drift",
+                &[],
+                f64::from(u8::from(drift)),
+            ),
+        ]
+    }
 }
 
 /// Make sure `dest` is a verified read-only copy of `source`. `confirm` is asked before replacing

@@ -77,6 +77,9 @@ pub struct InitOutcome {
     pub steps: Vec<Step>,
     pub changed: bool,
     pub error: Option<Failure>,
+    /// Prometheus samples of the steps that ran (golden copy, knowledge base).
+    #[serde(skip)]
+    pub metrics: Vec<crate::metrics::Sample>,
 }
 
 impl InitOutcome {
@@ -93,6 +96,7 @@ struct Runner {
     error: Option<Failure>,
     /// Something changed that no step's status shows.
     changed: bool,
+    metrics: Vec<crate::metrics::Sample>,
 }
 
 type StepResult = Result<(StepStatus, String, Value)>;
@@ -172,6 +176,7 @@ pub fn run(
         steps: Vec::new(),
         error: None,
         changed: false,
+        metrics: Vec::new(),
     };
     let url = settings.database_url.masked();
     let mut db: Option<Db> = None;
@@ -213,6 +218,7 @@ pub fn run(
         ))
     });
     if ok {
+        let mut samples = Vec::new();
         r.step("golden copy", true, || {
             if settings.enable_target_db {
                 return Ok((
@@ -231,12 +237,14 @@ pub fn run(
                 confirm,
             )?;
             let status = changed(o.action != golden_copy::Action::UpToDate);
+            samples = o.metrics();
             Ok((
                 status,
                 format!("{} {}", o.copy.path.display(), o.action.as_str()),
                 json!({ "bytes_copied": o.bytes_copied, "size": o.copy.size }),
             ))
         });
+        r.metrics.extend(samples);
     }
     let mut db = db;
     if r.error.is_none() {
@@ -253,6 +261,7 @@ pub fn run(
         steps: r.steps,
         changed,
         error: r.error,
+        metrics: r.metrics,
     }
 }
 
@@ -384,6 +393,7 @@ fn train_step(
     confirm: &dyn Fn(&str) -> Result<()>,
 ) {
     use crate::knowledge::{embed, stores, train};
+    let mut samples = Vec::new();
     r.step("knowledge base", false, || {
         if !settings.auto_train_chroma {
             return Ok((
@@ -401,6 +411,7 @@ fn train_step(
         };
         let mut store = stores::open(settings)?;
         let o = train::train(settings, &opts, store.as_mut(), out, confirm)?;
+        samples = o.metrics();
         let added = o.total(|p| p.added);
         let present = o.total(|p| p.already_present);
         let replaced = o.total(|p| p.replaced);
@@ -417,6 +428,7 @@ fn train_step(
             json!({ "added": added, "replaced": replaced, "skipped": present }),
         ))
     });
+    r.metrics.extend(samples);
 }
 
 /// `init --check`: is the schema what this build expects? Changes nothing.

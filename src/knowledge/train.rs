@@ -69,6 +69,8 @@ pub struct CollectionPlan {
     pub foreign: usize,
     pub added: usize,
     pub removed: usize,
+    /// Items in the collection after the run (before it, for a dry run).
+    pub items: usize,
     #[serde(skip)]
     pub stale_ids: Vec<String>,
     #[serde(skip)]
@@ -98,6 +100,20 @@ pub struct TrainOutcome {
 impl TrainOutcome {
     pub fn total(&self, f: impl Fn(&CollectionPlan) -> usize) -> usize {
         self.collections.values().map(f).sum()
+    }
+
+    /// Prometheus samples: items per collection after the run.
+    pub fn metrics(&self) -> Vec<crate::metrics::Sample> {
+        self.collections
+            .iter()
+            .map(|(c, p)| {
+                crate::metrics::Sample::new(
+                    "vannactl_knowledge_items",
+                    &[("collection", c.name())],
+                    p.items as f64,
+                )
+            })
+            .collect()
     }
 }
 
@@ -263,6 +279,7 @@ pub fn train(
         let mut plan = CollectionPlan {
             desired: want.len(),
             present: state.ids.len(),
+            items: state.ids.len(),
             ..Default::default()
         };
         for i in &want {
@@ -358,10 +375,11 @@ pub fn train(
     for (c, recs) in &adds {
         outcome.collections.get_mut(c).expect("planned").added = recs.len();
     }
-    if opts.prune {
-        for p in outcome.collections.values_mut() {
+    for p in outcome.collections.values_mut() {
+        if opts.prune {
             p.removed = p.stale_ids.len();
         }
+        p.items = p.present + p.added - p.removed - p.replaced;
     }
     outcome.pruned = opts.prune;
     outcome.duration_ms = started.elapsed().as_millis() as u64;

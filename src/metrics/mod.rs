@@ -72,6 +72,10 @@ pub const FAMILIES: &[(&str, &str)] = &[
         "Duration of the last golden-copy run",
     ),
     (
+        "vannactl_golden_copy_drift",
+        "1 when the last golden-copy run found the runtime copy different from its source or manifest",
+    ),
+    (
         "vannactl_knowledge_items",
         "Items in a knowledge-base collection after the last run that counted them",
     ),
@@ -102,7 +106,7 @@ impl MetricsFile {
                 .find(|(n, _)| *n == s.family)
                 .map(|(_, h)| h.to_string())
                 .or_else(|| self.meta.get(&s.family).map(|m| m.0.clone()))
-                .unwrap_or_else(|| s.family.clone());
+                .unwrap_or_default();
             self.meta.insert(s.family.clone(), (help, "gauge".into()));
             self.samples.insert(s.key(), s.value);
         }
@@ -120,8 +124,11 @@ impl MetricsFile {
                 .meta
                 .get(family)
                 .cloned()
-                .unwrap_or_else(|| (family.to_string(), "untyped".into()));
-            let _ = writeln!(out, "# HELP {family} {}", escape_help(&help));
+                .unwrap_or_else(|| (String::new(), "untyped".into()));
+            // A family another tool wrote without HELP keeps having none.
+            if !help.is_empty() {
+                let _ = writeln!(out, "# HELP {family} {}", escape_help(&help));
+            }
             let _ = writeln!(out, "# TYPE {family} {kind}");
             for (labels, v) in samples {
                 out.push_str(family);
@@ -150,22 +157,16 @@ impl MetricsFile {
             if line.trim().is_empty() {
                 continue;
             }
-            if let Some(rest) = line.strip_prefix("# HELP ") {
-                let (name, help) = rest.split_once(' ').unwrap_or((rest, ""));
+            if let Some((name, text, is_help)) = meta_line(line) {
                 let e = m
                     .meta
                     .entry(name.into())
-                    .or_insert((String::new(), "untyped".into()));
-                e.0 = unescape(help, false);
-                continue;
-            }
-            if let Some(rest) = line.strip_prefix("# TYPE ") {
-                let (name, kind) = rest.split_once(' ').unwrap_or((rest, "untyped"));
-                let e = m
-                    .meta
-                    .entry(name.into())
-                    .or_insert((name.into(), String::new()));
-                e.1 = kind.trim().into();
+                    .or_insert_with(|| (String::new(), "untyped".into()));
+                if is_help {
+                    e.0 = unescape(text);
+                } else {
+                    e.1 = text.trim().into();
+                }
                 continue;
             }
             if line.starts_with('#') {
@@ -180,6 +181,16 @@ impl MetricsFile {
         }
         (m, bad)
     }
+}
+
+/// `# HELP name text` or `# TYPE name kind`: (name, text, is HELP).
+fn meta_line(line: &str) -> Option<(&str, &str, bool)> {
+    let (rest, is_help) = match line.strip_prefix("# HELP ") {
+        Some(r) => (r, true),
+        None => (line.strip_prefix("# TYPE ")?, false),
+    };
+    let (name, text) = rest.split_once(' ').unwrap_or((rest, ""));
+    Some((name, text, is_help))
 }
 
 fn parse_sample(line: &str) -> Option<Sample> {
@@ -279,7 +290,7 @@ fn escape_help(v: &str) -> String {
     v.replace('\\', "\\\\").replace('\n', "\\n")
 }
 
-fn unescape(v: &str, _quotes: bool) -> String {
+fn unescape(v: &str) -> String {
     let mut out = String::new();
     let mut it = v.chars();
     while let Some(c) = it.next() {
@@ -338,6 +349,24 @@ mod tests {
         assert_eq!(
             text.matches("# TYPE vannactl_last_run_exit_code").count(),
             1
+        );
+    }
+
+    #[test]
+    fn type_without_help_keeps_no_help() {
+        let text = "# TYPE other_metric counter\nother_metric 3\n";
+        let (m, bad) = MetricsFile::parse(text);
+        assert!(bad.is_empty());
+        assert_eq!(
+            m.meta.get("other_metric"),
+            Some(&(String::new(), "counter".to_string()))
+        );
+        assert_eq!(m.render(), text);
+        // HELP after TYPE fills in the text and keeps the type.
+        let (m, _) = MetricsFile::parse("# TYPE x gauge\n# HELP x some \\\\ text\nx 1\n");
+        assert_eq!(
+            m.meta.get("x"),
+            Some(&("some \\ text".to_string(), "gauge".to_string()))
         );
     }
 

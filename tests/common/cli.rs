@@ -26,6 +26,18 @@ pub fn isolated(dir: &Path) -> std::process::Command {
     c
 }
 
+/// `vannactl init` in `dir` on the embedded defaults with a shared sample database as the target
+/// (`testdata` file name); must succeed.
+pub fn init_with_target(dir: &Path, target: &str) {
+    let out = vannactl(dir)
+        .env("TARGET_DB_SOURCE", super::paths::testdata(target))
+        .env("INIT_ADMIN_PASSWORD", "a-long-enough-password")
+        .arg("init")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "init failed: {out:?}");
+}
+
 /// Parse the single JSON object a `--json` run printed.
 pub fn json_of(out: &Output) -> Value {
     let text = String::from_utf8_lossy(&out.stdout);
