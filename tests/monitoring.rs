@@ -261,3 +261,32 @@ fn golden_copy_knowledge_and_archive_families() {
     assert_eq!(std::fs::read_to_string(&mf).unwrap(), before);
     promtool_check(&mf);
 }
+
+/// A run whose configuration is invalid exits 2 and is still recorded, with the file named in .env.
+#[test]
+fn invalid_configuration_run_is_recorded() {
+    let env = Env::initialised(Backend::Sqlite, 5);
+    let mf = env.path().join("from-dotenv.prom");
+    std::fs::write(
+        env.path().join("custom.env"),
+        format!(
+            "METRICS_FILE={}\nBACKUP_RETENTION_COUNT=many\n",
+            mf.display()
+        ),
+    )
+    .unwrap();
+    // Not env.cmd(): that passes --no-dotenv.
+    let out = common::cli::vannactl(env.path())
+        .env("DATABASE_URL", env.database_url())
+        .args(["backup", "--env-file", "custom.env", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let text = std::fs::read_to_string(&mf).unwrap();
+    assert_eq!(
+        value(&text, "vannactl_last_run_exit_code{command=\"backup\"}"),
+        Some(2.0)
+    );
+    assert!(value(&text, "vannactl_backup_last_size_bytes").is_none());
+    promtool_check(&mf);
+}

@@ -31,6 +31,8 @@ fn command_label(c: &Command) -> Option<&'static str> {
     })
 }
 
+/// Resolved on its own, before the command builds its Settings, so that a run whose configuration
+/// is invalid (exit 2) is still recorded; resolution reads the same flags, environment and .env.
 fn metrics_file(g: &GlobalArgs) -> Option<PathBuf> {
     if let Some(p) = &g.metrics_file {
         return Some(p.clone());
