@@ -23,23 +23,27 @@ pub fn completion_file(shell: Shell) -> &'static str {
     }
 }
 
-/// `(file name, roff)` for `vannactl.1` and one page per subcommand (`vannactl-backup.1`, ...).
+/// `(file name, roff)` for `vannactl.1` and one page per subcommand at every depth
+/// (`vannactl-backup.1`, `vannactl-backup-verify.1`, ...), so nested flags are documented too.
 pub fn man_pages() -> Vec<(String, Vec<u8>)> {
     let cmd = super::Cli::command();
-    let mut pages = Vec::new();
+    let mut pages = vec![("vannactl.1".to_string(), render(cmd.clone()))];
+    add_subcommand_pages(&cmd, "vannactl", &mut pages);
+    pages
+}
+
+fn add_subcommand_pages(cmd: &clap::Command, prefix: &str, pages: &mut Vec<(String, Vec<u8>)>) {
+    for sub in cmd.get_subcommands() {
+        let name = format!("{prefix}-{}", sub.get_name());
+        pages.push((format!("{name}.1"), render(sub.clone().name(name.clone()))));
+        add_subcommand_pages(sub, &name, pages);
+    }
+}
+
+fn render(cmd: clap::Command) -> Vec<u8> {
     let mut buf = Vec::new();
-    clap_mangen::Man::new(cmd.clone())
+    clap_mangen::Man::new(cmd)
         .render(&mut buf)
         .expect("rendering to memory cannot fail");
-    pages.push(("vannactl.1".to_string(), buf));
-    for sub in cmd.get_subcommands() {
-        let name = format!("vannactl-{}", sub.get_name());
-        let sub = sub.clone().name(name.clone());
-        let mut buf = Vec::new();
-        clap_mangen::Man::new(sub)
-            .render(&mut buf)
-            .expect("rendering to memory cannot fail");
-        pages.push((format!("{name}.1"), buf));
-    }
-    pages
+    buf
 }
