@@ -83,7 +83,11 @@ fn mariadb_target_trained_into_chroma_and_read_by_vanna() {
     // compiles them as they are.
     let pairs = spider_pairs("dog_kennels.dev.json", 6);
     let pairs_file = sb.write("p.yaml", &pairs_yaml(&pairs));
-    let (code, done, all) = run(&sb, &url, &["train", "--pairs", pairs_file.to_str().unwrap()]);
+    let (code, done, all) = run(
+        &sb,
+        &url,
+        &["train", "--pairs", pairs_file.to_str().unwrap()],
+    );
     assert_eq!(code, 0, "{all}");
     assert_eq!(done["target"]["source"], masked.as_str(), "{done}");
     assert_eq!(done["target"]["tables"], 9, "{done}");
@@ -132,9 +136,12 @@ fn mariadb_target_trained_into_chroma_and_read_by_vanna() {
     );
     let notes = &ddl["schema:table Kennel Notes"];
     assert!(
-        notes.starts_with("-- Table \"Kennel Notes\": kennel notes. Columns: select, größe, note kind.\n")
-            && notes.contains("-- Sample values: größe: x; note kind: visit, vet\n")
-            && notes.contains("\nCREATE TABLE `Kennel Notes` (\n  `select` int(11) NOT NULL AUTO_INCREMENT,\n")
+        notes.starts_with(
+            "-- Table \"Kennel Notes\": kennel notes. Columns: select, größe, note kind.\n"
+        ) && notes.contains("-- Sample values: größe: x; note kind: visit, vet\n")
+            && notes.contains(
+                "\nCREATE TABLE `Kennel Notes` (\n  `select` int(11) NOT NULL AUTO_INCREMENT,\n"
+            )
             && notes.contains("größe varchar(10) NOT NULL DEFAULT 'x'")
             && !notes.contains("AUTO_INCREMENT=")
             && notes.contains("COMMENT='free notes'"),
@@ -150,7 +157,11 @@ fn mariadb_target_trained_into_chroma_and_read_by_vanna() {
     );
 
     // Again: nothing changed, nothing written.
-    let (code, again, _) = run(&sb, &url, &["train", "--pairs", pairs_file.to_str().unwrap()]);
+    let (code, again, _) = run(
+        &sb,
+        &url,
+        &["train", "--pairs", pairs_file.to_str().unwrap()],
+    );
     assert_eq!(code, 0);
     assert_eq!(again["added"], 0, "{again}");
     assert_eq!(count(&again, "ddl", "replaced"), 0, "{again}");
@@ -167,7 +178,10 @@ fn mariadb_target_trained_into_chroma_and_read_by_vanna() {
     });
     let exp = sb.write("expected.json", &expected.to_string());
     let out = std::process::Command::new(python())
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/vanna_roundtrip.py"))
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/python/vanna_roundtrip.py"
+        ))
         .args(["127.0.0.1", &server.port.to_string()])
         .arg(model_dir())
         .arg(shared_tools())
@@ -212,7 +226,10 @@ fn mariadb_connection_errors_are_clear_and_masked() {
         for n in needles {
             assert!(msg.contains(n), "{url}: {n:?} not in {msg}");
         }
-        assert!(!all.contains(&user.password) && !all.contains("Wrong-pass-42"), "{all}");
+        assert!(
+            !all.contains(&user.password) && !all.contains("Wrong-pass-42"),
+            "{all}"
+        );
         took
     };
     let host = "127.0.0.1:3306";
@@ -236,13 +253,22 @@ fn mariadb_connection_errors_are_clear_and_masked() {
         ],
     );
     // A user without rights there is not told whether it exists.
-    let other = format!("mysql://{}:{}@{host}/{}_nope", user.name, user.password, db.name);
+    let other = format!(
+        "mysql://{}:{}@{host}/{}_nope",
+        user.name, user.password, db.name
+    );
     expect(
         &other,
         "target_access_denied",
-        &[&format!("mysql://{}:****@{host}/{}_nope", user.name, db.name)],
+        &[&format!(
+            "mysql://{}:****@{host}/{}_nope",
+            user.name, db.name
+        )],
     );
-    let refused = format!("mysql://{}:{}@127.0.0.1:1/{}", user.name, user.password, db.name);
+    let refused = format!(
+        "mysql://{}:{}@127.0.0.1:1/{}",
+        user.name, user.password, db.name
+    );
     expect(
         &refused,
         "target_unreachable",
@@ -252,18 +278,33 @@ fn mariadb_connection_errors_are_clear_and_masked() {
         ],
     );
     // A non-routable address: the 5 s connect timeout bounds the wait.
-    let blackhole = format!("mysql://{}:{}@10.255.255.1:3306/{}", user.name, user.password, db.name);
+    let blackhole = format!(
+        "mysql://{}:{}@10.255.255.1:3306/{}",
+        user.name, user.password, db.name
+    );
     let took = expect(&blackhole, "target_unreachable", &["10.255.255.1:3306"]);
     assert!(took < Duration::from_secs(20), "took {took:?}");
 
     // No database in the URL is a configuration error (exit 2).
-    let (code, v, all) = run(&sb, &format!("mysql://{}:{}@{host}", user.name, user.password), &["train", "--dry-run"]);
+    let (code, v, all) = run(
+        &sb,
+        &format!("mysql://{}:{}@{host}", user.name, user.password),
+        &["train", "--dry-run"],
+    );
     assert_eq!(code, 2, "{all}");
-    assert!(v["error"]["message"].as_str().unwrap().contains("names no database"), "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("names no database"),
+        "{v}"
+    );
     assert!(!all.contains(&user.password), "{all}");
 
     // The right password, the SELECT-only user: works (also through the mariadb:// spelling).
-    let ok = db.url(&user.name, &user.password).replacen("mysql://", "mariadb://", 1);
+    let ok = db
+        .url(&user.name, &user.password)
+        .replacen("mysql://", "mariadb://", 1);
     let (code, v, all) = run(&sb, &ok, &["train", "--dry-run"]);
     assert_eq!(code, 0, "{all}");
     assert_eq!(v["target"]["tables"], 0, "{v}");

@@ -302,7 +302,9 @@ pub fn extract(conn: &mut Conn, source: String) -> Result<Schema> {
 
 fn is_mariadb(conn: &mut Conn) -> Result<bool> {
     let v: Option<String> = conn.query_first("SELECT VERSION()").map_err(db_err)?;
-    Ok(v.unwrap_or_default().to_ascii_lowercase().contains("mariadb"))
+    Ok(v.unwrap_or_default()
+        .to_ascii_lowercase()
+        .contains("mariadb"))
 }
 
 /// The CREATE statement of `SHOW CREATE TABLE|VIEW name` (its second column).
@@ -448,7 +450,10 @@ mod tests {
             "CREATE TABLE t (\n  `id` int(11) NOT NULL AUTO_INCREMENT,\n  PRIMARY KEY (`id`)\n) \
              ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COMMENT='AUTO_INCREMENT=3';"
         );
-        assert_eq!(table_ddl("CREATE TABLE t (\n  a int\n)"), "CREATE TABLE t (\n  a int\n);");
+        assert_eq!(
+            table_ddl("CREATE TABLE t (\n  a int\n)"),
+            "CREATE TABLE t (\n  a int\n);"
+        );
     }
 
     #[test]
@@ -462,6 +467,9 @@ mod tests {
             "CREATE VIEW `my ``v`` AS x` AS select 1 AS `1`;"
         );
         // Not the expected shape: the server's text stays.
-        assert_eq!(view_ddl("CREATE VIEW v AS select 1"), "CREATE VIEW v AS select 1;");
+        assert_eq!(
+            view_ddl("CREATE VIEW v AS select 1"),
+            "CREATE VIEW v AS select 1;"
+        );
     }
 }

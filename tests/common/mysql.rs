@@ -20,8 +20,9 @@ fn opts(db: Option<&str>) -> OptsBuilder {
 }
 
 pub fn admin() -> Conn {
-    Conn::new(opts(None))
-        .expect("MariaDB must run on 127.0.0.1:3306 (user root, empty password); scripts/test starts it")
+    Conn::new(opts(None)).expect(
+        "MariaDB must run on 127.0.0.1:3306 (user root, empty password); scripts/test starts it",
+    )
 }
 
 fn unique(prefix: &str) -> String {
@@ -119,7 +120,10 @@ fn mysql_type(declared: &str, key: bool) -> String {
         "VARCHAR(255)".into()
     } else if t.starts_with("DECIMAL")
         || t.starts_with("NUMERIC")
-        || ["DATETIME", "DATE", "REAL", "DOUBLE", "FLOAT", "BIGINT", "SMALLINT"].contains(&t.as_str())
+        || [
+            "DATETIME", "DATE", "REAL", "DOUBLE", "FLOAT", "BIGINT", "SMALLINT",
+        ]
+        .contains(&t.as_str())
     {
         t
     } else {
@@ -146,7 +150,9 @@ pub fn load_sqlite(db: &MyDatabase, path: &Path) -> Vec<String> {
         let cols: Vec<(String, String, bool, i64)> = s
             .prepare("SELECT name, type, \"notnull\", pk FROM pragma_table_info(?1) ORDER BY cid")
             .unwrap()
-            .query_map([t], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? != 0, r.get(3)?)))
+            .query_map([t], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? != 0, r.get(3)?))
+            })
             .unwrap()
             .map(|r| r.unwrap())
             .collect();
@@ -183,12 +189,17 @@ pub fn load_sqlite(db: &MyDatabase, path: &Path) -> Vec<String> {
         let mut seen = Vec::new();
         for (_, from, table, to) in &fks {
             if !seen.contains(&(from, table, to)) {
-                parts.push(format!("FOREIGN KEY (`{from}`) REFERENCES `{table}` (`{to}`)"));
+                parts.push(format!(
+                    "FOREIGN KEY (`{from}`) REFERENCES `{table}` (`{to}`)"
+                ));
                 seen.push((from, table, to));
             }
         }
-        c.query_drop(format!("CREATE TABLE `{t}` (\n  {}\n)", parts.join(",\n  ")))
-            .unwrap();
+        c.query_drop(format!(
+            "CREATE TABLE `{t}` (\n  {}\n)",
+            parts.join(",\n  ")
+        ))
+        .unwrap();
 
         let placeholders = vec!["?"; cols.len()].join(", ");
         let insert = c
