@@ -310,3 +310,56 @@ fn mariadb_connection_errors_are_clear_and_masked() {
     assert_eq!(v["target"]["tables"], 0, "{v}");
     assert!(!all.contains(&user.password), "{all}");
 }
+
+#[test]
+fn the_session_refuses_writes_even_for_root_and_explain_takes_one_statement() {
+    let db = MyDatabase::create();
+    db.conn()
+        .query_drop("CREATE TABLE t (a INT); INSERT INTO t VALUES (1)")
+        .unwrap();
+    let env = [
+        ("ENABLE_TARGET_DB", "true".to_string()),
+        ("TARGET_DATABASE_URL", db.url("root", "")),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    let settings = vannactl::config::Settings::load(&vannactl::config::Sources {
+        flags: Default::default(),
+        env,
+        env_file: None,
+        no_dotenv: true,
+    })
+    .unwrap();
+    let mut target = vannactl::schema::Target::open(&settings).unwrap();
+    assert!(target.explain("SELECT a FROM t;").is_ok());
+    let e = target.explain("SELECT a FROM t; DROP TABLE t").unwrap_err();
+    assert!(e.to_string().contains("1064"), "{e}");
+    assert!(target
+        .explain("SELECT b FROM t")
+        .unwrap_err()
+        .to_string()
+        .contains("Unknown column"));
+    let vannactl::schema::Target::Mysql { conn, .. } = &mut target else {
+        panic!("a mysql:// URL opens a MySQL target")
+    };
+    for write in [
+        "INSERT INTO t VALUES (2)",
+        "CREATE TABLE u (b INT)",
+        "DROP TABLE t",
+    ] {
+        let e = conn.query_drop(write).unwrap_err().to_string();
+        assert!(e.contains("1792"), "{write}: {e}"); // ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION
+    }
+    let (limit, quote): (f64, i64) = conn
+        .query_first("SELECT @@max_statement_time, @@sql_quote_show_create")
+        .unwrap()
+        .unwrap();
+    assert_eq!((limit, quote), (30.0, 0));
+    let n: i64 = db
+        .conn()
+        .query_first("SELECT count(*) FROM t")
+        .unwrap()
+        .unwrap();
+    assert_eq!(n, 1);
+}
