@@ -14,6 +14,9 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// The whole login (TCP, handshake, authentication, session set-up): the crate bounds only the TCP
+/// connect, and a host that accepts it but never speaks would otherwise hold on until `IO_TIMEOUT`.
+pub const LOGIN_TIMEOUT: Duration = Duration::from_secs(10);
 /// Server-side limit per statement (seconds), as `statement_timeout` for PostgreSQL.
 const STATEMENT_SECONDS: u32 = 30;
 /// Socket read/write limit: a backstop beyond the server-side limit (a server that accepts the
@@ -60,8 +63,29 @@ pub fn connect(url: &str) -> Result<Conn> {
         // The crate would otherwise switch a loopback connection to the Unix socket, where the
         // server may see another user (`u@localhost` instead of `u@127.0.0.1`).
         .prefer_socket(false);
-    let mut conn = Conn::new(opts).map_err(|e| connect_error(&e, &masked, &db))?;
-    session(&mut conn).map_err(|e| {
+    // On a thread, so the deadline holds whatever the server does; a thread still waiting after it
+    // ends with its socket's IO_TIMEOUT.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(Conn::new(opts).map(|mut conn| {
+            let set_up = session(&mut conn);
+            (conn, set_up)
+        }));
+    });
+    let (conn, set_up) = match rx.recv_timeout(LOGIN_TIMEOUT) {
+        Ok(r) => r.map_err(|e| connect_error(&e, &masked, &db))?,
+        Err(_) => {
+            return Err(fail(
+                "target_unreachable",
+                format!(
+                    "the target database {masked} did not complete the login within {} s; check the host and port \
+                     in TARGET_DATABASE_URL and that a MySQL/MariaDB server answers there",
+                    LOGIN_TIMEOUT.as_secs()
+                ),
+            ))
+        }
+    };
+    set_up.map_err(|e| {
         fail(
             "target_connect_failed",
             format!(
@@ -137,6 +161,7 @@ fn error_text(e: &mysql::Error) -> String {
     match e {
         mysql::Error::MySqlError(s) => format!("{} (error {})", s.message, s.code),
         mysql::Error::IoError(io) => io.to_string(),
+        mysql::Error::CodecError(c) => c.to_string(),
         mysql::Error::DriverError(d) => d.to_string(),
         mysql::Error::UrlError(u) => u.to_string(),
         other => other.to_string(),
