@@ -260,10 +260,10 @@ fn mariadb_connection_errors_are_clear_and_masked() {
     expect(
         &other,
         "target_access_denied",
-        &[&format!(
-            "mysql://{}:****@{host}/{}_nope",
-            user.name, db.name
-        )],
+        &[
+            &format!("mysql://{}:****@{host}/{}_nope", user.name, db.name),
+            "check the database name in TARGET_DATABASE_URL",
+        ],
     );
     let refused = format!(
         "mysql://{}:{}@127.0.0.1:1/{}",

@@ -120,8 +120,18 @@ fn session(conn: &mut Conn) -> mysql::Result<()> {
 /// What went wrong connecting, for the operator: which URL, and what to check.
 fn connect_error(e: &mysql::Error, masked: &str, db: &str) -> anyhow::Error {
     match e {
-        // ER_DBACCESS_DENIED_ERROR, ER_ACCESS_DENIED_ERROR, ER_ACCESS_DENIED_NO_PASSWORD_ERROR
-        mysql::Error::MySqlError(s) if matches!(s.code, 1044 | 1045 | 1698) => fail(
+        // ER_DBACCESS_DENIED_ERROR: logged in, but not into that database (the server does not say
+        // whether it exists).
+        mysql::Error::MySqlError(s) if s.code == 1044 => fail(
+            "target_access_denied",
+            format!(
+                "the target database {masked} refused access to `{db}`: {}; check the database name in \
+                 TARGET_DATABASE_URL and that the user has SELECT and SHOW VIEW on it",
+                s.message
+            ),
+        ),
+        // ER_ACCESS_DENIED_ERROR, ER_ACCESS_DENIED_NO_PASSWORD_ERROR
+        mysql::Error::MySqlError(s) if matches!(s.code, 1045 | 1698) => fail(
             "target_access_denied",
             format!(
                 "the target database {masked} refused the login: {}; check the user and password in \
@@ -438,12 +448,13 @@ pub fn sample(conn: &mut Conn, table: &str, column: &str) -> Result<Option<Vec<S
     ))
 }
 
-/// EXPLAIN as a prepared statement: exactly one statement, in the read-only transaction.
+/// Preparing the query checks that it is exactly one statement and compiles (the text protocol
+/// would run several); EXPLAIN then plans it, as text, since MySQL (unlike MariaDB) cannot prepare
+/// EXPLAIN itself. Nothing runs, and the transaction is read-only anyway.
 pub fn explain(conn: &mut Conn, sql: &str) -> Result<()> {
-    let stmt = conn.prep(format!("EXPLAIN {sql}")).map_err(db_err)?;
-    let r = conn.exec_drop(&stmt, ()).map_err(db_err);
-    let _ = conn.close(stmt);
-    r
+    let stmt = conn.prep(sql).map_err(db_err)?;
+    conn.close(stmt).map_err(db_err)?;
+    conn.query_drop(format!("EXPLAIN {sql}")).map_err(db_err)
 }
 
 #[cfg(test)]
