@@ -44,7 +44,7 @@ pub const VARS: &[VarSpec] = &[
     var("APP_ENV", Text, "development", "production", "Profile that selects the defaults below: development or production"),
     var("DATABASE_URL", Url, "sqlite://data/system.db", "sqlite://data/system.db", "System DB: postgres://user:pass@host:port/db or sqlite://path"),
     var("ENABLE_TARGET_DB", Bool, "false", "true", "Use an external target database (TARGET_DATABASE_URL) instead of the SQLite golden copy"),
-    var("TARGET_DATABASE_URL", Url, "", "", "External target database URL, read-only (used when ENABLE_TARGET_DB is true)"),
+    var("TARGET_DATABASE_URL", Url, "", "", "External target database URL, read-only: postgres://... or mysql://... (MySQL/MariaDB); used when ENABLE_TARGET_DB is true"),
     var("TARGET_DB_SOURCE", Path, "assets/databases/vanna_db.db", "assets/databases/vanna_db.db", "Original target SQLite database (golden source, never modified)"),
     var("TARGET_DB_PATH", Path, "data/vanna_db.db", "data/vanna_db.db", "Verified read-only runtime copy of the target database"),
     var("AUTO_TRAIN_CHROMA", Bool, "false", "true", "Let init train the knowledge base"),

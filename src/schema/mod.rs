@@ -1,7 +1,8 @@
 //! The target database's schema: tables and views with columns, keys and indexes, and one DDL text
 //! per object (what the knowledge base stores). Read from the golden copy (SQLite, read-only) or from
-//! an external PostgreSQL target when ENABLE_TARGET_DB is true.
+//! an external PostgreSQL, MySQL or MariaDB target when ENABLE_TARGET_DB is true.
 
+mod mysql;
 mod postgres;
 pub mod samples;
 mod sqlite;
@@ -58,13 +59,14 @@ pub struct SchemaObject {
     /// The CREATE statement, followed by its CREATE INDEX statements, with needless identifier
     /// quotes removed (checked to mean the same).
     pub ddl: String,
-    /// How SQL names it (quoted where needed, schema-qualified outside `public`).
+    /// How SQL names it (quoted where needed, schema-qualified outside `public`; always
+    /// backtick-quoted for MySQL).
     pub sql_name: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Schema {
-    /// `sqlite:<path>` or the masked PostgreSQL URL.
+    /// `sqlite:<path>` or the masked PostgreSQL / MySQL URL.
     pub source: String,
     pub objects: Vec<SchemaObject>,
     /// Internal objects left out, e.g. `sqlite_sequence`.
@@ -81,12 +83,21 @@ pub enum Target {
         client: ::postgres::Client,
         url: String,
     },
+    Mysql {
+        conn: ::mysql::Conn,
+        url: String,
+    },
 }
 
 impl Target {
-    /// The configured target: PostgreSQL when ENABLE_TARGET_DB (+ TARGET_DATABASE_URL), else the golden copy.
+    /// The configured target when ENABLE_TARGET_DB (+ TARGET_DATABASE_URL): MySQL/MariaDB for
+    /// `mysql://` / `mariadb://` URLs, else PostgreSQL; without it the golden copy.
     pub fn open(settings: &Settings) -> Result<Target> {
         match (&settings.enable_target_db, &settings.target_database_url) {
+            (true, Some(url)) if mysql::is_mysql_url(url) => Ok(Target::Mysql {
+                conn: mysql::connect(url)?,
+                url: mask_url(url),
+            }),
             (true, Some(url)) => Ok(Target::Postgres {
                 client: postgres::connect(url)?,
                 url: mask_url(url),
@@ -101,7 +112,7 @@ impl Target {
     pub fn describe(&self) -> String {
         match self {
             Target::Sqlite { path, .. } => format!("sqlite:{}", path.display()),
-            Target::Postgres { url, .. } => url.clone(),
+            Target::Postgres { url, .. } | Target::Mysql { url, .. } => url.clone(),
         }
     }
 
@@ -110,6 +121,7 @@ impl Target {
         match self {
             Target::Sqlite { conn, .. } => sqlite::extract(conn, source),
             Target::Postgres { client, .. } => postgres::extract(client, source),
+            Target::Mysql { conn, .. } => mysql::extract(conn, source),
         }
         .with_context(|| {
             format!(
@@ -129,6 +141,7 @@ impl Target {
                 Target::Postgres { client, .. } => {
                     postgres::sample(client, &object.sql_name, &c.name)
                 }
+                Target::Mysql { conn, .. } => mysql::sample(conn, &object.sql_name, &c.name),
             }
             .with_context(|| {
                 format!(
@@ -152,6 +165,7 @@ impl Target {
         match self {
             Target::Sqlite { conn, .. } => sqlite::explain(conn, sql),
             Target::Postgres { client, .. } => postgres::explain(client, sql),
+            Target::Mysql { conn, .. } => mysql::explain(conn, sql),
         }
     }
 }

@@ -1,12 +1,14 @@
 //! Helpers shared by the end-to-end tests, each with one home: `paths` (repository, sample data,
 //! shared tools, the variables `scripts/test-env.sh` exports), `cli` (running the built binary and
-//! reading its output), `pg` (a throwaway PostgreSQL database) and `sqlite` (table dumps).
+//! reading its output), `pg` (a throwaway PostgreSQL database), `mysql` (a throwaway MariaDB
+//! database and user, a sample database loaded into it) and `sqlite` (table dumps).
 //! A test crate that includes a domain support module (`system_db_support`, `backup_support`,
 //! `train_support`) declares `mod common;` too: those modules build on this one.
 #![allow(dead_code)]
 
 pub mod app;
 pub mod cli;
+pub mod mysql;
 pub mod paths;
 pub mod pg;
 pub mod sqlite;
