@@ -15,6 +15,7 @@ pub fn golden_copy(settings: &Settings, opts: &Options) -> Vec<Check> {
                 "ENABLE_TARGET_DB is true: the external target DB is used".into(),
             )
         }));
+        checks.push(super::target::external(settings));
         return checks;
     }
     checks.push(timed("target", "golden copy", || {

@@ -3,6 +3,7 @@
 
 mod files;
 mod redis;
+mod target;
 
 pub use files::human_bytes;
 

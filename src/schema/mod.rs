@@ -159,6 +159,15 @@ impl Target {
         Ok(out)
     }
 
+    /// The server's version string (SQLite's library version for the golden copy).
+    pub fn server_version(&mut self) -> Result<String> {
+        match self {
+            Target::Sqlite { .. } => Ok(format!("SQLite {}", rusqlite::version())),
+            Target::Postgres { client, .. } => postgres::server_version(client),
+            Target::Mysql { conn, .. } => mysql::server_version(conn),
+        }
+    }
+
     /// Check that a query compiles against the target (EXPLAIN; nothing runs).
     pub fn explain(&mut self, sql: &str) -> Result<()> {
         let sql = sql.trim().trim_end_matches(';').trim_end();

@@ -335,9 +335,13 @@ pub fn extract(conn: &mut Conn, source: String) -> Result<Schema> {
     })
 }
 
-fn is_mariadb(conn: &mut Conn) -> Result<bool> {
+pub fn server_version(conn: &mut Conn) -> Result<String> {
     let v: Option<String> = conn.query_first("SELECT VERSION()").map_err(db_err)?;
-    Ok(v.unwrap_or_default()
+    Ok(v.unwrap_or_default())
+}
+
+fn is_mariadb(conn: &mut Conn) -> Result<bool> {
+    Ok(server_version(conn)?
         .to_ascii_lowercase()
         .contains("mariadb"))
 }

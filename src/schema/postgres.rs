@@ -29,6 +29,11 @@ pub fn connect(url: &str) -> Result<Client> {
     Ok(client)
 }
 
+pub fn server_version(client: &mut Client) -> Result<String> {
+    let row = client.query_one("SELECT current_setting('server_version')", &[])?;
+    Ok(format!("PostgreSQL {}", row.get::<_, String>(0)))
+}
+
 pub fn extract(client: &mut Client, source: String) -> Result<Schema> {
     let rels = client.query(
         "SELECT c.oid, CASE WHEN n.nspname = 'public' THEN quote_ident(c.relname) \
