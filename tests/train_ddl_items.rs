@@ -117,25 +117,26 @@ fn sample_values_skip_secrets_and_can_be_turned_off() {
         .unwrap()
         .execute_batch(
             "CREATE TABLE app_users (id INTEGER PRIMARY KEY, email TEXT, password_hash TEXT, api_token VARCHAR(40),
-                 first_name TEXT, role TEXT, bio TEXT, joined DATE, code TEXT);
+                 first_name TEXT, role TEXT, bio TEXT, joined DATE, code TEXT, team TEXT, visits INTEGER,
+                 salary DECIMAL(10,2), group_id INTEGER);
              INSERT INTO app_users VALUES
-               (1, 'ann@example.com', 'hash-one', 'tok-one', 'Ann', 'admin', 'short', '2024-01-01', '100'),
-               (2, 'bob@example.com', 'hash-two', 'tok-two', 'Bob', 'analyst', printf('%.70c', 'x'), '2024-01-02', '200'),
-               (3, 'cy@example.com', 'hash-three', 'tok-three', 'Cy', 'analyst', 'b', '2024-01-03', '300');",
+               (1, 'ann@example.com', 'hash-one', 'tok-one', 'Ann', 'admin', 'short', '2024-01-01', '100', 'north', 7, 91000, 1),
+               (2, 'bob@example.com', 'hash-two', 'tok-two', 'Bob', 'analyst', printf('%.70c', 'x'), '2024-01-02', '200', 'south', 12, 52000, 2),
+               (3, 'cy@example.com', 'hash-three', 'tok-three', 'Cy', 'analyst', 'b', '2024-01-03', '300', 'east', 3, 48000, 3);
+             CREATE TABLE user_passwords (user_id INTEGER, kind TEXT, rotations INTEGER);
+             INSERT INTO user_passwords VALUES (1, 'bcrypt', 2), (2, 'bcrypt', 5);",
         )
         .unwrap();
     sb.json(&["train"], 0);
     let items = ddl_items(&sb);
-    let sampled = items
-        .values()
-        .filter(|(_, d)| d.contains("-- Sample values: "))
-        .count();
+    let has_data = |d: &str| d.contains("-- Sample values: ") || d.contains("-- Value ranges: ");
+    let sampled = items.values().filter(|(_, d)| has_data(d)).count();
     let (_, doc) = &items["schema:table app_users"];
-    // Most frequent first; free text (a value over 60 characters), dates and digits-only skipped.
-    assert!(
-        doc.contains("-- Sample values: role: analyst, admin\n"),
-        "{doc}"
-    );
+    // Only values at least two rows hold (not `admin`, not any `team`); free text (a value over 60
+    // characters), dates and digits-only skipped. Ranges of numbers that are no keys and not
+    // sensitive.
+    assert!(doc.contains("-- Sample values: role: analyst\n"), "{doc}");
+    assert!(doc.contains("-- Value ranges: visits: 3 to 12\n"), "{doc}");
     for secret in [
         "example.com",
         "hash-",
@@ -144,26 +145,34 @@ fn sample_values_skip_secrets_and_can_be_turned_off() {
         "short",
         "2024",
         "100",
+        "admin",
+        "north",
+        "salary: ",
+        "91000",
+        "group id: ",
     ] {
         assert!(!doc.contains(secret), "{secret} leaked into {doc}");
     }
-    let (_, continents) = &items["schema:table continents"];
+    // A table whose name is sensitive is not read at all, whatever its columns are called.
+    let (_, passwords) = &items["schema:table user_passwords"];
     assert!(
-        continents.contains("-- Sample values: continent: "),
-        "{continents}"
+        !has_data(passwords) && !passwords.contains("bcrypt"),
+        "{passwords}"
     );
+    // Each continent is named once: nothing to show. The car data's numbers have ranges.
+    let (_, continents) = &items["schema:table continents"];
+    assert!(!has_data(continents), "{continents}");
+    let (_, cars) = &items["schema:table cars_data"];
+    assert!(cars.contains("; year: 1970 to 1982\n"), "{cars}");
 
     // TRAIN_SAMPLE_VALUES=false: no values at all; each table whose text changes has its item
     // replaced in this same run.
     let off = sb.json_env(&["train"], &[("TRAIN_SAMPLE_VALUES", "false")], 0);
-    assert!(sampled >= 4, "{items:?}");
+    assert_eq!(sampled, 3, "app users, car names, cars data: {items:?}");
     assert_eq!(count(&off, "ddl", "replaced"), sampled as u64, "{off}");
     let items = ddl_items(&sb);
-    assert_eq!(items.len(), 7);
-    assert!(
-        items.values().all(|(_, d)| !d.contains("Sample values")),
-        "{items:?}"
-    );
+    assert_eq!(items.len(), 8);
+    assert!(items.values().all(|(_, d)| !has_data(d)), "{items:?}");
 
     // A bad value is a usage error naming the variable; nothing changes.
     let bad = sb.json_env(&["train"], &[("TRAIN_SAMPLE_VALUES", "sometimes")], 2);

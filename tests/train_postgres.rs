@@ -76,7 +76,8 @@ fn postgres_target_schema_and_explain() {
     assert!(
         orders.starts_with("-- Table \"sales.orders\": sales orders. Columns: id, detail, amount, status, customer email.\n\
              -- sales orders references order details (detail).\n\
-             -- Sample values: status: shipped, pending\n\
+             -- Sample values: status: shipped\n\
+             -- Value ranges: amount: 20.00 to 150.00\n\
              -- sales orders table.\n"),
         "{orders}"
     );
@@ -88,7 +89,7 @@ fn postgres_target_schema_and_explain() {
         "{orders}"
     );
     assert!(
-        od.contains("-- order details referenced by sales orders.\n"),
+        od.contains("-- order details referenced by sales orders (detail).\n"),
         "{od}"
     );
     assert!(docs.iter().any(|d| d

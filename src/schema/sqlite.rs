@@ -217,7 +217,7 @@ fn fingerprint(conn: &Connection, name: &str, index: bool) -> rusqlite::Result<V
 /// Candidate sample values of `table.column` (both as SQL names), most frequent first, from the
 /// first rows; None when the column holds free text (a value over `MAX_COLUMN_CHARS`).
 pub fn sample(conn: &Connection, table: &str, column: &str) -> Result<Option<Vec<String>>> {
-    use super::samples::{CANDIDATES, MAX_COLUMN_CHARS, MAX_VALUE_CHARS, ROW_LIMIT};
+    use super::samples::{CANDIDATES, MAX_COLUMN_CHARS, MAX_VALUE_CHARS, MIN_COUNT, ROW_LIMIT};
     let rows = format!(
         "(SELECT {} AS v FROM {table} LIMIT {ROW_LIMIT}) WHERE typeof(v) = 'text'",
         super::quote_ident(column)
@@ -231,12 +231,31 @@ pub fn sample(conn: &Connection, table: &str, column: &str) -> Result<Option<Vec
     }
     let mut st = conn.prepare(&format!(
         "SELECT v FROM {rows} AND length(trim(v)) BETWEEN 1 AND {MAX_VALUE_CHARS} \
-         GROUP BY v ORDER BY count(*) DESC, v LIMIT {CANDIDATES}"
+         GROUP BY v HAVING count(*) >= {MIN_COUNT} ORDER BY count(*) DESC, v LIMIT {CANDIDATES}"
     ))?;
     let v = st
         .query_map([], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
     Ok(Some(v))
+}
+
+/// `(min, max)` of the numbers in `table.column` (`table` as SQL names it) among the first rows;
+/// None when it holds none.
+pub fn range(conn: &Connection, table: &str, column: &str) -> Result<Option<(String, String)>> {
+    use rusqlite::types::Value;
+    let sql = format!(
+        "SELECT min(v), max(v) FROM (SELECT {} AS v FROM {table} LIMIT {}) \
+         WHERE typeof(v) IN ('integer', 'real')",
+        super::quote_ident(column),
+        super::samples::ROW_LIMIT
+    );
+    let text = |v: Value| match v {
+        Value::Integer(i) => Some(i.to_string()),
+        Value::Real(f) => Some(f.to_string()),
+        _ => None,
+    };
+    let (lo, hi): (Value, Value) = conn.query_row(&sql, [], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(text(lo).zip(text(hi)))
 }
 
 pub fn explain(conn: &Connection, sql: &str) -> Result<()> {
