@@ -29,9 +29,14 @@ pub fn ddl_text(schema: &Schema, o: &SchemaObject, samples: &Samples) -> String 
     };
     let me = phrase(&o.name);
     let mut s = format!("-- {kind} \"{}\": {me}.", one_line(&o.name));
+    // Key columns are left out: the relation lines below say what they join, and their `id`
+    // words, alike in every item, only blur it.
     let cols: Vec<String> = o
         .columns
         .iter()
+        .filter(|c| {
+            c.primary_key.is_none() && !o.foreign_keys.iter().any(|fk| fk.columns.contains(&c.name))
+        })
         .map(|c| phrase(&c.name))
         .filter(|w| !w.is_empty())
         .collect();
@@ -164,7 +169,15 @@ mod tests {
         SchemaObject {
             kind: ObjectKind::Table,
             name: name.into(),
-            columns: cols.iter().map(|c| col(c)).collect(),
+            // The first column is the primary key when it is an id.
+            columns: cols
+                .iter()
+                .enumerate()
+                .map(|(i, c)| Column {
+                    primary_key: (i == 0 && c.ends_with("id")).then_some(1),
+                    ..col(c)
+                })
+                .collect(),
             foreign_keys: fks
                 .iter()
                 .map(|(c, t)| ForeignKey {
@@ -207,7 +220,7 @@ mod tests {
         };
         assert_eq!(
             ddl_text(&schema, &schema.objects[0], &samples),
-            "-- Table \"Degree_Programs\": degree programs. Columns: degree program id, department id, degree summary name.\n\
+            "-- Table \"Degree_Programs\": degree programs. Columns: degree summary name.\n\
              -- degree programs references departments (department).\n\
              -- degree programs referenced by student enrolment.\n\
              -- Sample values: degree summary name: Bachelor, Master, PHD\n\
@@ -217,7 +230,7 @@ mod tests {
         );
         assert_eq!(
             ddl_text(&schema, &schema.objects[1], &Samples::default()),
-            "-- Table \"Departments\": departments. Columns: department id.\n\
+            "-- Table \"Departments\": departments.\n\
              -- departments referenced by degree programs.\n\
              -- departments table.\n\
              CREATE TABLE Departments (...);"

@@ -2,6 +2,7 @@
 //! per object (what the knowledge base stores). Read from the golden copy (SQLite, read-only) or from
 //! an external PostgreSQL target when ENABLE_TARGET_DB is true.
 
+pub mod inline_fk;
 mod postgres;
 pub mod samples;
 mod sqlite;
