@@ -2,7 +2,7 @@
 //! first 256 tokens, so the header comes first and truncation only ever cuts the DDL's tail:
 //!
 //! ```text
-//! -- Table "Degree_Programs": degree programs. Columns: degree program id, department id, ...
+//! -- Table "Degree_Programs": degree programs. Columns: degree summary name, ...
 //! -- degree programs references departments (department).
 //! -- degree programs referenced by student enrolment.
 //! -- Sample values: degree summary name: Bachelor, Master, PHD
@@ -12,8 +12,8 @@
 //! ```
 //!
 //! Measured by `scripts/bench-retrieval` (docs/knowledge-base-retrieval.md): relations give the
-//! gain, table names in words, the object's words repeated before the DDL, value ranges and the
-//! roles in incoming relations add to it.
+//! gain; table names in words, the object's words repeated before the DDL, value ranges, the roles
+//! in incoming relations and leaving key columns out of `Columns:` add to it.
 
 use crate::schema::samples::Samples;
 use crate::schema::words::{phrase, relation_phrase, singular_phrase};
