@@ -134,9 +134,12 @@ pub fn is_text_type(data_type: &str) -> bool {
 }
 
 /// Whether a column's declared type is a number (`INTEGER`, `numeric(10,2)`, `double precision`);
-/// by its first word, so `interval` or `point` are not.
+/// by its first word, so `interval` or `point` are not, nor arrays of numbers.
 pub fn is_numeric_type(data_type: &str) -> bool {
     let t = data_type.to_ascii_lowercase();
+    if t.contains("[]") || t.contains("array") {
+        return false;
+    }
     let first = t
         .split(|c: char| !c.is_ascii_alphanumeric())
         .next()
@@ -280,6 +283,7 @@ mod tests {
             (col("model", "TEXT", None), false),
             (col("wait", "interval", None), false),
             (col("spot", "point", None), false),
+            (col("scores", "integer[]", None), false),
         ] {
             assert_eq!(wanted_range(&t, &c), want, "{}", c.name);
         }
