@@ -57,8 +57,9 @@ fn init_trains_the_demo_knowledge_base_once_and_actions_are_audited() {
     );
     let employees = doc("schema:table employees");
     assert!(
-        employees.contains("-- employees referenced by customers, employees, orders.")
-            && !employees.contains("first name: ")
+        employees.contains(
+            "-- employees referenced by customers (account manager), employees (manager), orders."
+        ) && !employees.contains("first name: ")
             && !employees.contains("last name: "),
         "{employees}"
     );

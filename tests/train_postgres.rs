@@ -71,13 +71,17 @@ fn postgres_target_schema_and_explain() {
         .iter()
         .find(|d| d.contains("\nCREATE TABLE sales.orders"))
         .expect("sales.orders");
-    // The header in words, sample values (never the e-mail column's), then DDL whose plain
-    // column names need no quotes.
+    // The header in words, sample values (never the e-mail column's), ranges (numeric(10,2)
+    // without its trailing zeros, as SQLite prints numbers), then DDL whose plain column names
+    // need no quotes.
     assert!(
-        orders.starts_with("-- Table \"sales.orders\": sales orders. Columns: id, detail, amount, status, customer email.\n\
+        orders.starts_with(
+            "-- Table \"sales.orders\": sales orders. Columns: amount, status, customer email.\n\
              -- sales orders references order details (detail).\n\
-             -- Sample values: status: shipped, pending\n\
-             -- sales orders table.\n"),
+             -- Sample values: status: shipped\n\
+             -- Value ranges: amount: 20 to 150\n\
+             -- sales orders table.\n"
+        ),
         "{orders}"
     );
     assert!(!orders.contains("example.com"), "{orders}");
@@ -88,7 +92,7 @@ fn postgres_target_schema_and_explain() {
         "{orders}"
     );
     assert!(
-        od.contains("-- order details referenced by sales orders.\n"),
+        od.contains("-- order details referenced by sales orders (detail).\n"),
         "{od}"
     );
     assert!(docs.iter().any(|d| d

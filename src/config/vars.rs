@@ -68,7 +68,7 @@ pub const VARS: &[VarSpec] = &[
     var("CHROMA_DATABASE", Text, "default_database", "default_database", "Chroma database"),
     var("CHROMA_AUTH_TOKEN", Secret, "", "", "Chroma auth token (sent as a bearer token)"),
     var("KNOWLEDGE_DB_PATH", Path, "data/knowledge.db", "data/knowledge.db", "Embedded knowledge store file (when CHROMA_URL is empty)"),
-    var("TRAIN_SAMPLE_VALUES", Bool, "true", "true", "Put up to 3 frequent short text values per column into DDL items (never for secret or personal-data columns)"),
+    var("TRAIN_SAMPLE_VALUES", Bool, "true", "true", "Put sample values into DDL items: up to 3 short text values per column that at least two rows share, and numeric columns' ranges (never for tables or columns named like secrets or personal data)"),
     var("EMBEDDING_MODEL_DIR", Path, "", "", "Folder with all-MiniLM-L6-v2 (config.json, tokenizer.json, model.safetensors); default: the user cache"),
     var("ONTOLOGY_DIR", Path, "ontology", "ontology", "Business ontology YAML files and training pairs"),
     var("REDIS_URL", Url, "", "", "Redis server for `health` (redis://[user:pass@]host:port[/db]); empty = no Redis check"),

@@ -2,23 +2,26 @@
 //! first 256 tokens, so the header comes first and truncation only ever cuts the DDL's tail:
 //!
 //! ```text
-//! -- Table "Degree_Programs": degree programs. Columns: degree program id, department id, ...
+//! -- Table "Degree_Programs": degree programs. Columns: degree summary name, ...
 //! -- degree programs references departments (department).
 //! -- degree programs referenced by student enrolment.
 //! -- Sample values: degree summary name: Bachelor, Master, PHD
+//! -- Value ranges: credits: 3 to 12
 //! -- degree programs table.
 //! CREATE TABLE Degree_Programs ( ... )
 //! ```
 //!
 //! Measured by `scripts/bench-retrieval` (docs/knowledge-base-retrieval.md): relations give the
-//! gain, table names in words and the object's words repeated before the DDL add to it.
+//! gain; table names in words, the object's words repeated before the DDL, value ranges, the roles
+//! in incoming relations and leaving key columns out of `Columns:` add to it.
 
-use crate::schema::words::{phrase, relation_phrase};
+use crate::schema::samples::Samples;
+use crate::schema::words::{phrase, relation_phrase, singular_phrase};
 use crate::schema::{ObjectKind, Schema, SchemaObject};
 use std::collections::BTreeMap;
 
-/// `samples`: `(column, values)` from `Target::samples` (empty when sampling is off).
-pub fn ddl_text(schema: &Schema, o: &SchemaObject, samples: &[(String, Vec<String>)]) -> String {
+/// `samples`: from `Target::samples` (empty when sampling is off).
+pub fn ddl_text(schema: &Schema, o: &SchemaObject, samples: &Samples) -> String {
     let kind = match o.kind {
         ObjectKind::Table => "Table",
         ObjectKind::View => "View",
@@ -26,9 +29,14 @@ pub fn ddl_text(schema: &Schema, o: &SchemaObject, samples: &[(String, Vec<Strin
     };
     let me = phrase(&o.name);
     let mut s = format!("-- {kind} \"{}\": {me}.", one_line(&o.name));
+    // Key columns are left out: the relation lines below say what they join, and their `id`
+    // words, alike in every item, only blur it.
     let cols: Vec<String> = o
         .columns
         .iter()
+        .filter(|c| {
+            c.primary_key.is_none() && !o.foreign_keys.iter().any(|fk| fk.columns.contains(&c.name))
+        })
         .map(|c| phrase(&c.name))
         .filter(|w| !w.is_empty())
         .collect();
@@ -68,28 +76,51 @@ pub fn ddl_text(schema: &Schema, o: &SchemaObject, samples: &[(String, Vec<Strin
         s.push_str(&format!("-- {me} references {}.\n", parts.join(", ")));
     }
 
-    let incoming: BTreeMap<String, ()> = schema
-        .objects
-        .iter()
-        .filter(|other| {
-            other
-                .foreign_keys
-                .iter()
-                .any(|fk| canonical(schema, &fk.references_table) == o.name)
-        })
-        .map(|other| (phrase(&other.name), ()))
-        .collect();
+    // Incoming: referencing object -> the relation words of its FK columns where they name a
+    // role (`students (current address, permanent address)`), not just this object again.
+    let mut incoming: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let one = singular_phrase(&o.name);
+    for other in &schema.objects {
+        for fk in &other.foreign_keys {
+            if canonical(schema, &fk.references_table) != o.name {
+                continue;
+            }
+            let roles = incoming.entry(phrase(&other.name)).or_default();
+            let words = relation_phrase(&fk.columns.join(" "));
+            if !words.is_empty() && words != me && words != one && !roles.contains(&words) {
+                roles.push(words);
+            }
+        }
+    }
     if !incoming.is_empty() {
-        let names: Vec<&str> = incoming.keys().map(String::as_str).collect();
-        s.push_str(&format!("-- {me} referenced by {}.\n", names.join(", ")));
+        let parts: Vec<String> = incoming
+            .iter()
+            .map(|(t, w)| {
+                if w.is_empty() {
+                    t.clone()
+                } else {
+                    format!("{t} ({})", w.join(", "))
+                }
+            })
+            .collect();
+        s.push_str(&format!("-- {me} referenced by {}.\n", parts.join(", ")));
     }
 
-    if !samples.is_empty() {
+    if !samples.values.is_empty() {
         let parts: Vec<String> = samples
+            .values
             .iter()
             .map(|(c, v)| format!("{}: {}", phrase(c), v.join(", ")))
             .collect();
         s.push_str(&format!("-- Sample values: {}\n", parts.join("; ")));
+    }
+    if !samples.ranges.is_empty() {
+        let parts: Vec<String> = samples
+            .ranges
+            .iter()
+            .map(|(c, lo, hi)| format!("{}: {lo} to {hi}", phrase(c)))
+            .collect();
+        s.push_str(&format!("-- Value ranges: {}\n", parts.join("; ")));
     }
     // The object's words once more: mean pooling weighs every token alike, and the DDL's many
     // tokens (types, keywords, snake_case names) otherwise drown the header.
@@ -138,7 +169,15 @@ mod tests {
         SchemaObject {
             kind: ObjectKind::Table,
             name: name.into(),
-            columns: cols.iter().map(|c| col(c)).collect(),
+            // The first column is the primary key when it is an id.
+            columns: cols
+                .iter()
+                .enumerate()
+                .map(|(i, c)| Column {
+                    primary_key: (i == 0 && c.ends_with("id")).then_some(1),
+                    ..col(c)
+                })
+                .collect(),
             foreign_keys: fks
                 .iter()
                 .map(|(c, t)| ForeignKey {
@@ -166,31 +205,68 @@ mod tests {
                 table("Departments", &["department_id"], &[]),
                 table(
                     "Student_Enrolment",
-                    &["id"],
+                    &["id", "credits"],
                     &[("degree_program_id", "Degree_Programs")],
                 ),
             ],
             skipped: vec![],
         };
-        let samples = vec![(
-            "degree_summary_name".to_string(),
-            vec!["Bachelor".to_string(), "Master".into(), "PHD".into()],
-        )];
+        let samples = Samples {
+            values: vec![(
+                "degree_summary_name".to_string(),
+                vec!["Bachelor".to_string(), "Master".into(), "PHD".into()],
+            )],
+            ranges: vec![("credits".into(), "3".into(), "12.5".into())],
+        };
         assert_eq!(
             ddl_text(&schema, &schema.objects[0], &samples),
-            "-- Table \"Degree_Programs\": degree programs. Columns: degree program id, department id, degree summary name.\n\
+            "-- Table \"Degree_Programs\": degree programs. Columns: degree summary name.\n\
              -- degree programs references departments (department).\n\
              -- degree programs referenced by student enrolment.\n\
              -- Sample values: degree summary name: Bachelor, Master, PHD\n\
+             -- Value ranges: credits: 3 to 12.5\n\
              -- degree programs table.\n\
              CREATE TABLE Degree_Programs (...);"
         );
         assert_eq!(
-            ddl_text(&schema, &schema.objects[1], &[]),
-            "-- Table \"Departments\": departments. Columns: department id.\n\
+            ddl_text(&schema, &schema.objects[1], &Samples::default()),
+            "-- Table \"Departments\": departments.\n\
              -- departments referenced by degree programs.\n\
              -- departments table.\n\
              CREATE TABLE Departments (...);"
+        );
+    }
+
+    #[test]
+    fn incoming_relations_name_the_roles_that_are_not_the_table_again() {
+        let schema = Schema {
+            source: "t".into(),
+            objects: vec![
+                table("Addresses", &["address_id", "city"], &[]),
+                table(
+                    "Students",
+                    &["student_id", "current_address_id", "permanent_address_id"],
+                    &[
+                        ("current_address_id", "Addresses"),
+                        ("permanent_address_id", "addresses"),
+                        ("current_address_id", "Addresses"),
+                    ],
+                ),
+                table("Shipments", &["address_id"], &[("address_id", "Addresses")]),
+                table(
+                    "Offices",
+                    &["addresses_id"],
+                    &[("addresses_id", "Addresses")],
+                ),
+            ],
+            skipped: vec![],
+        };
+        let text = ddl_text(&schema, &schema.objects[0], &Samples::default());
+        assert!(
+            text.contains(
+                "\n-- addresses referenced by offices, shipments, students (current address, permanent address).\n"
+            ),
+            "{text}"
         );
     }
 }

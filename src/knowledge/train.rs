@@ -12,6 +12,7 @@ use super::stores::{Record, Store};
 use crate::config::Settings;
 use crate::error::fail;
 use crate::output::Output;
+use crate::schema::samples::Samples;
 use crate::schema::{ObjectKind, Schema, Target};
 use anyhow::Result;
 use serde::Serialize;
@@ -215,7 +216,7 @@ pub fn ddl_items(target: &mut Target, schema: &Schema, sample_values: bool) -> R
         let samples = if sample_values && o.kind == ObjectKind::Table {
             target.samples(o)?
         } else {
-            Vec::new()
+            Samples::default()
         };
         items.push(Item::ddl(
             &ddl_text(schema, o, &samples),

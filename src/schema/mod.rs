@@ -2,6 +2,7 @@
 //! per object (what the knowledge base stores). Read from the golden copy (SQLite, read-only) or from
 //! an external PostgreSQL, MySQL or MariaDB target when ENABLE_TARGET_DB is true.
 
+pub mod inline_fk;
 mod mysql;
 mod postgres;
 pub mod samples;
@@ -131,29 +132,41 @@ impl Target {
         })
     }
 
-    /// Up to 3 frequent short text values per sampled column of a table (see `samples`), in
-    /// column order; columns without such values are left out.
-    pub fn samples(&mut self, object: &SchemaObject) -> Result<Vec<(String, Vec<String>)>> {
-        let mut out = Vec::new();
-        for c in object.columns.iter().filter(|c| samples::wanted(c)) {
-            let candidates = match self {
-                Target::Sqlite { conn, .. } => sqlite::sample(conn, &object.sql_name, &c.name),
-                Target::Postgres { client, .. } => {
-                    postgres::sample(client, &object.sql_name, &c.name)
+    /// What the item of a table shows of its data (see `samples`): up to 3 frequent short text
+    /// values per sampled column and the ranges of its numeric columns, in column order; columns
+    /// without such values are left out, and so is all of a table whose name is sensitive.
+    pub fn samples(&mut self, object: &SchemaObject) -> Result<samples::Samples> {
+        let mut out = samples::Samples::default();
+        if !samples::wanted_table(&object.name) {
+            return Ok(out);
+        }
+        for c in &object.columns {
+            if samples::wanted(c) {
+                let candidates = match self {
+                    Target::Sqlite { conn, .. } => sqlite::sample(conn, &object.sql_name, &c.name),
+                    Target::Postgres { client, .. } => {
+                        postgres::sample(client, &object.sql_name, &c.name)
+                    }
+                    Target::Mysql { conn, .. } => mysql::sample(conn, &object.sql_name, &c.name),
                 }
-                Target::Mysql { conn, .. } => mysql::sample(conn, &object.sql_name, &c.name),
-            }
-            .with_context(|| {
-                format!(
-                    "cannot read sample values of {}.{} from the target database {}",
-                    object.name,
-                    c.name,
-                    self.describe()
-                )
-            })?;
-            let values = candidates.map(samples::pick).unwrap_or_default();
-            if !values.is_empty() {
-                out.push((c.name.clone(), values));
+                .with_context(|| self.sample_context(object, c))?;
+                let values = candidates.map(samples::pick).unwrap_or_default();
+                if !values.is_empty() {
+                    out.values.push((c.name.clone(), values));
+                }
+            } else if samples::wanted_range(object, c) {
+                let range = match self {
+                    Target::Sqlite { conn, .. } => sqlite::range(conn, &object.sql_name, &c.name),
+                    Target::Postgres { client, .. } => {
+                        postgres::range(client, &object.sql_name, &c.name)
+                    }
+                    Target::Mysql { conn, .. } => mysql::range(conn, &object.sql_name, &c.name),
+                }
+                .with_context(|| self.sample_context(object, c))?;
+                if let Some((lo, hi)) = range {
+                    let (lo, hi) = (samples::tidy_number(&lo), samples::tidy_number(&hi));
+                    out.ranges.push((c.name.clone(), lo, hi));
+                }
             }
         }
         Ok(out)
@@ -166,6 +179,15 @@ impl Target {
             Target::Postgres { client, .. } => postgres::server_version(client),
             Target::Mysql { conn, .. } => mysql::server_version(conn),
         }
+    }
+
+    fn sample_context(&self, object: &SchemaObject, c: &Column) -> String {
+        format!(
+            "cannot read sample values of {}.{} from the target database {}",
+            object.name,
+            c.name,
+            self.describe()
+        )
     }
 
     /// Check that a query compiles against the target (EXPLAIN; nothing runs).

@@ -423,7 +423,7 @@ fn identifier_len(s: &str) -> Option<usize> {
 /// Candidate sample values of `table.column` (`table` as SQL names it), most frequent first, from
 /// the first rows; None when the column holds free text (a value over `MAX_COLUMN_CHARS`).
 pub fn sample(conn: &mut Conn, table: &str, column: &str) -> Result<Option<Vec<String>>> {
-    use super::samples::{CANDIDATES, MAX_COLUMN_CHARS, MAX_VALUE_CHARS, ROW_LIMIT};
+    use super::samples::{CANDIDATES, MAX_COLUMN_CHARS, MAX_VALUE_CHARS, MIN_COUNT, ROW_LIMIT};
     // Binary collation: grouped and tie-ordered by code point, like SQLite and PostgreSQL's "C"
     // (a `_ci` collation would merge `Bachelor` and `bachelor`).
     let rows_sql = format!(
@@ -443,13 +443,32 @@ pub fn sample(conn: &mut Conn, table: &str, column: &str) -> Result<Option<Vec<S
             conn,
             &format!(
                 "SELECT v FROM {rows_sql} AND char_length(trim(v)) BETWEEN 1 AND {MAX_VALUE_CHARS} \
-                 GROUP BY v ORDER BY count(*) DESC, v LIMIT {CANDIDATES}"
+                 GROUP BY v HAVING count(*) >= {MIN_COUNT} ORDER BY count(*) DESC, v LIMIT {CANDIDATES}"
             ),
         )?
         .iter()
         .map(|r| cell(r, 0))
         .collect(),
     ))
+}
+
+/// `(min, max)` of a numeric `table.column` (`table` as SQL names it) among the first rows, as
+/// the server prints them; None when it holds no value.
+pub fn range(conn: &mut Conn, table: &str, column: &str) -> Result<Option<(String, String)>> {
+    let r = rows(
+        conn,
+        &format!(
+            "SELECT min(v), max(v) FROM (SELECT {} AS v FROM {table} LIMIT {}) s",
+            quote_ident(column),
+            super::samples::ROW_LIMIT
+        ),
+    )?;
+    Ok(r.into_iter().next().and_then(|row| {
+        row.first()
+            .cloned()
+            .flatten()
+            .zip(row.get(1).cloned().flatten())
+    }))
 }
 
 /// Preparing the query checks that it is exactly one statement and compiles (the text protocol

@@ -193,7 +193,7 @@ fn foreign_keys(client: &mut Client, oid: u32) -> Result<Vec<ForeignKey>> {
 /// Candidate sample values of `table.column` (`table` as SQL names it), most frequent first, from
 /// the first rows; None when the column holds free text (a value over `MAX_COLUMN_CHARS`).
 pub fn sample(client: &mut Client, table: &str, column: &str) -> Result<Option<Vec<String>>> {
-    use super::samples::{CANDIDATES, MAX_COLUMN_CHARS, MAX_VALUE_CHARS, ROW_LIMIT};
+    use super::samples::{CANDIDATES, MAX_COLUMN_CHARS, MAX_VALUE_CHARS, MIN_COUNT, ROW_LIMIT};
     let rows = format!(
         "(SELECT {}::text AS v FROM {table} LIMIT {ROW_LIMIT}) s WHERE v IS NOT NULL",
         super::quote_ident(column)
@@ -209,7 +209,8 @@ pub fn sample(client: &mut Client, table: &str, column: &str) -> Result<Option<V
             .query(
                 &format!(
                     "SELECT v FROM {rows} AND length(trim(v)) BETWEEN 1 AND {MAX_VALUE_CHARS} \
-                     GROUP BY v ORDER BY count(*) DESC, v COLLATE \"C\" LIMIT {CANDIDATES}"
+                     GROUP BY v HAVING count(*) >= {MIN_COUNT} \
+                     ORDER BY count(*) DESC, v COLLATE \"C\" LIMIT {CANDIDATES}"
                 ),
                 &[],
             )?
@@ -217,6 +218,21 @@ pub fn sample(client: &mut Client, table: &str, column: &str) -> Result<Option<V
             .map(|r| r.get(0))
             .collect(),
     ))
+}
+
+/// `(min, max)` of a numeric `table.column` (`table` as SQL names it) among the first rows, as
+/// the server prints them; None when it holds no value.
+pub fn range(client: &mut Client, table: &str, column: &str) -> Result<Option<(String, String)>> {
+    let row = client.query_one(
+        &format!(
+            "SELECT min(v)::text, max(v)::text FROM (SELECT {} AS v FROM {table} LIMIT {}) s",
+            super::quote_ident(column),
+            super::samples::ROW_LIMIT
+        ),
+        &[],
+    )?;
+    let (lo, hi): (Option<String>, Option<String>) = (row.get(0), row.get(1));
+    Ok(lo.zip(hi))
 }
 
 /// EXPLAIN through the extended protocol: exactly one statement, in a read-only session.

@@ -2,6 +2,7 @@
 //! table-valued functions for columns, keys and indexes (names bound as parameters, so quotes,
 //! spaces, keywords and non-ASCII names need no escaping).
 
+use super::inline_fk::inline_foreign_keys;
 use super::unquote::{unquote, SQLITE};
 use super::{Column, ForeignKey, ObjectKind, Schema, SchemaObject};
 use anyhow::Result;
@@ -147,13 +148,11 @@ fn clean_ddl(objects: &mut [SchemaObject], index_names: &[Vec<String>]) -> Resul
                     ));
                 }
             } else if order(o.kind) == pass {
-                stmts.push((
-                    oi,
-                    None,
-                    o.name.clone(),
-                    o.ddl.clone(),
-                    unquote(&o.ddl, &SQLITE),
-                ));
+                let mut rewritten = unquote(&o.ddl, &SQLITE);
+                if o.kind == ObjectKind::Table {
+                    rewritten = inline_foreign_keys(&rewritten, &SQLITE);
+                }
+                stmts.push((oi, None, o.name.clone(), o.ddl.clone(), rewritten));
             }
         }
     }
@@ -192,24 +191,46 @@ fn clean_ddl(objects: &mut [SchemaObject], index_names: &[Vec<String>]) -> Resul
 }
 
 /// What SQLite reports about an object: columns (name, type, not null, default, key, hidden) and
-/// foreign keys for a table or view, key columns and collations for an index.
+/// foreign keys for a table or view, key columns and collations for an index. Foreign keys are
+/// compared as a set: their order follows where the statement declares them (`inline_fk` moves
+/// them onto their columns), and nothing depends on it.
 fn fingerprint(conn: &Connection, name: &str, index: bool) -> rusqlite::Result<Vec<String>> {
     let sql = if index {
         "SELECT seqno || '|' || cid || '|' || ifnull(name, '') || '|' || \"desc\" || '|' || coll || '|' || \"key\" \
          FROM pragma_index_xinfo(?1)"
     } else {
         "SELECT cid || '|' || name || '|' || type || '|' || \"notnull\" || '|' || ifnull(dflt_value, '<null>') || '|' || pk || '|' || hidden \
-         FROM pragma_table_xinfo(?1) \
-         UNION ALL SELECT 'fk|' || id || '|' || seq || '|' || \"table\" || '|' || \"from\" || '|' || ifnull(\"to\", '') || '|' || on_update || '|' || on_delete \
-         FROM pragma_foreign_key_list(?1)"
+         FROM pragma_table_xinfo(?1)"
     };
     let mut st = conn.prepare(sql)?;
-    let v: Vec<String> = st
+    let mut v: Vec<String> = st
         .query_map([name], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
     if v.is_empty() {
         // Unknown to this database (its statement failed): never "the same".
         return Err(rusqlite::Error::QueryReturnedNoRows);
+    }
+    if !index {
+        let mut st = conn.prepare(
+            "SELECT id, \"table\" || '|' || \"from\" || '|' || ifnull(\"to\", '') || '|' || on_update || '|' || on_delete || '|' || \"match\" \
+             FROM pragma_foreign_key_list(?1) ORDER BY id, seq",
+        )?;
+        let mut fks: Vec<(i64, String)> = Vec::new();
+        for row in st.query_map([name], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+        })? {
+            let (id, part) = row?;
+            match fks.last_mut() {
+                Some((last, text)) if *last == id => {
+                    text.push(',');
+                    text.push_str(&part);
+                }
+                _ => fks.push((id, format!("fk|{part}"))),
+            }
+        }
+        let mut fks: Vec<String> = fks.into_iter().map(|(_, t)| t).collect();
+        fks.sort();
+        v.extend(fks);
     }
     Ok(v)
 }
@@ -217,7 +238,7 @@ fn fingerprint(conn: &Connection, name: &str, index: bool) -> rusqlite::Result<V
 /// Candidate sample values of `table.column` (both as SQL names), most frequent first, from the
 /// first rows; None when the column holds free text (a value over `MAX_COLUMN_CHARS`).
 pub fn sample(conn: &Connection, table: &str, column: &str) -> Result<Option<Vec<String>>> {
-    use super::samples::{CANDIDATES, MAX_COLUMN_CHARS, MAX_VALUE_CHARS, ROW_LIMIT};
+    use super::samples::{CANDIDATES, MAX_COLUMN_CHARS, MAX_VALUE_CHARS, MIN_COUNT, ROW_LIMIT};
     let rows = format!(
         "(SELECT {} AS v FROM {table} LIMIT {ROW_LIMIT}) WHERE typeof(v) = 'text'",
         super::quote_ident(column)
@@ -231,12 +252,31 @@ pub fn sample(conn: &Connection, table: &str, column: &str) -> Result<Option<Vec
     }
     let mut st = conn.prepare(&format!(
         "SELECT v FROM {rows} AND length(trim(v)) BETWEEN 1 AND {MAX_VALUE_CHARS} \
-         GROUP BY v ORDER BY count(*) DESC, v LIMIT {CANDIDATES}"
+         GROUP BY v HAVING count(*) >= {MIN_COUNT} ORDER BY count(*) DESC, v LIMIT {CANDIDATES}"
     ))?;
     let v = st
         .query_map([], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
     Ok(Some(v))
+}
+
+/// `(min, max)` of the numbers in `table.column` (`table` as SQL names it) among the first rows;
+/// None when it holds none.
+pub fn range(conn: &Connection, table: &str, column: &str) -> Result<Option<(String, String)>> {
+    use rusqlite::types::Value;
+    let sql = format!(
+        "SELECT min(v), max(v) FROM (SELECT {} AS v FROM {table} LIMIT {}) \
+         WHERE typeof(v) IN ('integer', 'real')",
+        super::quote_ident(column),
+        super::samples::ROW_LIMIT
+    );
+    let text = |v: Value| match v {
+        Value::Integer(i) => Some(i.to_string()),
+        Value::Real(f) => Some(f.to_string()),
+        _ => None,
+    };
+    let (lo, hi): (Value, Value) = conn.query_row(&sql, [], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(text(lo).zip(text(hi)))
 }
 
 pub fn explain(conn: &Connection, sql: &str) -> Result<()> {

@@ -241,7 +241,13 @@ pub fn unquote(sql: &str, d: &Dialect) -> String {
 }
 
 /// Index just past the literal opened at `start` (doubled close characters escape; optionally `\`).
-fn literal_end(s: &[char], start: usize, open: char, close: char, backslash: bool) -> usize {
+pub(crate) fn literal_end(
+    s: &[char],
+    start: usize,
+    open: char,
+    close: char,
+    backslash: bool,
+) -> usize {
     let mut j = start + 1;
     while j < s.len() {
         if backslash && s[j] == '\\' {

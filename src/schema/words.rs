@@ -48,6 +48,35 @@ pub fn relation_phrase(column: &str) -> String {
     w.join(" ")
 }
 
+/// The singular of an English plural word by its ending (`addresses` → `address`, `categories` →
+/// `category`, `dogs` → `dog`); words that do not look plural (`status`, `analysis`, `data`) stay.
+pub fn singular(word: &str) -> String {
+    let n = word.chars().count();
+    if n > 4 && word.ends_with("ies") {
+        return format!("{}y", &word[..word.len() - 3]);
+    }
+    if ["sses", "xes", "ches", "shes", "zzes"]
+        .iter()
+        .any(|e| word.ends_with(e))
+    {
+        return word[..word.len() - 2].to_string();
+    }
+    if n <= 3 || ["ss", "us", "is"].iter().any(|e| word.ends_with(e)) {
+        return word.to_string();
+    }
+    word.strip_suffix('s').unwrap_or(word).to_string()
+}
+
+/// The phrase of an identifier with its last word in the singular (`Degree_Programs` → `degree
+/// program`): how a row of a table is named.
+pub fn singular_phrase(ident: &str) -> String {
+    let mut w = words(ident);
+    if let Some(last) = w.last_mut() {
+        *last = singular(last);
+    }
+    w.join(" ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -71,5 +100,28 @@ mod tests {
         assert_eq!(relation_phrase("Id"), "");
         assert_eq!(relation_phrase("id_of_owner"), "id of owner");
         assert_eq!(relation_phrase("current_address_id"), "current address");
+    }
+
+    #[test]
+    fn singular_by_ending() {
+        for (plural, one) in [
+            ("addresses", "address"),
+            ("categories", "category"),
+            ("dogs", "dog"),
+            ("boxes", "box"),
+            ("branches", "branch"),
+            ("keys", "key"),
+            ("status", "status"),
+            ("analysis", "analysis"),
+            ("class", "class"),
+            ("data", "data"),
+            ("ties", "tie"),
+            ("ssn", "ssn"),
+        ] {
+            assert_eq!(singular(plural), one, "{plural}");
+        }
+        assert_eq!(singular_phrase("Degree_Programs"), "degree program");
+        assert_eq!(singular_phrase("Student_Enrolment"), "student enrolment");
+        assert_eq!(singular_phrase("__"), "");
     }
 }
