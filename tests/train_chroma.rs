@@ -5,7 +5,6 @@ mod common;
 mod train_support;
 
 use common::free_port;
-use common::paths::{model_dir, python, shared_tools};
 use serde_json::{json, Value};
 use train_support::*;
 
@@ -116,23 +115,7 @@ fn chroma_end_to_end_with_vanna_roundtrip_push_and_bad_dimension() {
         }
     });
     let exp = sb.write("expected.json", &expected.to_string());
-    let out = std::process::Command::new(python())
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/python/vanna_roundtrip.py"
-        ))
-        .args(["127.0.0.1", &server.port.to_string()])
-        .arg(model_dir())
-        .arg(shared_tools())
-        .arg(&exp)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "vanna round trip failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    vanna_roundtrip(server.port, &exp);
 
     // 3. Promote an embedded store into another Chroma database.
     let dev = Sandbox::new("car_1.sqlite");

@@ -7,7 +7,7 @@ mod common;
 mod train_support;
 
 use common::mysql::{load_sqlite, MyDatabase, MyUser};
-use common::paths::{model_dir, python, shared_tools, testdata};
+use common::paths::testdata;
 use mysql::prelude::Queryable;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -178,23 +178,7 @@ fn mariadb_target_trained_into_chroma_and_read_by_vanna() {
         }
     });
     let exp = sb.write("expected.json", &expected.to_string());
-    let out = std::process::Command::new(python())
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/python/vanna_roundtrip.py"
-        ))
-        .args(["127.0.0.1", &server.port.to_string()])
-        .arg(model_dir())
-        .arg(shared_tools())
-        .arg(&exp)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "vanna round trip failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    vanna_roundtrip(server.port, &exp);
 
     // A pair that does not compile fails the run before anything is written, as on other targets.
     let bad = sb.write(

@@ -145,6 +145,28 @@ pub fn ontology_db(path: &Path, terms: &[(&str, &str, &str, &str, &str)]) {
     }
 }
 
+/// The unmodified vanna client (`tests/python/vanna_roundtrip.py`) reads the Chroma server on
+/// `port` and must find exactly what `expected` (a JSON file) lists, and retrieve its queries.
+pub fn vanna_roundtrip(port: u16, expected: &Path) {
+    let out = std::process::Command::new(crate::common::paths::python())
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/python/vanna_roundtrip.py"
+        ))
+        .args(["127.0.0.1", &port.to_string()])
+        .arg(model_dir())
+        .arg(crate::common::paths::shared_tools())
+        .arg(expected)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "vanna round trip failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 pub fn count(v: &Value, collection: &str, field: &str) -> u64 {
     v["collections"][collection][field]
         .as_u64()
