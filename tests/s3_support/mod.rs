@@ -4,6 +4,8 @@
 //! path independent of vannactl's S3 client. Also: an environment `vannactl init` really set up.
 #![allow(dead_code)]
 
+pub mod flaky;
+
 use crate::backup_support::{make_sqlite, Env};
 use crate::common::paths::{need, repo};
 use std::io::Read;
