@@ -179,11 +179,8 @@ fn serve(
         if_match: header(&head, "if-match").map(str::to_string),
         faulted: fault.is_some(),
     });
-    match fault {
-        Some(FaultKind::SlowDown) => {
-            return answer(&mut client, "503 Service Unavailable", "SlowDown")
-        }
-        _ => {}
+    if let Some(FaultKind::SlowDown) = fault {
+        return answer(&mut client, "503 Service Unavailable", "SlowDown");
     }
     let mut up = TcpStream::connect(("127.0.0.1", upstream))?;
     up.write_all(closing(&head).as_bytes())?;
