@@ -1,7 +1,8 @@
-//! The streaming multipart upload. The archive stream fills one part while an uploader thread
-//! sends the ones before it, so compression and hashing never wait on the network. The hand-over
-//! is a bounded channel: at most three parts are in memory (one filling, one queued, one being
-//! sent), 24 MiB with 8 MiB parts, whatever the archive size.
+//! The streaming multipart upload. The archive stream fills one part while two uploader threads
+//! send the ones before it, so compression and hashing never wait on the network, and the server
+//! gets two parts at a time (SeaweedFS on loopback takes 8 MiB parts about 1.5× as fast that way
+//! as one after another). The hand-over is a bounded channel: at most four parts are in memory
+//! (one filling, one queued, two being sent), 32 MiB with 8 MiB parts, whatever the archive size.
 
 use super::S3;
 use crate::error::{fail, message};
@@ -9,19 +10,29 @@ use anyhow::Result;
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 /// 8 MiB parts (S3's minimum is 5 MiB), doubled every 1,000 parts so the 10,000-part limit is
 /// never reached.
 pub const PART_SIZE: usize = 8 << 20;
-/// Full parts waiting for the uploader while it sends one: one lets the next part fill without
-/// waiting, more would only cost memory (the network is the slower side).
+/// Parts sent at the same time.
+const UPLOADERS: usize = 2;
+/// Full parts waiting for an uploader: one lets the next part fill without waiting, more would
+/// only cost memory (the network is the slower side).
 const QUEUED_PARTS: usize = 1;
 
 struct Part {
     number: u16,
     bytes: Vec<u8>,
+}
+
+/// A part the server confirmed.
+struct Done {
+    number: u16,
+    etag: String,
+    md5: [u8; 16],
+    len: u64,
 }
 
 /// What the server confirmed, in part order.
@@ -45,7 +56,7 @@ pub(super) struct S3Upload<'a> {
     /// Buffers the uploader is done with, to fill again instead of allocating.
     spare: Receiver<Vec<u8>>,
     stop: Arc<AtomicBool>,
-    worker: Option<JoinHandle<Result<Sent>>>,
+    workers: Vec<JoinHandle<Result<Vec<Done>>>>,
     /// The uploader's failure once seen: every later write reports it, `commit` returns it.
     failed: Option<anyhow::Error>,
     done: bool,
@@ -54,37 +65,52 @@ pub(super) struct S3Upload<'a> {
 impl<'a> S3Upload<'a> {
     pub fn start(s3: &'a S3, key: String, target: String, upload_id: String) -> Result<Self> {
         let (tx, rx) = mpsc::sync_channel::<Part>(QUEUED_PARTS);
-        let (spare_tx, spare) = mpsc::sync_channel::<Vec<u8>>(QUEUED_PARTS + 1);
+        let rx = Arc::new(Mutex::new(rx));
+        let (spare_tx, spare) = mpsc::sync_channel::<Vec<u8>>(QUEUED_PARTS + UPLOADERS);
         let stop = Arc::new(AtomicBool::new(false));
-        let worker = {
-            let (client, key, target, id, stop) = (
-                s3.clone(),
-                key.clone(),
-                target.clone(),
-                upload_id.clone(),
-                stop.clone(),
-            );
-            std::thread::Builder::new()
+        let mut workers = Vec::new();
+        for _ in 0..UPLOADERS {
+            let (client, key, target, id) =
+                (s3.clone(), key.clone(), target.clone(), upload_id.clone());
+            let (rx, spare_tx, stop) = (rx.clone(), spare_tx.clone(), stop.clone());
+            let worker = std::thread::Builder::new()
                 .name("s3-upload".into())
                 .spawn(move || {
-                    let mut sent = Sent::default();
-                    for part in rx {
+                    let mut done = Vec::new();
+                    loop {
+                        // The lock is held only while waiting for the next part.
+                        let next = rx
+                            .lock()
+                            .map_err(|_| ())
+                            .and_then(|r| r.recv().map_err(|_| ()));
+                        let Ok(part) = next else { break };
                         if stop.load(Ordering::Relaxed) {
                             break;
                         }
-                        let (etag, md5) =
-                            client.upload_part(&key, &id, &target, part.number, &part.bytes)?;
-                        sent.etags.push(etag);
-                        sent.md5s.push(md5);
-                        sent.total += part.bytes.len() as u64;
+                        let sent = client.upload_part(&key, &id, &target, part.number, &part.bytes);
+                        let (etag, md5) = match sent {
+                            Ok(v) => v,
+                            Err(e) => {
+                                // The other uploader need not send parts of a failed upload.
+                                stop.store(true, Ordering::Relaxed);
+                                return Err(e);
+                            }
+                        };
+                        done.push(Done {
+                            number: part.number,
+                            etag,
+                            md5,
+                            len: part.bytes.len() as u64,
+                        });
                         let mut bytes = part.bytes;
                         bytes.clear();
                         let _ = spare_tx.try_send(bytes);
                     }
-                    Ok(sent)
+                    Ok(done)
                 })
-                .map_err(|e| fail("s3_error", format!("cannot start the upload thread: {e}")))?
-        };
+                .map_err(|e| fail("s3_error", format!("cannot start the upload thread: {e}")))?;
+            workers.push(worker);
+        }
         Ok(S3Upload {
             s3,
             key,
@@ -95,7 +121,7 @@ impl<'a> S3Upload<'a> {
             tx: Some(tx),
             spare,
             stop,
-            worker: Some(worker),
+            workers,
             failed: None,
             done: false,
         })
@@ -126,23 +152,53 @@ impl<'a> S3Upload<'a> {
         }
     }
 
-    /// The uploader stopped early, which it does only on failure: keep its error.
+    /// An uploader stopped early, which it does only on failure: keep its error.
     fn collect_failure(&mut self) {
         if self.failed.is_some() {
             return;
         }
-        let e = match self.worker.take().map(JoinHandle::join) {
-            Some(Ok(Err(e))) => e,
-            Some(Err(_)) => fail(
-                "s3_error",
-                format!("the upload thread of {} stopped unexpectedly", self.target),
-            ),
-            Some(Ok(Ok(_))) | None => fail(
+        self.stop.store(true, Ordering::Relaxed);
+        drop(self.tx.take());
+        let e = match self.join() {
+            Err(e) => e,
+            Ok(_) => fail(
                 "s3_error",
                 format!("the upload of {} stopped early", self.target),
             ),
         };
         self.failed = Some(e);
+    }
+
+    /// Wait for the uploaders (the sender must be gone) and put their parts in order; the first
+    /// failure wins.
+    fn join(&mut self) -> Result<Sent> {
+        let mut done = Vec::new();
+        let mut failure = None;
+        for w in self.workers.drain(..) {
+            match w.join() {
+                Ok(Ok(d)) => done.extend(d),
+                Ok(Err(e)) => {
+                    failure.get_or_insert(e);
+                }
+                Err(_) => {
+                    failure.get_or_insert(fail(
+                        "s3_error",
+                        format!("an upload thread of {} stopped unexpectedly", self.target),
+                    ));
+                }
+            }
+        }
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        done.sort_by_key(|d| d.number);
+        let mut sent = Sent::default();
+        for d in done {
+            sent.etags.push(d.etag);
+            sent.md5s.push(d.md5);
+            sent.total += d.len;
+        }
+        Ok(sent)
     }
 
     fn io_failure(&self) -> io::Error {
@@ -152,7 +208,7 @@ impl<'a> S3Upload<'a> {
 
 impl Write for S3Upload<'_> {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        if self.worker.as_ref().is_some_and(JoinHandle::is_finished) {
+        if self.workers.iter().any(JoinHandle::is_finished) {
             self.collect_failure();
         }
         if self.failed.is_some() {
@@ -181,15 +237,18 @@ impl super::super::Upload for S3Upload<'_> {
             return Err(e);
         }
         drop(self.tx.take());
-        let sent = match self.worker.take().map(JoinHandle::join) {
-            Some(Ok(r)) => r?,
-            _ => {
-                return Err(fail(
-                    "s3_error",
-                    format!("the upload thread of {} stopped unexpectedly", self.target),
-                ))
-            }
-        };
+        let sent = self.join()?;
+        if sent.etags.len() != self.parts {
+            return Err(fail(
+                "s3_error",
+                format!(
+                    "the upload of {}: {} of {} parts were confirmed",
+                    self.target,
+                    sent.etags.len(),
+                    self.parts
+                ),
+            ));
+        }
         let s3 = self.s3;
         s3.complete(&self.key, &self.upload_id, &self.target, &sent.etags)?;
         self.done = true;
@@ -202,11 +261,11 @@ impl Drop for S3Upload<'_> {
         if self.done {
             return;
         }
-        // Let the part being sent finish (bounded by the I/O timeout), skip the queued ones,
+        // Let the parts being sent finish (bounded by the I/O timeout), skip the queued ones,
         // then abort: no part can arrive after the abort.
         self.stop.store(true, Ordering::Relaxed);
         drop(self.tx.take());
-        if let Some(w) = self.worker.take() {
+        for w in self.workers.drain(..) {
             let _ = w.join();
         }
         if let Err(e) = self.s3.abort(&self.key, &self.upload_id, &self.target) {
