@@ -52,6 +52,8 @@ pub(super) struct S3Upload<'a> {
     buf: Vec<u8>,
     /// Parts handed to the uploader so far.
     parts: usize,
+    /// Time the archive stream spent waiting for a free slot (the network being the slower side).
+    waited: std::time::Duration,
     tx: Option<SyncSender<Part>>,
     /// Buffers the uploader is done with, to fill again instead of allocating.
     spare: Receiver<Vec<u8>>,
@@ -118,6 +120,7 @@ impl<'a> S3Upload<'a> {
             upload_id,
             buf: Vec::with_capacity(PART_SIZE),
             parts: 0,
+            waited: std::time::Duration::ZERO,
             tx: Some(tx),
             spare,
             stop,
@@ -143,7 +146,9 @@ impl<'a> S3Upload<'a> {
             number: self.parts as u16,
             bytes,
         };
+        let t = std::time::Instant::now();
         let sent = self.tx.as_ref().is_some_and(|tx| tx.send(part).is_ok());
+        self.waited += t.elapsed();
         if sent {
             Ok(())
         } else {
@@ -237,7 +242,15 @@ impl super::super::Upload for S3Upload<'_> {
             return Err(e);
         }
         drop(self.tx.take());
+        let t = std::time::Instant::now();
         let sent = self.join()?;
+        tracing::debug!(
+            "{}: {} parts; the archive stream waited {} ms for the uploaders, then {} ms for the last parts",
+            self.target,
+            self.parts,
+            self.waited.as_millis(),
+            t.elapsed().as_millis()
+        );
         if sent.etags.len() != self.parts {
             return Err(fail(
                 "s3_error",
