@@ -136,12 +136,20 @@ curl -sf "http://127.0.0.1:$FP/buckets/$BUCKET/" >/dev/null || { tail -20 weed/l
 export BACKUP_DIR=s3://$BUCKET/bench AWS_ENDPOINT_URL=http://127.0.0.1:$S3P AWS_ACCESS_KEY_ID=$KEY \
   AWS_SECRET_ACCESS_KEY=$SECRET AWS_REGION=us-east-1 AWS_S3_FORCE_PATH_STYLE=true BACKUP_STAGE_DIR=$BENCH_DIR/stage
 mkdir -p "$BACKUP_STAGE_DIR"
+# The server's CPU seconds (utime + stime) during each S3 run: on loopback it shares the cores.
+weed_cpu() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.1f", ($14 + $15) / hz}' "/proc/$WEED_PID/stat"; }
+c0=$(weed_cpu)
 read -r T_SB M_SB < <(timed "$BIN" --no-dotenv -q backup)
-NAME=$("$BIN" --no-dotenv --json backup list | python3 -c 'import json,sys; print(json.load(sys.stdin)["archives"][0]["name"])')
+c1=$(weed_cpu)
+NAME=$("$BIN" --no-dotenv --json backup list --fast | python3 -c 'import json,sys; print(json.load(sys.stdin)["archives"][0]["name"])')
+c2=$(weed_cpu)
 read -r T_SV M_SV < <(timed "$BIN" --no-dotenv -q backup verify "$NAME")
+c3=$(weed_cpu)
 read -r T_SR M_SR < <(timed "$BIN" --no-dotenv -q --yes restore --no-safety-backup "$NAME")
+c4=$(weed_cpu)
+C_SB=$(echo "$c1 - $c0" | bc) C_SV=$(echo "$c3 - $c2" | bc) C_SR=$(echo "$c4 - $c3" | bc)
 ratio() { echo "scale=2; $1 / $2" | bc; }
-printf '\n%-40s %9s %9s %9s %11s %11s\n' "S3 vs local folder (same data)" "local s" "S3 s" "S3/local" "local RSS" "S3 RSS MiB"
-printf '%-40s %9.1f %9.1f %9s %11s %11s\n' "backup" "$T_VB" "$T_SB" "$(ratio "$T_SB" "$T_VB")" "$M_VB" "$M_SB"
-printf '%-40s %9.1f %9.1f %9s %11s %11s\n' "backup verify" "$T_VV" "$T_SV" "$(ratio "$T_SV" "$T_VV")" "$M_VV" "$M_SV"
-printf '%-40s %9.1f %9.1f %9s %11s %11s\n' "restore --no-safety-backup" "$T_VR" "$T_SR" "$(ratio "$T_SR" "$T_VR")" "$M_VR" "$M_SR"
+printf '\n%-40s %9s %9s %9s %11s %11s %13s\n' "S3 vs local folder (same data)" "local s" "S3 s" "S3/local" "local RSS" "S3 RSS MiB" "server CPU s"
+printf '%-40s %9.1f %9.1f %9s %11s %11s %13s\n' "backup" "$T_VB" "$T_SB" "$(ratio "$T_SB" "$T_VB")" "$M_VB" "$M_SB" "$C_SB"
+printf '%-40s %9.1f %9.1f %9s %11s %11s %13s\n' "backup verify" "$T_VV" "$T_SV" "$(ratio "$T_SV" "$T_VV")" "$M_VV" "$M_SV" "$C_SV"
+printf '%-40s %9.1f %9.1f %9s %11s %11s %13s\n' "restore --no-safety-backup" "$T_VR" "$T_SR" "$(ratio "$T_SR" "$T_VR")" "$M_VR" "$M_SR" "$C_SR"

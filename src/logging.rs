@@ -39,11 +39,23 @@ pub fn init(log_dir: &Path, verbose: u8, quiet: bool) {
             .with_ansi(false)
             .with_filter(stderr_level)
             // The audit trail belongs in the file; on stderr it would break "quiet unless wrong".
-            .with_filter(filter_fn(|m| {
-                m.target() != FILE_ONLY
-                    && m.target() != crate::audit::LOG_TARGET
-                    && quiet_http_client(m)
-            }));
+            .with_filter(
+                filter_fn(move |m| {
+                    stderr_level >= *m.level()
+                        && m.target() != FILE_ONLY
+                        && m.target() != crate::audit::LOG_TARGET
+                        && quiet_http_client(m)
+                })
+                .with_max_level_hint(stderr_level),
+            );
+        let file_level = if verbose >= 2 {
+            LevelFilter::DEBUG
+        } else {
+            LevelFilter::INFO
+        };
+        // The hints are the subscriber's most verbose level, which `try_init` hands to the `log`
+        // crate as its max level: without them every `log::trace!` of the HTTP client (one per
+        // read of a download) is formatted into a record only to be filtered out here.
         let file = std::fs::create_dir_all(log_dir)
             .and_then(|_| OpenOptions::new().create(true).append(true).open(log_dir.join(LOG_FILE)));
         let (file_layer, file_err) = match file {
@@ -52,8 +64,11 @@ pub fn init(log_dir: &Path, verbose: u8, quiet: bool) {
                     fmt::layer()
                         .with_writer(Mutex::new(f))
                         .with_ansi(false)
-                        .with_filter(if verbose >= 2 { LevelFilter::DEBUG } else { LevelFilter::INFO })
-                        .with_filter(filter_fn(quiet_http_client)),
+                        .with_filter(file_level)
+                        .with_filter(
+                            filter_fn(move |m| file_level >= *m.level() && quiet_http_client(m))
+                                .with_max_level_hint(file_level),
+                        ),
                 ),
                 None,
             ),

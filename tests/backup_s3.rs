@@ -7,6 +7,7 @@ mod s3_support;
 
 use backup_support::Env;
 use common::cli::{isolated, json_of, stderr};
+use s3_support::flaky::{Fault, FaultKind, Flaky};
 use s3_support::{audit_trail, initialised, system_data, Weed, BUCKET, KEY_ID, SECRET};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -298,5 +299,112 @@ fn s3_failures_are_clear_and_leave_nothing_under_a_final_name() {
             .unwrap()
             .contains("does not exist"),
         "{v}"
+    );
+}
+
+/// Transient failures are retried, through a real socket (a proxy in front of the server): a part
+/// answered `503 SlowDown` is sent again, a download cut mid-stream resumes where it stopped, a
+/// refusal (403) is never retried, and a server that keeps failing fails the run after 3 tries.
+#[test]
+fn s3_transient_failures_are_retried_and_refusals_are_not() {
+    let weed = Weed::start();
+    let mut env = initialised(TARGET_MIB);
+    weed.configure(&mut env, "flaky");
+    let proxy = Flaky::start(weed.s3_port);
+    env.set("AWS_ENDPOINT_URL", &proxy.endpoint());
+
+    // Part 2 of 3 is refused once with SlowDown: the run succeeds, the object is exact.
+    proxy.inject(Fault {
+        method: "PUT",
+        matching: "partNumber=2".into(),
+        whole_only: false,
+        times: 1,
+        kind: FaultKind::SlowDown,
+    });
+    let b = env.ok(&["backup"]);
+    let name = b["name"].as_str().unwrap().to_string();
+    assert_eq!(
+        proxy.count("PUT", "partNumber=2"),
+        2,
+        "part 2 sent once more after the 503"
+    );
+    assert_eq!(proxy.count("PUT", "partNumber=1"), 1);
+    let stored = weed.get(&format!("flaky/{name}"));
+    assert_eq!(
+        hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&stored)),
+        b["sha256"].as_str().unwrap()
+    );
+    assert!(weed.unfinished_uploads().is_empty());
+    let log = std::fs::read_to_string(env.path("logs/vannactl.log")).unwrap();
+    assert!(
+        log.contains("SlowDown") && log.contains("trying again in 250 ms (attempt 2 of 3)"),
+        "the retry is logged:\n{log}"
+    );
+    assert_no_secrets("the log file", &log);
+
+    // The whole-object GET is cut after 5 MiB: the read resumes from there, on the same object.
+    proxy.clear();
+    proxy.inject(Fault {
+        method: "GET",
+        matching: format!("/flaky/{name}?"),
+        whole_only: true,
+        times: 1,
+        kind: FaultKind::CutAfter(5 << 20),
+    });
+    let v = env.ok(&["backup", "verify", &name]);
+    assert_eq!(v["verified"]["mode"], "full", "{v}");
+    let gets: Vec<_> = proxy
+        .seen()
+        .into_iter()
+        .filter(|s| s.method == "GET" && s.target.contains(&format!("/flaky/{name}?")))
+        .collect();
+    assert_eq!(gets.len(), 2, "{gets:?}");
+    assert!(gets[0].faulted && gets[0].range.is_none(), "{gets:?}");
+    let from: u64 = gets[1]
+        .range
+        .as_deref()
+        .and_then(|r| r.strip_prefix("bytes="))
+        .and_then(|r| r.strip_suffix('-'))
+        .and_then(|r| r.parse().ok())
+        .unwrap_or_else(|| panic!("resumed with an open range: {gets:?}"));
+    assert!(from > 0 && from <= 5 << 20, "resumed at {from}");
+    assert!(gets[1].if_match.is_some(), "pinned to the object: {gets:?}");
+
+    // A refusal is final: wrong credentials, every request is made once.
+    proxy.clear();
+    env.set("AWS_SECRET_ACCESS_KEY", "wrong-secret-value");
+    let (code, v, _) = run(&env, &["backup"]);
+    assert_eq!(code, 1, "{v}");
+    let seen = proxy.seen();
+    assert!(!seen.is_empty());
+    for s in &seen {
+        let again = seen.iter().filter(|o| o.target == s.target).count();
+        assert_eq!(
+            again, 1,
+            "a refused request was retried: {} {}",
+            s.method, s.target
+        );
+    }
+    env.set("AWS_SECRET_ACCESS_KEY", SECRET);
+
+    // A server that keeps failing: three attempts, then a clear error (bounded time).
+    proxy.clear();
+    proxy.inject(Fault {
+        method: "GET",
+        matching: String::new(),
+        whole_only: false,
+        times: 100,
+        kind: FaultKind::SlowDown,
+    });
+    let t = Instant::now();
+    let (code, v, _) = run(&env, &["backup", "list", "--fast"]);
+    assert_eq!(code, 1, "{v}");
+    let msg = v["error"]["message"].as_str().unwrap();
+    assert!(msg.contains("503") && msg.contains("SlowDown"), "{msg}");
+    assert_eq!(proxy.seen().len(), 3, "{:?}", proxy.seen());
+    assert!(
+        t.elapsed() < Duration::from_secs(20),
+        "took {:?}",
+        t.elapsed()
     );
 }

@@ -160,7 +160,7 @@ pub fn hash_file_bytes(bytes: &[u8]) -> (u64, String) {
     (bytes.len() as u64, hex::encode(Sha256::digest(bytes)))
 }
 
-type Sink<W> = GzEncoder<Hashing<BufWriter<W>>>;
+type Sink<W> = GzEncoder<BufWriter<W>>;
 
 /// Writes `manifest.json` then the members, into a stream (a temporary file, an upload).
 pub struct Writer<W: Write> {
@@ -171,7 +171,7 @@ pub struct Writer<W: Write> {
 impl<W: Write> Writer<W> {
     pub fn new(out: W, manifest: &Manifest) -> Result<Self> {
         let sink = GzEncoder::new(
-            Hashing::new(BufWriter::with_capacity(1 << 20, out)),
+            BufWriter::with_capacity(1 << 20, out),
             Compression::new(GZIP_LEVEL),
         );
         let mut w = Writer {
@@ -205,20 +205,17 @@ impl<W: Write> Writer<W> {
         Ok(sha)
     }
 
-    /// End the tar and gzip streams; returns the size and SHA-256 of the compressed stream, and
-    /// the stream to finish (fsync, encrypt, complete the upload).
-    pub fn finish(self) -> Result<(u64, String, W)> {
+    /// End the tar and gzip streams; returns the stream to finish (fsync, encrypt, complete the
+    /// upload). Size and checksum are the caller's to take of what is stored (after encryption).
+    pub fn finish(self) -> Result<W> {
         let gz = self
             .tar
             .into_inner()
             .context("cannot finish the tar stream")?;
-        let hashing = gz.finish().context("cannot finish the gzip stream")?;
-        let (buf, n, sha) = hashing.finish();
-        let out = buf
-            .into_inner()
+        let buf = gz.finish().context("cannot finish the gzip stream")?;
+        buf.into_inner()
             .map_err(|e| e.into_error())
-            .context("cannot write the archive")?;
-        Ok((n, sha, out))
+            .context("cannot write the archive")
     }
 }
 

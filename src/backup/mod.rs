@@ -191,7 +191,7 @@ pub fn create(s: &Settings, opts: &CreateOptions, out: &Output) -> Result<Create
             }
             bar.inc(p.size);
         }
-        let (_, _, layer) = w.finish()?;
+        let layer = w.finish()?;
         let stored = layer
             .finish()
             .with_context(|| format!("cannot finish writing {location}"))?;

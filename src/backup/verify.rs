@@ -131,13 +131,21 @@ pub fn stage_ref(
     } else {
         None
     };
-    let (tx, rx) = std::sync::mpsc::channel();
-    let counted = Reported {
-        inner: a.repo.reader(&a.name)?,
-        hasher: sha2::Sha256::default(),
-        done: Some(tx),
+    let raw = a.repo.reader(&a.name)?;
+    // Only an encrypted archive's stored bytes have a recorded checksum to compare with; a plain
+    // archive is checked member by member, so hashing its stored bytes too would be wasted work.
+    let (raw, digest): (Box<dyn Read + Send>, _) = if recorded.is_some() {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let counted = Reported {
+            inner: raw,
+            hasher: sha2::Sha256::default(),
+            done: Some(tx),
+        };
+        (Box::new(counted), Some(rx))
+    } else {
+        (raw, None)
     };
-    let mut plain = a.open_plain(s, Box::new(counted))?;
+    let mut plain = a.open_plain(s, raw)?;
     let result = stage_from(&label, &mut plain, plan)?;
     // Read to the end so a damaged or truncated tail of the stored object is noticed too.
     std::io::copy(&mut plain, &mut std::io::sink()).map_err(|e| {
@@ -147,7 +155,7 @@ pub fn stage_ref(
         )
     })?;
     drop(plain);
-    if let (Some(want), Ok(sha)) = (recorded, rx.try_recv()) {
+    if let (Some(want), Some(Ok(sha))) = (recorded, digest.map(|rx| rx.try_recv())) {
         if sha != want {
             return Err(fail(
                 "archive_corrupt",

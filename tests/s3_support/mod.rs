@@ -4,6 +4,8 @@
 //! path independent of vannactl's S3 client. Also: an environment `vannactl init` really set up.
 #![allow(dead_code)]
 
+pub mod flaky;
+
 use crate::backup_support::{make_sqlite, Env};
 use crate::common::paths::{need, repo};
 use std::io::Read;
@@ -110,9 +112,10 @@ impl Weed {
 
     fn wait_ready(&self) {
         let deadline = Instant::now() + Duration::from_secs(90);
-        // Ready when the bucket lists through the filer (the S3 gateway starts with it).
+        // Ready when the bucket exists in the filer (`-bucket` creates it after the filer is up,
+        // and a missing folder lists as empty) and the S3 gateway accepts connections.
         loop {
-            let ok = self.filer_list("").is_some()
+            let ok = self.bucket_exists()
                 && std::net::TcpStream::connect(("127.0.0.1", self.s3_port)).is_ok();
             if ok {
                 return;
@@ -141,6 +144,22 @@ impl Weed {
         env.set("AWS_SECRET_ACCESS_KEY", SECRET);
         env.set("AWS_REGION", "us-east-1");
         env.set("AWS_S3_FORCE_PATH_STYLE", "true");
+    }
+
+    fn bucket_exists(&self) -> bool {
+        let url = format!("http://127.0.0.1:{}/buckets/?limit=10000", self.filer_port);
+        let Ok(mut resp) = Self::agent()
+            .get(&url)
+            .header("Accept", "application/json")
+            .call()
+        else {
+            return false;
+        };
+        let v: serde_json::Value = resp.body_mut().read_json().unwrap_or_default();
+        v["Entries"].as_array().is_some_and(|a| {
+            a.iter()
+                .any(|e| e["FullPath"].as_str() == Some(&format!("/buckets/{BUCKET}")))
+        })
     }
 
     fn filer(&self, path: &str) -> String {
@@ -205,7 +224,15 @@ impl Weed {
     }
 
     pub fn get(&self, key: &str) -> Vec<u8> {
-        let mut resp = Self::agent().get(&self.filer(key)).call().unwrap();
+        // Just after a restart the filer answers 500 until its volume server is back.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut resp = loop {
+            let resp = Self::agent().get(&self.filer(key)).call().unwrap();
+            if resp.status().as_u16() < 500 || Instant::now() > deadline {
+                break resp;
+            }
+            std::thread::sleep(Duration::from_millis(300));
+        };
         assert!(resp.status().is_success(), "GET {key}: {}", resp.status());
         let mut v = Vec::new();
         resp.body_mut().as_reader().read_to_end(&mut v).unwrap();

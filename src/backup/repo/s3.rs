@@ -1,32 +1,59 @@
 //! The S3 repository: requests signed by `rusty-s3` (SigV4, presigned) and sent with `ureq`, no
 //! async runtime. Archives are written as a streaming multipart upload (bounded memory, an MD5 per
-//! part checked by the server, `If-None-Match: *` so nothing is overwritten) and read as a stream.
-//! Signed URLs carry the access key and signature: they never reach a message or a log.
+//! part checked by the server, `If-None-Match: *` so nothing is overwritten) and read as a stream;
+//! transient failures are retried per request. Signed URLs carry the access key and signature:
+//! they never reach a message or a log.
+
+mod download;
+mod retry;
+mod upload;
+mod xml;
 
 use super::{Entry, Upload};
 use crate::backup::archive;
 use crate::config::Settings;
-use crate::error::{fail, usage};
+use crate::error::{classify, fail, usage};
 use anyhow::Result;
 use base64::Engine;
 use md5::{Digest, Md5};
 use rusty_s3::actions::{CreateMultipartUpload, ListObjectsV2};
 use rusty_s3::{Bucket, Credentials, S3Action, UrlStyle};
-use std::io::{self, Read, Write};
-use std::time::Duration;
+use std::io::{self, Read};
+use std::time::{Duration, Instant};
+use upload::{S3Upload, Sent};
 use url::Url;
+use xml::{blocks, tag};
 
-/// Parts are buffered in memory one at a time: 8 MiB (S3's minimum is 5 MiB), doubled every
-/// 1,000 parts so the 10,000-part limit is never reached.
-const PART_SIZE: usize = 8 << 20;
-/// How long a signed URL stays valid; each request is signed just before it is sent.
+/// How long a signed URL stays valid; each request is signed just before it is sent (retries
+/// reuse it: they follow within seconds).
 const SIGN_FOR: Duration = Duration::from_secs(600);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// A server that stops answering mid-transfer fails the run after this long.
 const IO_TIMEOUT: Duration = Duration::from_secs(60);
 /// Error bodies are small XML documents.
 const MAX_ERROR_BODY: u64 = 64 << 10;
+/// ureq's socket buffers (128 KiB by default): bigger ones mean fewer, larger reads and writes
+/// for 8 MiB parts and whole-archive downloads.
+const SOCKET_BUFFER: usize = 1 << 20;
 
+/// A non-2xx answer, read: its status and S3's error code and message.
+struct Refusal {
+    status: u16,
+    code: String,
+    message: String,
+}
+
+impl Refusal {
+    fn detail(&self) -> String {
+        if self.code.is_empty() {
+            format!("HTTP {}", self.status)
+        } else {
+            format!("HTTP {} {}: {}", self.status, self.code, self.message)
+        }
+    }
+}
+
+#[derive(Clone)]
 pub struct S3 {
     bucket: Bucket,
     prefix: String,
@@ -73,6 +100,8 @@ impl S3 {
             .timeout_recv_response(Some(IO_TIMEOUT))
             .timeout_per_read(Some(IO_TIMEOUT))
             .timeout_per_write(Some(IO_TIMEOUT))
+            .input_buffer_size(SOCKET_BUFFER)
+            .output_buffer_size(SOCKET_BUFFER)
             .http_status_as_error(false)
             .build()
             .into();
@@ -117,39 +146,30 @@ impl S3 {
         t
     }
 
-    /// Send one signed request; a transport failure names the endpoint, never the signed URL.
+    /// Send one signed request as it is.
     fn send(
         &self,
         what: &str,
-        target: &str,
         method: &str,
-        url: Url,
+        url: &Url,
         headers: &[(&str, String)],
         body: Option<&[u8]>,
-    ) -> Result<ureq::http::Response<ureq::Body>> {
+    ) -> Result<ureq::http::Response<ureq::Body>, ureq::Error> {
         let mut req = ureq::http::Request::builder()
             .method(method)
             .uri(url.as_str());
         for (k, v) in headers {
             req = req.header(*k, v);
         }
-        let req = req
-            .body(body.unwrap_or_default())
-            .map_err(|e| fail("s3_error", format!("cannot build the {what} request: {e}")))?;
-        self.agent.run(req).map_err(|e| {
-            fail(
-                "s3_unreachable",
-                format!(
-                    "S3 endpoint {} did not answer ({what} {target}): {}; check AWS_ENDPOINT_URL \
-                     and that the server is up",
-                    self.endpoint,
-                    self.scrub(&e.to_string())
-                ),
-            )
-        })
+        let req = req.body(body.unwrap_or_default()).map_err(|e| {
+            ureq::Error::Other(format!("cannot build the {what} request: {e}").into())
+        })?;
+        self.agent.run(req)
     }
 
-    /// Send, and turn a non-2xx answer into a classified error naming what failed.
+    /// Send, retrying transient failures (see [`retry`]), and turn a transport failure or a
+    /// non-2xx answer into a classified error naming the endpoint and what failed, never the
+    /// signed URL.
     fn call(
         &self,
         what: &str,
@@ -159,19 +179,49 @@ impl S3 {
         headers: &[(&str, String)],
         body: Option<&[u8]>,
     ) -> Result<ureq::http::Response<ureq::Body>> {
-        let resp = self.send(what, target, method, url, headers, body)?;
-        if resp.status().is_success() {
-            return Ok(resp);
+        let mut attempt = 1;
+        loop {
+            let failure = match self.send(what, method, &url, headers, body) {
+                Ok(resp) if resp.status().is_success() => return Ok(resp),
+                Ok(resp) => {
+                    let r = self.refusal(resp);
+                    if attempt >= retry::TRIES || !retry::transient_status(r.status, &r.code) {
+                        return Err(self.status_error(what, target, &r));
+                    }
+                    r.detail()
+                }
+                Err(e) => {
+                    if attempt >= retry::TRIES || !retry::transient_transport(&e) {
+                        return Err(self.unreachable(what, target, &e));
+                    }
+                    self.scrub(&e.to_string())
+                }
+            };
+            let wait = retry::backoff(attempt);
+            tracing::warn!(
+                "S3 {what} {target} failed ({failure}); trying again in {} ms (attempt {} of {})",
+                wait.as_millis(),
+                attempt + 1,
+                retry::TRIES
+            );
+            std::thread::sleep(wait);
+            attempt += 1;
         }
-        Err(self.status_error(what, target, resp))
     }
 
-    fn status_error(
-        &self,
-        what: &str,
-        target: &str,
-        resp: ureq::http::Response<ureq::Body>,
-    ) -> anyhow::Error {
+    fn unreachable(&self, what: &str, target: &str, e: &ureq::Error) -> anyhow::Error {
+        fail(
+            "s3_unreachable",
+            format!(
+                "S3 endpoint {} did not answer ({what} {target}): {}; check AWS_ENDPOINT_URL \
+                 and that the server is up",
+                self.endpoint,
+                self.scrub(&e.to_string())
+            ),
+        )
+    }
+
+    fn refusal(&self, resp: ureq::http::Response<ureq::Body>) -> Refusal {
         let status = resp.status().as_u16();
         let mut text = String::new();
         let _ = resp
@@ -179,14 +229,16 @@ impl S3 {
             .into_reader()
             .take(MAX_ERROR_BODY)
             .read_to_string(&mut text);
-        let code = tag(&text, "Code").unwrap_or_default();
-        let msg = self.scrub(&tag(&text, "Message").unwrap_or_default());
-        let detail = if code.is_empty() {
-            format!("HTTP {status}")
-        } else {
-            format!("HTTP {status} {code}: {msg}")
-        };
-        match (status, code.as_str()) {
+        Refusal {
+            status,
+            code: tag(&text, "Code").unwrap_or_default(),
+            message: self.scrub(&tag(&text, "Message").unwrap_or_default()),
+        }
+    }
+
+    fn status_error(&self, what: &str, target: &str, r: &Refusal) -> anyhow::Error {
+        let detail = r.detail();
+        match (r.status, r.code.as_str()) {
             (404, "NoSuchBucket") => fail(
                 "s3_no_bucket",
                 format!(
@@ -207,6 +259,10 @@ impl S3 {
                     "S3 refused {what} {target} ({detail}); check AWS_ACCESS_KEY_ID, \
                      AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN and the bucket policy"
                 ),
+            ),
+            (412, _) if what.starts_with("read") => fail(
+                "archive_corrupt",
+                format!("{target} changed while it was being read ({detail}); run again"),
             ),
             (412, _) => fail(
                 "archive_exists",
@@ -258,23 +314,71 @@ impl S3 {
         Ok(out)
     }
 
-    /// GET the object (or its first `len` bytes), streamed.
+    /// GET the object (or its first `len` bytes), streamed; a whole object is read ahead by its
+    /// own thread and resumed after a dropped connection.
     pub fn reader(&self, name: &str, len: Option<u64>) -> Result<Box<dyn Read + Send>> {
         let key = self.key(name);
         let target = self.location(name);
-        let mut action = self.bucket.get_object(Some(&self.creds), &key);
         let range = len.map(|n| format!("bytes=0-{}", n.saturating_sub(1)));
-        if let Some(r) = &range {
-            action.headers_mut().insert("range", r.clone());
+        let resp = self.get(&key, &target, "read", range, None)?;
+        if len.is_some() {
+            let what = format!("reading {target} from {}", self.endpoint);
+            return Ok(Box::new(Blame {
+                inner: resp.into_body().into_reader(),
+                what,
+            }));
+        }
+        let etag = resp
+            .headers()
+            .get("etag")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let src = download::Source {
+            s3: self.clone(),
+            key,
+            target: target.clone(),
+            etag,
+            body: Box::new(resp.into_body().into_reader()),
+        };
+        let d = download::Download::start(src)
+            .map_err(|e| fail("s3_error", format!("cannot start reading {target}: {e}")))?;
+        Ok(Box::new(d))
+    }
+
+    /// The rest of the object from byte `from`, if it is still the object with `etag`.
+    fn read_from(
+        &self,
+        key: &str,
+        target: &str,
+        from: u64,
+        etag: &str,
+    ) -> Result<Box<dyn Read + Send>> {
+        let range = Some(format!("bytes={from}-"));
+        let resp = self.get(key, target, "resuming the read of", range, Some(etag))?;
+        Ok(Box::new(resp.into_body().into_reader()))
+    }
+
+    fn get(
+        &self,
+        key: &str,
+        target: &str,
+        what: &str,
+        range: Option<String>,
+        if_match: Option<&str>,
+    ) -> Result<ureq::http::Response<ureq::Body>> {
+        let mut action = self.bucket.get_object(Some(&self.creds), key);
+        let mut headers: Vec<(&str, String)> = Vec::new();
+        if let Some(r) = range {
+            headers.push(("range", r));
+        }
+        if let Some(e) = if_match {
+            headers.push(("if-match", e.to_string()));
+        }
+        for (k, v) in &headers {
+            action.headers_mut().insert(*k, v.clone());
         }
         let url = action.sign(SIGN_FOR);
-        let headers: Vec<(&str, String)> = range.into_iter().map(|r| ("range", r)).collect();
-        let resp = self.call("read", &target, "GET", url, &headers, None)?;
-        let endpoint = self.endpoint.clone();
-        Ok(Box::new(Blame {
-            inner: resp.into_body().into_reader(),
-            what: format!("reading {target} from {endpoint}"),
-        }))
+        self.call(what, target, "GET", url, &headers, None)
     }
 
     pub fn writer(&self, name: &str) -> Result<Box<dyn Upload + '_>> {
@@ -292,36 +396,34 @@ impl S3 {
             })?
             .upload_id()
             .to_string();
-        Ok(Box::new(S3Upload {
-            s3: self,
-            key,
-            target,
-            upload_id,
-            buf: Vec::with_capacity(PART_SIZE),
-            etags: Vec::new(),
-            md5s: Vec::new(),
-            total: 0,
-            done: false,
-        }))
+        Ok(Box::new(S3Upload::start(self, key, target, upload_id)?))
     }
 
-    fn upload_part(&self, up: &mut S3Upload<'_>) -> Result<()> {
-        let number = up.etags.len() as u16 + 1;
-        let md5: [u8; 16] = Md5::digest(&up.buf).into();
+    /// Send one part; returns its ETag and MD5 once the server has checked the MD5.
+    fn upload_part(
+        &self,
+        key: &str,
+        upload_id: &str,
+        target: &str,
+        number: u16,
+        bytes: &[u8],
+    ) -> Result<(String, [u8; 16])> {
+        let started = Instant::now();
+        let md5: [u8; 16] = Md5::digest(bytes).into();
         let md5_b64 = base64::engine::general_purpose::STANDARD.encode(md5);
         let mut action = self
             .bucket
-            .upload_part(Some(&self.creds), &up.key, number, &up.upload_id);
+            .upload_part(Some(&self.creds), key, number, upload_id);
         action.headers_mut().insert("content-md5", md5_b64.clone());
         let url = action.sign(SIGN_FOR);
         let what = format!("upload of part {number} of");
         let resp = self.call(
             &what,
-            &up.target,
+            target,
             "PUT",
             url,
             &[("content-md5", md5_b64)],
-            Some(&up.buf),
+            Some(bytes),
         )?;
         let etag = resp
             .headers()
@@ -335,62 +437,59 @@ impl S3 {
             return Err(fail(
                 "s3_error",
                 format!(
-                    "part {number} of {}: the server stored different bytes (ETag {bare})",
-                    up.target
+                    "part {number} of {target}: the server stored different bytes (ETag {bare})"
                 ),
             ));
         }
-        up.etags.push(etag);
-        up.md5s.push(md5);
-        up.total += up.buf.len() as u64;
-        up.buf.clear();
-        Ok(())
+        tracing::debug!(
+            "part {number} of {target}: {} bytes in {} ms",
+            bytes.len(),
+            started.elapsed().as_millis()
+        );
+        Ok((etag, md5))
     }
 
-    fn complete(&self, up: &mut S3Upload<'_>) -> Result<()> {
-        let action = self.bucket.complete_multipart_upload(
+    fn complete(&self, key: &str, upload_id: &str, target: &str, etags: &[String]) -> Result<()> {
+        let mut action = self.bucket.complete_multipart_upload(
             Some(&self.creds),
-            &up.key,
-            &up.upload_id,
-            up.etags.iter().map(String::as_str),
+            key,
+            upload_id,
+            etags.iter().map(String::as_str),
         );
-        let mut action = action;
         action.headers_mut().insert("if-none-match", "*");
         let url = action.sign(SIGN_FOR);
         let body = action.body();
         let resp = self.call(
             "completing the upload of",
-            &up.target,
+            target,
             "POST",
             url,
             &[("if-none-match", "*".to_string())],
             Some(body.as_bytes()),
         )?;
         // S3 may answer 200 and still report an error in the body.
-        let text = read_text(resp, &up.target)?;
+        let text = read_text(resp, target)?;
         if text.contains("<Error>") {
             return Err(fail(
                 "s3_error",
                 format!(
-                    "completing the upload of {} failed: {} {}",
-                    up.target,
+                    "completing the upload of {target} failed: {} {}",
                     tag(&text, "Code").unwrap_or_default(),
                     self.scrub(&tag(&text, "Message").unwrap_or_default())
                 ),
             ));
         }
-        up.done = true;
-        self.check_complete(up)
+        Ok(())
     }
 
     /// The assembled object has our size, and (where the server reports it) the multipart ETag of
     /// exactly our parts. Otherwise the object is removed: nothing wrong stays under a final name.
-    fn check_complete(&self, up: &S3Upload<'_>) -> Result<()> {
+    fn check_complete(&self, key: &str, target: &str, sent: &Sent) -> Result<()> {
         let url = self
             .bucket
-            .head_object(Some(&self.creds), &up.key)
+            .head_object(Some(&self.creds), key)
             .sign(SIGN_FOR);
-        let resp = self.call("checking", &up.target, "HEAD", url, &[], None)?;
+        let resp = self.call("checking", target, "HEAD", url, &[], None)?;
         let header = |n: &str| {
             resp.headers()
                 .get(n)
@@ -400,23 +499,23 @@ impl S3 {
         let size: Option<u64> = header("content-length").and_then(|v| v.parse().ok());
         let etag = header("etag").unwrap_or_default();
         let mut all = Md5::new();
-        for m in &up.md5s {
+        for m in &sent.md5s {
             all.update(m);
         }
-        let want = format!("{}-{}", hex::encode(all.finalize()), up.md5s.len());
+        let want = format!("{}-{}", hex::encode(all.finalize()), sent.md5s.len());
         let bare = etag.trim_matches('"');
-        let wrong = if size != Some(up.total) {
-            Some(format!("size {size:?}, {} bytes were sent", up.total))
+        let wrong = if size != Some(sent.total) {
+            Some(format!("size {size:?}, {} bytes were sent", sent.total))
         } else if bare.contains('-') && bare != want {
             Some(format!("ETag {bare}, expected {want}"))
         } else {
             None
         };
         if let Some(w) = wrong {
-            let _ = self.remove_key(&up.key, &up.target);
+            let _ = self.remove_key(key, target);
             return Err(fail(
                 "s3_error",
-                format!("{} was stored wrongly ({w}); removed it", up.target),
+                format!("{target} was stored wrongly ({w}); removed it"),
             ));
         }
         Ok(())
@@ -489,17 +588,11 @@ impl S3 {
     pub fn get_small(&self, name: &str) -> Result<Option<Vec<u8>>> {
         let key = self.key(name);
         let target = self.location(name);
-        let url = self
-            .bucket
-            .get_object(Some(&self.creds), &key)
-            .sign(SIGN_FOR);
-        let resp = self.send("read", &target, "GET", url, &[], None)?;
-        if resp.status().as_u16() == 404 {
-            return Ok(None);
-        }
-        if !resp.status().is_success() {
-            return Err(self.status_error("read", &target, resp));
-        }
+        let resp = match self.get(&key, &target, "read", None, None) {
+            Ok(r) => r,
+            Err(e) if classify(&e).0 == "archive_missing" => return Ok(None),
+            Err(e) => return Err(e),
+        };
         let mut buf = Vec::new();
         resp.into_body()
             .into_reader()
@@ -520,67 +613,6 @@ impl S3 {
             .sign(SIGN_FOR);
         self.call("removing", target, "DELETE", url, &[], None)?;
         Ok(())
-    }
-}
-
-/// A multipart upload in progress; dropped before `commit`, it is aborted.
-struct S3Upload<'a> {
-    s3: &'a S3,
-    key: String,
-    target: String,
-    upload_id: String,
-    buf: Vec<u8>,
-    etags: Vec<String>,
-    md5s: Vec<[u8; 16]>,
-    total: u64,
-    done: bool,
-}
-
-impl S3Upload<'_> {
-    fn part_size(&self) -> usize {
-        PART_SIZE << (self.etags.len() / 1000).min(6)
-    }
-}
-
-impl Write for S3Upload<'_> {
-    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        let room = self.part_size() - self.buf.len();
-        let n = data.len().min(room);
-        self.buf.extend_from_slice(&data[..n]);
-        if self.buf.len() >= self.part_size() {
-            let s3 = self.s3;
-            s3.upload_part(self)
-                .map_err(|e| io::Error::other(crate::error::message(&e)))?;
-        }
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Upload for S3Upload<'_> {
-    fn commit(mut self: Box<Self>) -> Result<()> {
-        let s3 = self.s3;
-        if !self.buf.is_empty() || self.etags.is_empty() {
-            s3.upload_part(&mut self)?;
-        }
-        s3.complete(&mut self)
-    }
-}
-
-impl Drop for S3Upload<'_> {
-    fn drop(&mut self) {
-        if !self.done {
-            if let Err(e) = self.s3.abort(&self.key, &self.upload_id, &self.target) {
-                tracing::warn!(
-                    "could not abort the unfinished upload of {}: {}; the next backup aborts it",
-                    self.target,
-                    crate::error::message(&e)
-                );
-            }
-        }
     }
 }
 
@@ -611,52 +643,4 @@ fn read_text(resp: ureq::http::Response<ureq::Body>, target: &str) -> Result<Str
             )
         })?;
     Ok(text)
-}
-
-/// The text of the first `<name>…</name>` element (XML entities decoded).
-fn tag(xml: &str, name: &str) -> Option<String> {
-    let open = format!("<{name}>");
-    let close = format!("</{name}>");
-    let start = xml.find(&open)? + open.len();
-    let end = start + xml[start..].find(&close)?;
-    Some(unescape(&xml[start..end]))
-}
-
-/// Every `<name>…</name>` element's inner text.
-fn blocks<'a>(xml: &'a str, name: &str) -> Vec<&'a str> {
-    let open = format!("<{name}>");
-    let close = format!("</{name}>");
-    let mut out = Vec::new();
-    let mut rest = xml;
-    while let Some(s) = rest.find(&open) {
-        let after = &rest[s + open.len()..];
-        let Some(e) = after.find(&close) else { break };
-        out.push(&after[..e]);
-        rest = &after[e + close.len()..];
-    }
-    out
-}
-
-fn unescape(s: &str) -> String {
-    s.replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&apos;", "'")
-        .replace("&amp;", "&")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn xml_fields_and_blocks() {
-        let x = "<ListMultipartUploadsResult><Upload><Key>p/backup_a&amp;b</Key><UploadId>1</UploadId></Upload>\
-                 <Upload><Key>p/x</Key><UploadId>2</UploadId></Upload></ListMultipartUploadsResult>";
-        let b = blocks(x, "Upload");
-        assert_eq!(b.len(), 2);
-        assert_eq!(tag(b[0], "Key").as_deref(), Some("p/backup_a&b"));
-        assert_eq!(tag(b[1], "UploadId").as_deref(), Some("2"));
-        assert_eq!(tag(x, "Missing"), None);
-    }
 }
