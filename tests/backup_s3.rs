@@ -104,6 +104,20 @@ fn s3_backup_list_verify_restore_and_retention() {
         assert_eq!(v["verified"]["components"], "system,target");
     }
 
+    // A restore drill streams the archive from the bucket into scratch places; live data and
+    // the bucket stay as they were.
+    let live_before = system_data(&env);
+    let d = env.ok(&["backup", "verify", "--restore-test", &name]);
+    assert_eq!(d["restore_test"]["ok"], true, "{d}");
+    let parts = d["restore_test"]["components"].as_array().unwrap();
+    for c in ["system", "target"] {
+        let r = parts.iter().find(|p| p["component"] == c).unwrap();
+        assert_eq!(r["result"], "ok", "{c}: {d}");
+    }
+    assert_eq!(system_data(&env), live_before);
+    assert_eq!(weed.archives("prod/daily"), vec![name.clone()]);
+    assert!(weed.unfinished_uploads().is_empty());
+
     // Restore by name puts back exactly what was archived.
     env.system_exec("DELETE FROM business_ontologies; UPDATE users SET username = 'changed';");
     assert_ne!(system_data(&env), before);
