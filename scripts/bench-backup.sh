@@ -13,6 +13,8 @@
 #   scripts/bench-backup.sh            # builds and uses the release binary
 #   VANNACTL_BIN=target/debug/vannactl TARGET_MB=1024 ROWS=1000000 scripts/bench-backup.sh
 #   source scripts/test-env.sh && TARGET_KIND=random scripts/bench-backup.sh
+# BENCH_PIN_CPUS=1 runs every vannactl command on CPU 0 and the S3 server on CPU 1 (taskset), so the
+# server does not take CPU from vannactl's compression, as a server on another host would not.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -25,6 +27,8 @@ WEED=${VANNACTL_TEST_WEED:-}
 PG_ADMIN=${PG_ADMIN:-postgres://postgres@127.0.0.1:5432/postgres}
 DB=vannactl_bench_$$
 PG_URL=${PG_ADMIN%/*}/$DB
+VT=() WT=()
+if [[ -n ${BENCH_PIN_CPUS:-} ]]; then VT=(taskset -c 0) WT=(taskset -c 1); fi
 
 if [[ -z ${VANNACTL_BIN:-} ]]; then (cd "$ROOT" && cargo build --release --quiet); fi
 
@@ -93,14 +97,14 @@ export DATABASE_URL=$PG_URL TARGET_DB_SOURCE=$BENCH_DIR/source.db TARGET_DB_PATH
 echo "target copy: $(mib "$(size data/target.db)") MiB; system DB: $(psql -Atq "$PG_URL" -c "SELECT pg_size_pretty(pg_database_size('$DB'))")"
 
 echo "== backup"
-read -r T_VB M_VB < <(timed "$BIN" --no-dotenv -q backup)
+read -r T_VB M_VB < <(timed "${VT[@]}" "$BIN" --no-dotenv -q backup)
 ARCHIVE=$(ls backups/backup_*.tar.gz)
 T_MB=$(secs bash -c "pg_dump -Fc -f manual/system.dump '$PG_URL' && tar czf manual/manual.tar.gz -C manual system.dump -C '$BENCH_DIR/data' target.db target.db.manifest.json")
 echo "== verify"
-read -r T_VV M_VV < <(timed "$BIN" --no-dotenv -q backup verify "$ARCHIVE")
+read -r T_VV M_VV < <(timed "${VT[@]}" "$BIN" --no-dotenv -q backup verify "$ARCHIVE")
 T_MV=$(secs bash -c "gzip -t manual/manual.tar.gz && pg_restore --list manual/system.dump")
 echo "== restore"
-read -r T_VR M_VR < <(timed "$BIN" --no-dotenv -q --yes restore --no-safety-backup "$ARCHIVE")
+read -r T_VR M_VR < <(timed "${VT[@]}" "$BIN" --no-dotenv -q --yes restore --no-safety-backup "$ARCHIVE")
 T_VRS=$(secs "$BIN" --no-dotenv -q --yes restore "$ARCHIVE")
 rm -f manual/system.dump
 T_MR=$(secs bash -c "mkdir -p manual/x && tar xzf manual/manual.tar.gz -C manual/x && pg_restore --single-transaction --clean --if-exists -d '$PG_URL' manual/x/system.dump")
@@ -127,7 +131,7 @@ S3P=$(port); FP=$(port); extra=()
 for f in master.port volume.port admin.port s3.port.grpc filer.port.grpc master.port.grpc volume.port.grpc admin.port.grpc debug.port metricsPort; do
   extra+=("-$f=$(port)")
 done
-"$WEED" mini -dir="$BENCH_DIR/weed/data" -ip=127.0.0.1 -ip.bind=127.0.0.1 -s3.port="$S3P" \
+"${WT[@]}" "$WEED" mini -dir="$BENCH_DIR/weed/data" -ip=127.0.0.1 -ip.bind=127.0.0.1 -s3.port="$S3P" \
   -s3.config="$BENCH_DIR/weed/identities.json" -filer.port="$FP" -bucket="$BUCKET" -admin.ui=false \
   -webdav=false -s3.port.iceberg=0 -s3.port.lance=0 "${extra[@]}" >/dev/null 2>weed/log &
 WEED_PID=$!
@@ -139,17 +143,34 @@ mkdir -p "$BACKUP_STAGE_DIR"
 # The server's CPU seconds (utime + stime) during each S3 run: on loopback it shares the cores.
 weed_cpu() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.1f", ($14 + $15) / hz}' "/proc/$WEED_PID/stat"; }
 c0=$(weed_cpu)
-read -r T_SB M_SB < <(timed "$BIN" --no-dotenv -q backup)
+read -r T_SB M_SB < <(timed "${VT[@]}" "$BIN" --no-dotenv -q backup)
 c1=$(weed_cpu)
 NAME=$("$BIN" --no-dotenv --json backup list --fast | python3 -c 'import json,sys; print(json.load(sys.stdin)["archives"][0]["name"])')
 c2=$(weed_cpu)
-read -r T_SV M_SV < <(timed "$BIN" --no-dotenv -q backup verify "$NAME")
+read -r T_SV M_SV < <(timed "${VT[@]}" "$BIN" --no-dotenv -q backup verify "$NAME")
 c3=$(weed_cpu)
-read -r T_SR M_SR < <(timed "$BIN" --no-dotenv -q --yes restore --no-safety-backup "$NAME")
+read -r T_SR M_SR < <(timed "${VT[@]}" "$BIN" --no-dotenv -q --yes restore --no-safety-backup "$NAME")
 c4=$(weed_cpu)
 C_SB=$(echo "$c1 - $c0" | bc) C_SV=$(echo "$c3 - $c2" | bc) C_SR=$(echo "$c4 - $c3" | bc)
+# The plain tool an operator would otherwise use: the AWS CLI copying the same local archive up
+# and down (its default multipart settings), on the same CPU as vannactl when pinned.
+T_AU= T_AD=
+if command -v aws >/dev/null; then
+  T_AU=$(secs "${VT[@]}" aws s3 cp --only-show-errors "$ARCHIVE" "s3://$BUCKET/plain/archive.tar.gz")
+  T_AD=$(secs "${VT[@]}" aws s3 cp --only-show-errors "s3://$BUCKET/plain/archive.tar.gz" "$BENCH_DIR/plain-download.tar.gz")
+  rm -f "$BENCH_DIR/plain-download.tar.gz"
+fi
 ratio() { echo "scale=2; $1 / $2" | bc; }
 printf '\n%-40s %9s %9s %9s %11s %11s %13s\n' "S3 vs local folder (same data)" "local s" "S3 s" "S3/local" "local RSS" "S3 RSS MiB" "server CPU s"
 printf '%-40s %9.1f %9.1f %9s %11s %11s %13s\n' "backup" "$T_VB" "$T_SB" "$(ratio "$T_SB" "$T_VB")" "$M_VB" "$M_SB" "$C_SB"
 printf '%-40s %9.1f %9.1f %9s %11s %11s %13s\n' "backup verify" "$T_VV" "$T_SV" "$(ratio "$T_SV" "$T_VV")" "$M_VV" "$M_SV" "$C_SV"
 printf '%-40s %9.1f %9.1f %9s %11s %11s %13s\n' "restore --no-safety-backup" "$T_VR" "$T_SR" "$(ratio "$T_SR" "$T_VR")" "$M_VR" "$M_SR" "$C_SR"
+if [[ -n $T_AU ]]; then
+  printf '\n%-70s %9s\n' "S3 vs the AWS CLI around the local folder" "seconds"
+  printf '%-70s %9.1f\n' "aws s3 cp (upload of the same archive)" "$T_AU"
+  printf '%-70s %9.1f\n' "aws s3 cp (download)" "$T_AD"
+  printf '%-70s %9.1f\n' "vannactl backup to S3" "$T_SB"
+  printf '%-70s %9.1f\n' "vannactl backup to the local folder + aws s3 cp" "$(echo "$T_VB + $T_AU" | bc)"
+  printf '%-70s %9.1f\n' "vannactl restore from S3" "$T_SR"
+  printf '%-70s %9.1f\n' "aws s3 cp + vannactl restore from the local folder" "$(echo "$T_AD + $T_VR" | bc)"
+fi
