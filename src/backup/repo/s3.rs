@@ -197,14 +197,10 @@ impl S3 {
                     self.scrub(&e.to_string())
                 }
             };
-            let wait = retry::backoff(attempt);
-            tracing::warn!(
-                "S3 {what} {target} failed ({failure}); trying again in {} ms (attempt {} of {})",
-                wait.as_millis(),
-                attempt + 1,
-                retry::TRIES
+            retry::pause(
+                attempt,
+                format_args!("S3 {what} {target} failed ({failure})"),
             );
-            std::thread::sleep(wait);
             attempt += 1;
         }
     }

@@ -79,14 +79,12 @@ fn pump(mut src: Source, tx: &SyncSender<Msg>, spare: &Receiver<Vec<u8>>) {
                     let at = offset + filled as u64;
                     let resumed = match &src.etag {
                         Some(etag) if retry::transient_io(e.kind()) && attempt < retry::TRIES => {
-                            let wait = retry::backoff(attempt);
-                            tracing::warn!(
-                                "{what}: {e} after {at} bytes; resuming in {} ms (attempt {} of {})",
-                                wait.as_millis(),
-                                attempt + 1,
-                                retry::TRIES
+                            retry::pause(
+                                attempt,
+                                format_args!(
+                                    "{what}: {e} after {at} bytes (the next attempt resumes there)"
+                                ),
                             );
-                            std::thread::sleep(wait);
                             attempt += 1;
                             src.s3
                                 .read_from(&src.key, &src.target, at, etag)

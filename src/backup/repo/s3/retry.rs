@@ -16,6 +16,17 @@ pub fn backoff(attempt: u32) -> Duration {
     FIRST_WAIT * 2u32.pow(attempt.saturating_sub(1).min(4))
 }
 
+/// Log why attempt number `attempt` failed and wait before the next one.
+pub fn pause(attempt: u32, failed: std::fmt::Arguments) {
+    let wait = backoff(attempt);
+    tracing::warn!(
+        "{failed}; trying again in {} ms (attempt {} of {TRIES})",
+        wait.as_millis(),
+        attempt + 1
+    );
+    std::thread::sleep(wait);
+}
+
 /// A connection-level failure that a new connection may not hit.
 pub fn transient_transport(e: &ureq::Error) -> bool {
     match e {
