@@ -356,6 +356,36 @@ fn s3_transient_failures_are_retried_and_refusals_are_not() {
     );
     assert_no_secrets("the log file", &log);
 
+    // The answer to completing the upload is lost after the server stored the object (a retry,
+    // where one is made, is refused): the object is checked to be exactly ours, and the run
+    // succeeds.
+    proxy.clear();
+    proxy.inject(Fault {
+        method: "POST",
+        matching: "uploadId=".into(),
+        whole_only: false,
+        times: 1,
+        kind: FaultKind::CutAfter(0),
+    });
+    let lost = env.ok(&["backup"]);
+    let lost_name = lost["name"].as_str().unwrap().to_string();
+    assert!(
+        proxy
+            .seen()
+            .iter()
+            .any(|r| r.method == "POST" && r.target.contains("uploadId=") && r.faulted),
+        "the completion's answer was cut"
+    );
+    let stored = weed.get(&format!("flaky/{lost_name}"));
+    assert_eq!(
+        hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&stored)),
+        lost["sha256"].as_str().unwrap()
+    );
+    assert!(weed.unfinished_uploads().is_empty());
+    let log = std::fs::read_to_string(env.path("logs/vannactl.log")).unwrap();
+    assert!(log.contains("the server's first answer was lost"), "{log}");
+    env.ok(&["backup", "verify", &lost_name]);
+
     // The whole-object GET is cut after 5 MiB: the read resumes from there, on the same object.
     proxy.clear();
     proxy.inject(Fault {

@@ -481,29 +481,12 @@ impl S3 {
     /// The assembled object has our size, and (where the server reports it) the multipart ETag of
     /// exactly our parts. Otherwise the object is removed: nothing wrong stays under a final name.
     fn check_complete(&self, key: &str, target: &str, sent: &Sent) -> Result<()> {
-        let url = self
-            .bucket
-            .head_object(Some(&self.creds), key)
-            .sign(SIGN_FOR);
-        let resp = self.call("checking", target, "HEAD", url, &[], None)?;
-        let header = |n: &str| {
-            resp.headers()
-                .get(n)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string)
-        };
-        let size: Option<u64> = header("content-length").and_then(|v| v.parse().ok());
-        let etag = header("etag").unwrap_or_default();
-        let mut all = Md5::new();
-        for m in &sent.md5s {
-            all.update(m);
-        }
-        let want = format!("{}-{}", hex::encode(all.finalize()), sent.md5s.len());
-        let bare = etag.trim_matches('"');
+        let (size, etag) = self.stored(key, target)?;
+        let want = multipart_etag(sent);
         let wrong = if size != Some(sent.total) {
             Some(format!("size {size:?}, {} bytes were sent", sent.total))
-        } else if bare.contains('-') && bare != want {
-            Some(format!("ETag {bare}, expected {want}"))
+        } else if etag.contains('-') && etag != want {
+            Some(format!("ETag {etag}, expected {want}"))
         } else {
             None
         };
@@ -515,6 +498,33 @@ impl S3 {
             ));
         }
         Ok(())
+    }
+
+    /// Whether the object under `key` is the one these parts make: our size and the multipart
+    /// ETag of exactly our parts (a server that reports no multipart ETag never proves it).
+    /// After a completion whose answer was lost, the retry is refused (the upload is gone, or the
+    /// object now exists) although the archive was stored.
+    fn holds_exactly(&self, key: &str, target: &str, sent: &Sent) -> bool {
+        matches!(self.stored(key, target), Ok((Some(size), etag))
+            if size == sent.total && etag == multipart_etag(sent))
+    }
+
+    /// Size and bare ETag of a stored object (HEAD).
+    fn stored(&self, key: &str, target: &str) -> Result<(Option<u64>, String)> {
+        let url = self
+            .bucket
+            .head_object(Some(&self.creds), key)
+            .sign(SIGN_FOR);
+        let resp = self.call("checking", target, "HEAD", url, &[], None)?;
+        let header = |n: &str| {
+            resp.headers()
+                .get(n)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let size = header("content-length").and_then(|v| v.parse().ok());
+        let etag = header("etag").unwrap_or_default();
+        Ok((size, etag.trim_matches('"').to_string()))
     }
 
     fn abort(&self, key: &str, upload_id: &str, target: &str) -> Result<()> {
@@ -639,4 +649,13 @@ fn read_text(resp: ureq::http::Response<ureq::Body>, target: &str) -> Result<Str
             )
         })?;
     Ok(text)
+}
+
+/// S3's ETag of a multipart object: the MD5 of the parts' MD5s, `-` and the number of parts.
+fn multipart_etag(sent: &Sent) -> String {
+    let mut all = Md5::new();
+    for m in &sent.md5s {
+        all.update(m);
+    }
+    format!("{}-{}", hex::encode(all.finalize()), sent.md5s.len())
 }
