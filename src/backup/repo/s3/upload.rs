@@ -263,19 +263,22 @@ impl super::super::Upload for S3Upload<'_> {
             ));
         }
         let s3 = self.s3;
-        if let Err(e) = s3.complete(&self.key, &self.upload_id, &self.target, &sent.etags) {
-            if !s3.holds_exactly(&self.key, &self.target, &sent) {
-                return Err(e);
-            }
-            tracing::warn!(
-                "{}: completing the upload failed ({}), but the stored object holds exactly the \
-                 parts sent: the server's first answer was lost",
-                self.target,
-                crate::error::message(&e)
-            );
+        let Err(e) = s3.complete(&self.key, &self.upload_id, &self.target, &sent.etags) else {
+            self.done = true;
+            return s3.check_complete(&self.key, &self.target, &sent);
+        };
+        // holds_exactly already checked what check_complete would.
+        if !s3.holds_exactly(&self.key, &self.target, &sent) {
+            return Err(e);
         }
         self.done = true;
-        s3.check_complete(&self.key, &self.target, &sent)
+        tracing::warn!(
+            "{}: completing the upload failed ({}), but the stored object holds exactly the \
+             parts sent: the server's first answer was lost",
+            self.target,
+            crate::error::message(&e)
+        );
+        Ok(())
     }
 }
 
