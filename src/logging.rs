@@ -37,8 +37,8 @@ pub fn init(log_dir: &Path, verbose: u8, quiet: bool) {
             .with_target(false)
             .without_time()
             .with_ansi(false)
-            .with_filter(stderr_level)
-            // The audit trail belongs in the file; on stderr it would break "quiet unless wrong".
+            // One filter per layer: its level check and its hint agree. The audit trail belongs in
+            // the file; on stderr it would break "quiet unless wrong".
             .with_filter(
                 filter_fn(move |m| {
                     stderr_level >= *m.level()
@@ -64,7 +64,6 @@ pub fn init(log_dir: &Path, verbose: u8, quiet: bool) {
                     fmt::layer()
                         .with_writer(Mutex::new(f))
                         .with_ansi(false)
-                        .with_filter(file_level)
                         .with_filter(
                             filter_fn(move |m| file_level >= *m.level() && quiet_http_client(m))
                                 .with_max_level_hint(file_level),
