@@ -414,6 +414,37 @@ fn s3_transient_failures_are_retried_and_refusals_are_not() {
     assert!(from > 0 && from <= 5 << 20, "resumed at {from}");
     assert!(gets[1].if_match.is_some(), "pinned to the object: {gets:?}");
 
+    // A part damaged on the way: the server checks its CRC32 and refuses it (400 BadDigest, not
+    // retried), the upload is aborted, and nothing is stored under a final name.
+    proxy.clear();
+    proxy.inject(Fault {
+        method: "PUT",
+        matching: "partNumber=2".into(),
+        whole_only: false,
+        times: 1,
+        kind: FaultKind::Corrupt(1 << 20),
+    });
+    let before = weed.objects("flaky");
+    let (code, v, _) = run(&env, &["backup"]);
+    assert_eq!(code, 1, "{v}");
+    let msg = v["error"]["message"].as_str().unwrap();
+    assert!(msg.contains("part 2") && msg.contains("BadDigest"), "{msg}");
+    assert_no_secrets("the error", msg);
+    assert_eq!(
+        proxy.count("PUT", "partNumber=2"),
+        1,
+        "a refusal is not retried"
+    );
+    assert_eq!(
+        weed.objects("flaky"),
+        before,
+        "nothing new under the prefix"
+    );
+    assert!(
+        weed.unfinished_uploads().is_empty(),
+        "the upload was aborted"
+    );
+
     // A refusal is final: wrong credentials, every request is made once.
     proxy.clear();
     env.set("AWS_SECRET_ACCESS_KEY", "wrong-secret-value");

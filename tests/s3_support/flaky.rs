@@ -26,6 +26,8 @@ pub enum FaultKind {
     SlowDown,
     /// Pass the request on, then close the connection after this many bytes of the answer.
     CutAfter(usize),
+    /// Flip the bits of the request body's byte at this offset, as a bad link or NIC would.
+    Corrupt(usize),
 }
 
 /// One request as the proxy saw it.
@@ -181,6 +183,11 @@ fn serve(
     });
     if let Some(FaultKind::SlowDown) = fault {
         return answer(&mut client, "503 Service Unavailable", "SlowDown");
+    }
+    if let Some(FaultKind::Corrupt(at)) = fault {
+        if let Some(b) = body.get_mut(at) {
+            *b ^= 0xff;
+        }
     }
     let mut up = TcpStream::connect(("127.0.0.1", upstream))?;
     up.write_all(closing(&head).as_bytes())?;

@@ -1,5 +1,5 @@
 //! The S3 repository: requests signed by `rusty-s3` (SigV4, presigned) and sent with `ureq`, no
-//! async runtime. Archives are written as a streaming multipart upload (bounded memory, an MD5 per
+//! async runtime. Archives are written as a streaming multipart upload (bounded memory, a CRC32 per
 //! part checked by the server, `If-None-Match: *` so nothing is overwritten) and read as a stream;
 //! transient failures are retried per request. Signed URLs carry the access key and signature:
 //! they never reach a message or a log.
@@ -380,8 +380,14 @@ impl S3 {
     pub fn writer(&self, name: &str) -> Result<Box<dyn Upload + '_>> {
         let key = self.key(name);
         let target = self.location(name);
-        let url = CreateMultipartUpload::new(&self.bucket, Some(&self.creds), &key).sign(SIGN_FOR);
-        let resp = self.call("upload to", &target, "POST", url, &[], None)?;
+        let mut action = CreateMultipartUpload::new(&self.bucket, Some(&self.creds), &key);
+        // AWS accepts part checksums only when the upload declares their algorithm.
+        action
+            .headers_mut()
+            .insert("x-amz-checksum-algorithm", CHECKSUM_ALGORITHM);
+        let url = action.sign(SIGN_FOR);
+        let headers = [("x-amz-checksum-algorithm", CHECKSUM_ALGORITHM.to_string())];
+        let resp = self.call("upload to", &target, "POST", url, &headers, None)?;
         let text = read_text(resp, &target)?;
         let upload_id = CreateMultipartUpload::parse_response(&text)
             .map_err(|e| {
@@ -395,7 +401,7 @@ impl S3 {
         Ok(Box::new(S3Upload::start(self, key, target, upload_id)?))
     }
 
-    /// Send one part; returns its ETag and MD5 once the server has checked the MD5.
+    /// Send one part; returns its ETag and CRC32 once the server has checked the CRC32.
     fn upload_part(
         &self,
         key: &str,
@@ -403,14 +409,16 @@ impl S3 {
         target: &str,
         number: u16,
         bytes: &[u8],
-    ) -> Result<(String, [u8; 16])> {
+    ) -> Result<(String, u32)> {
         let started = Instant::now();
-        let md5: [u8; 16] = Md5::digest(bytes).into();
-        let md5_b64 = base64::engine::general_purpose::STANDARD.encode(md5);
+        let crc = crc32fast::hash(bytes);
+        let crc_b64 = checksum_b64(crc);
         let mut action = self
             .bucket
             .upload_part(Some(&self.creds), key, number, upload_id);
-        action.headers_mut().insert("content-md5", md5_b64.clone());
+        action
+            .headers_mut()
+            .insert("x-amz-checksum-crc32", crc_b64.clone());
         let url = action.sign(SIGN_FOR);
         let what = format!("upload of part {number} of");
         let resp = self.call(
@@ -418,7 +426,7 @@ impl S3 {
             target,
             "PUT",
             url,
-            &[("content-md5", md5_b64)],
+            &[("x-amz-checksum-crc32", crc_b64)],
             Some(bytes),
         )?;
         let etag = resp
@@ -427,34 +435,24 @@ impl S3 {
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default()
             .to_string();
-        // Servers that return the part's MD5 as its ETag (most do) get it checked here as well.
-        let bare = etag.trim_matches('"');
-        if bare.len() == 32 && bare != hex::encode(md5) {
-            return Err(fail(
-                "s3_error",
-                format!(
-                    "part {number} of {target}: the server stored different bytes (ETag {bare})"
-                ),
-            ));
-        }
         tracing::debug!(
             "part {number} of {target}: {} bytes in {} ms",
             bytes.len(),
             started.elapsed().as_millis()
         );
-        Ok((etag, md5))
+        Ok((etag, crc))
     }
 
-    fn complete(&self, key: &str, upload_id: &str, target: &str, etags: &[String]) -> Result<()> {
+    fn complete(&self, key: &str, upload_id: &str, target: &str, sent: &Sent) -> Result<()> {
         let mut action = self.bucket.complete_multipart_upload(
             Some(&self.creds),
             key,
             upload_id,
-            etags.iter().map(String::as_str),
+            sent.etags.iter().map(String::as_str),
         );
         action.headers_mut().insert("if-none-match", "*");
         let url = action.sign(SIGN_FOR);
-        let body = action.body();
+        let body = complete_body(sent);
         let resp = self.call(
             "completing the upload of",
             target,
@@ -478,19 +476,12 @@ impl S3 {
         Ok(())
     }
 
-    /// The assembled object has our size, and (where the server reports it) the multipart ETag of
-    /// exactly our parts. Otherwise the object is removed: nothing wrong stays under a final name.
+    /// The assembled object has our size, and each proof the server reports matches exactly our
+    /// parts: the composite CRC32 and the multipart ETag. Otherwise the object is removed: nothing
+    /// wrong stays under a final name.
     fn check_complete(&self, key: &str, target: &str, sent: &Sent) -> Result<()> {
-        let (size, etag) = self.stored(key, target)?;
-        let want = multipart_etag(sent);
-        let wrong = if size != Some(sent.total) {
-            Some(format!("size {size:?}, {} bytes were sent", sent.total))
-        } else if etag.contains('-') && etag != want {
-            Some(format!("ETag {etag}, expected {want}"))
-        } else {
-            None
-        };
-        if let Some(w) = wrong {
+        let stored = self.stored(key, target)?;
+        if let Err(w) = stored.matches(sent) {
             let _ = self.remove_key(key, target);
             return Err(fail(
                 "s3_error",
@@ -500,31 +491,38 @@ impl S3 {
         Ok(())
     }
 
-    /// Whether the object under `key` is the one these parts make: our size and the multipart
-    /// ETag of exactly our parts (a server that reports no multipart ETag never proves it).
-    /// After a completion whose answer was lost, the retry is refused (the upload is gone, or the
-    /// object now exists) although the archive was stored.
+    /// Whether the object under `key` is the one these parts make: our size, and at least one
+    /// proof of exactly our parts (a server that reports neither never proves it). After a
+    /// completion whose answer was lost, the retry is refused (the upload is gone, or the object
+    /// now exists) although the archive was stored.
     fn holds_exactly(&self, key: &str, target: &str, sent: &Sent) -> bool {
-        matches!(self.stored(key, target), Ok((Some(size), etag))
-            if size == sent.total && etag == multipart_etag(sent))
+        self.stored(key, target)
+            .is_ok_and(|st| st.has_proof() && st.matches(sent).is_ok())
     }
 
-    /// Size and bare ETag of a stored object (HEAD).
-    fn stored(&self, key: &str, target: &str) -> Result<(Option<u64>, String)> {
-        let url = self
-            .bucket
-            .head_object(Some(&self.creds), key)
-            .sign(SIGN_FOR);
-        let resp = self.call("checking", target, "HEAD", url, &[], None)?;
+    /// What the server reports of a stored object (HEAD, with its checksum asked for).
+    fn stored(&self, key: &str, target: &str) -> Result<Stored> {
+        let mut action = self.bucket.head_object(Some(&self.creds), key);
+        action
+            .headers_mut()
+            .insert("x-amz-checksum-mode", "ENABLED");
+        let url = action.sign(SIGN_FOR);
+        let headers = [("x-amz-checksum-mode", "ENABLED".to_string())];
+        let resp = self.call("checking", target, "HEAD", url, &headers, None)?;
         let header = |n: &str| {
             resp.headers()
                 .get(n)
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string)
         };
-        let size = header("content-length").and_then(|v| v.parse().ok());
-        let etag = header("etag").unwrap_or_default();
-        Ok((size, etag.trim_matches('"').to_string()))
+        Ok(Stored {
+            size: header("content-length").and_then(|v| v.parse().ok()),
+            etag: header("etag")
+                .unwrap_or_default()
+                .trim_matches('"')
+                .to_string(),
+            crc32: header("x-amz-checksum-crc32"),
+        })
     }
 
     fn abort(&self, key: &str, upload_id: &str, target: &str) -> Result<()> {
@@ -651,11 +649,173 @@ fn read_text(resp: ureq::http::Response<ureq::Body>, target: &str) -> Result<Str
     Ok(text)
 }
 
-/// S3's ETag of a multipart object: the MD5 of the parts' MD5s, `-` and the number of parts.
-fn multipart_etag(sent: &Sent) -> String {
-    let mut all = Md5::new();
-    for m in &sent.md5s {
-        all.update(m);
+/// The part checksum algorithm: CRC32, the AWS CLI's default, which `crc32fast` computes at
+/// memory speed (MD5 cost about 2 CPU seconds per GB, on cores the upload shares with compression).
+const CHECKSUM_ALGORITHM: &str = "CRC32";
+
+/// S3's base64 form of a CRC32 (big-endian bytes).
+fn checksum_b64(crc: u32) -> String {
+    base64::engine::general_purpose::STANDARD.encode(crc.to_be_bytes())
+}
+
+/// The CompleteMultipartUpload body with each part's checksum, which AWS requires when the upload
+/// declared an algorithm (rusty-s3's body has ETags only).
+fn complete_body(sent: &Sent) -> String {
+    let mut x = String::from("<CompleteMultipartUpload>");
+    for (i, (etag, crc)) in sent.etags.iter().zip(&sent.crcs).enumerate() {
+        x.push_str(&format!(
+            "<Part><ETag>{}</ETag><ChecksumCRC32>{}</ChecksumCRC32><PartNumber>{}</PartNumber></Part>",
+            xml::escape(etag),
+            checksum_b64(*crc),
+            i + 1
+        ));
     }
-    format!("{}-{}", hex::encode(all.finalize()), sent.md5s.len())
+    x.push_str("</CompleteMultipartUpload>");
+    x
+}
+
+/// S3's composite checksum of a multipart object: the CRC32 of the parts' CRC32s, `-` and the
+/// number of parts.
+fn composite_crc32(sent: &Sent) -> String {
+    let mut all = crc32fast::Hasher::new();
+    for c in &sent.crcs {
+        all.update(&c.to_be_bytes());
+    }
+    format!("{}-{}", checksum_b64(all.finalize()), sent.crcs.len())
+}
+
+/// S3's ETag of a multipart object: the MD5 of the parts' MD5s (their ETags, as most servers give
+/// them), `-` and the number of parts; None when a part's ETag is not an MD5.
+fn multipart_etag(sent: &Sent) -> Option<String> {
+    let mut all = Md5::new();
+    for e in &sent.etags {
+        let md5 = hex::decode(e.trim_matches('"'))
+            .ok()
+            .filter(|b| b.len() == 16)?;
+        all.update(&md5);
+    }
+    Some(format!(
+        "{}-{}",
+        hex::encode(all.finalize()),
+        sent.etags.len()
+    ))
+}
+
+/// A stored object's HEAD.
+struct Stored {
+    size: Option<u64>,
+    /// Bare ETag.
+    etag: String,
+    /// Composite CRC32, where the server reports it.
+    crc32: Option<String>,
+}
+
+impl Stored {
+    fn has_proof(&self) -> bool {
+        self.crc32.is_some() || self.etag.contains('-')
+    }
+
+    /// Our size, and every proof the server gives names exactly our parts.
+    fn matches(&self, sent: &Sent) -> std::result::Result<(), String> {
+        if self.size != Some(sent.total) {
+            return Err(format!(
+                "size {:?}, {} bytes were sent",
+                self.size, sent.total
+            ));
+        }
+        if let Some(c) = &self.crc32 {
+            let want = composite_crc32(sent);
+            if *c != want {
+                return Err(format!("checksum {c}, expected {want}"));
+            }
+        }
+        if self.etag.contains('-') {
+            if let Some(want) = multipart_etag(sent) {
+                if self.etag != want {
+                    return Err(format!("ETag {}, expected {want}", self.etag));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sent(etags: &[&str], crcs: &[u32], total: u64) -> Sent {
+        Sent {
+            etags: etags.iter().map(|e| e.to_string()).collect(),
+            crcs: crcs.to_vec(),
+            total,
+        }
+    }
+
+    #[test]
+    fn checksums_in_s3s_form() {
+        // The CRC32 check value of "123456789", big-endian, base64.
+        assert_eq!(checksum_b64(crc32fast::hash(b"123456789")), "y/Q5Jg==");
+        // Parts "a"×10 and "b"×10: the CRC32 of their CRC32s (computed with Python's zlib).
+        let s = sent(
+            &["x", "y"],
+            &[crc32fast::hash(&[b'a'; 10]), crc32fast::hash(&[b'b'; 10])],
+            20,
+        );
+        assert_eq!(composite_crc32(&s), "0l0pyg==-2");
+        // Two empty parts: MD5 of their two MD5s (Python's hashlib).
+        let empty = "\"d41d8cd98f00b204e9800998ecf8427e\"";
+        let s = sent(&[empty, empty], &[0, 0], 0);
+        assert_eq!(
+            multipart_etag(&s).as_deref(),
+            Some("5873dd45edd01f09c1ef2e7819369e8e-2")
+        );
+        assert_eq!(
+            multipart_etag(&sent(&[empty, "\"kms-etag\""], &[0, 0], 0)),
+            None
+        );
+    }
+
+    #[test]
+    fn complete_body_names_each_part_and_its_checksum() {
+        let s = sent(&["\"e1\"", "\"e<2\""], &[0xCBF43926, 0], 2);
+        assert_eq!(
+            complete_body(&s),
+            "<CompleteMultipartUpload>\
+             <Part><ETag>\"e1\"</ETag><ChecksumCRC32>y/Q5Jg==</ChecksumCRC32><PartNumber>1</PartNumber></Part>\
+             <Part><ETag>\"e&lt;2\"</ETag><ChecksumCRC32>AAAAAA==</ChecksumCRC32><PartNumber>2</PartNumber></Part>\
+             </CompleteMultipartUpload>"
+        );
+    }
+
+    #[test]
+    fn a_stored_object_must_match_every_proof_it_gives() {
+        let empty = "\"d41d8cd98f00b204e9800998ecf8427e\"";
+        let s = sent(&[empty, empty], &[0, 0], 10);
+        let ok_crc = composite_crc32(&s);
+        let ok_etag = multipart_etag(&s).unwrap();
+        let st = |size, etag: &str, crc32: Option<&str>| Stored {
+            size,
+            etag: etag.into(),
+            crc32: crc32.map(str::to_string),
+        };
+        assert!(st(Some(10), &ok_etag, Some(&ok_crc)).matches(&s).is_ok());
+        assert!(st(Some(10), &ok_etag, None).matches(&s).is_ok());
+        assert!(st(Some(10), "plain", Some(&ok_crc)).matches(&s).is_ok());
+        let e = st(Some(9), &ok_etag, Some(&ok_crc))
+            .matches(&s)
+            .unwrap_err();
+        assert!(e.contains("size Some(9)"), "{e}");
+        let e = st(Some(10), &ok_etag, Some("AAAAAA==-2"))
+            .matches(&s)
+            .unwrap_err();
+        assert!(e.contains("checksum AAAAAA==-2"), "{e}");
+        let e = st(Some(10), "abc-2", Some(&ok_crc))
+            .matches(&s)
+            .unwrap_err();
+        assert!(e.contains("ETag abc-2"), "{e}");
+        // A plain ETag and no checksum: the size matches, but nothing proves the parts.
+        let bare = st(Some(10), "plain", None);
+        assert!(bare.matches(&s).is_ok() && !bare.has_proof());
+    }
 }

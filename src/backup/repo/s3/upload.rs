@@ -31,7 +31,7 @@ struct Part {
 struct Done {
     number: u16,
     etag: String,
-    md5: [u8; 16],
+    crc: u32,
     len: u64,
 }
 
@@ -39,7 +39,7 @@ struct Done {
 #[derive(Default)]
 pub(super) struct Sent {
     pub etags: Vec<String>,
-    pub md5s: Vec<[u8; 16]>,
+    pub crcs: Vec<u32>,
     pub total: u64,
 }
 
@@ -90,7 +90,7 @@ impl<'a> S3Upload<'a> {
                             break;
                         }
                         let sent = client.upload_part(&key, &id, &target, part.number, &part.bytes);
-                        let (etag, md5) = match sent {
+                        let (etag, crc) = match sent {
                             Ok(v) => v,
                             Err(e) => {
                                 // The other uploader need not send parts of a failed upload.
@@ -101,7 +101,7 @@ impl<'a> S3Upload<'a> {
                         done.push(Done {
                             number: part.number,
                             etag,
-                            md5,
+                            crc,
                             len: part.bytes.len() as u64,
                         });
                         let mut bytes = part.bytes;
@@ -200,7 +200,7 @@ impl<'a> S3Upload<'a> {
         let mut sent = Sent::default();
         for d in done {
             sent.etags.push(d.etag);
-            sent.md5s.push(d.md5);
+            sent.crcs.push(d.crc);
             sent.total += d.len;
         }
         Ok(sent)
@@ -263,7 +263,7 @@ impl super::super::Upload for S3Upload<'_> {
             ));
         }
         let s3 = self.s3;
-        let Err(e) = s3.complete(&self.key, &self.upload_id, &self.target, &sent.etags) else {
+        let Err(e) = s3.complete(&self.key, &self.upload_id, &self.target, &sent) else {
             self.done = true;
             return s3.check_complete(&self.key, &self.target, &sent);
         };

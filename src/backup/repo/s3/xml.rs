@@ -1,4 +1,5 @@
-//! Just enough XML for S3's answers (error codes, upload lists): element text by name.
+//! Just enough XML for S3's answers (error codes, upload lists): element text by name, and
+//! escaping for the one body we write.
 
 /// The text of the first `<name>…</name>` element (XML entities decoded).
 pub fn tag(xml: &str, name: &str) -> Option<String> {
@@ -24,6 +25,13 @@ pub fn blocks<'a>(xml: &'a str, name: &str) -> Vec<&'a str> {
     out
 }
 
+/// Text made safe inside an element.
+pub fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
 fn unescape(s: &str) -> String {
     s.replace("&lt;", "<")
         .replace("&gt;", ">")
@@ -45,5 +53,9 @@ mod tests {
         assert_eq!(tag(b[0], "Key").as_deref(), Some("p/backup_a&b"));
         assert_eq!(tag(b[1], "UploadId").as_deref(), Some("2"));
         assert_eq!(tag(x, "Missing"), None);
+        assert_eq!(
+            tag(&format!("<K>{}</K>", escape("a<&>b")), "K").as_deref(),
+            Some("a<&>b")
+        );
     }
 }
