@@ -13,6 +13,7 @@
 #   scripts/bench-backup.sh            # builds and uses the release binary
 #   VANNACTL_BIN=target/debug/vannactl TARGET_MB=1024 ROWS=1000000 scripts/bench-backup.sh
 #   source scripts/test-env.sh && TARGET_KIND=random scripts/bench-backup.sh
+# BENCH_ROUNDS=3 repeats the local-folder and S3 runs, alternating, and reports medians.
 # BENCH_PIN_CPUS=1 runs every vannactl command on CPU 0 and the S3 server on CPU 1 (taskset), so the
 # server does not take CPU from vannactl's compression, as a server on another host would not.
 set -euo pipefail
@@ -44,11 +45,11 @@ rm -rf "$BENCH_DIR" && mkdir -p "$BENCH_DIR"/{data,backups,manual}
 cd "$BENCH_DIR"
 
 secs() { local s=$(date +%s.%N); "$@" >/dev/null; echo "$(date +%s.%N) - $s" | bc; }
-# "SECONDS PEAK_RSS_MIB" of one command (GNU time's %e and %M).
+# "SECONDS PEAK_RSS_MIB CPU_SECONDS" of one command (GNU time's %e, %M and %U + %S).
 timed() {
-  /usr/bin/time -f '%e %M' -o "$BENCH_DIR/time.out" "$@" >/dev/null
-  read -r t kb <"$BENCH_DIR/time.out"
-  echo "$t $(( kb / 1024 ))"
+  /usr/bin/time -f '%e %M %U %S' -o "$BENCH_DIR/time.out" "$@" >/dev/null
+  read -r t kb u sy <"$BENCH_DIR/time.out"
+  echo "$t $(( kb / 1024 )) $(echo "$u + $sy" | bc)"
 }
 size() { du -b "$1" | cut -f1; }
 mib() { echo "scale=1; $1 / 1048576" | bc; }
@@ -97,14 +98,14 @@ export DATABASE_URL=$PG_URL TARGET_DB_SOURCE=$BENCH_DIR/source.db TARGET_DB_PATH
 echo "target copy: $(mib "$(size data/target.db)") MiB; system DB: $(psql -Atq "$PG_URL" -c "SELECT pg_size_pretty(pg_database_size('$DB'))")"
 
 echo "== backup"
-read -r T_VB M_VB < <(timed "${VT[@]}" "$BIN" --no-dotenv -q backup)
+read -r T_VB M_VB U_VB < <(timed "${VT[@]}" "$BIN" --no-dotenv -q backup)
 ARCHIVE=$(ls backups/backup_*.tar.gz)
 T_MB=$(secs bash -c "pg_dump -Fc -f manual/system.dump '$PG_URL' && tar czf manual/manual.tar.gz -C manual system.dump -C '$BENCH_DIR/data' target.db target.db.manifest.json")
 echo "== verify"
-read -r T_VV M_VV < <(timed "${VT[@]}" "$BIN" --no-dotenv -q backup verify "$ARCHIVE")
+read -r T_VV M_VV U_VV < <(timed "${VT[@]}" "$BIN" --no-dotenv -q backup verify "$ARCHIVE")
 T_MV=$(secs bash -c "gzip -t manual/manual.tar.gz && pg_restore --list manual/system.dump")
 echo "== restore"
-read -r T_VR M_VR < <(timed "${VT[@]}" "$BIN" --no-dotenv -q --yes restore --no-safety-backup "$ARCHIVE")
+read -r T_VR M_VR U_VR < <(timed "${VT[@]}" "$BIN" --no-dotenv -q --yes restore --no-safety-backup "$ARCHIVE")
 T_VRS=$(secs "$BIN" --no-dotenv -q --yes restore "$ARCHIVE")
 rm -f manual/system.dump
 T_MR=$(secs bash -c "mkdir -p manual/x && tar xzf manual/manual.tar.gz -C manual/x && pg_restore --single-transaction --clean --if-exists -d '$PG_URL' manual/x/system.dump")
@@ -142,16 +143,36 @@ export BACKUP_DIR=s3://$BUCKET/bench AWS_ENDPOINT_URL=http://127.0.0.1:$S3P AWS_
 mkdir -p "$BACKUP_STAGE_DIR"
 # The server's CPU seconds (utime + stime) during each S3 run: on loopback it shares the cores.
 weed_cpu() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.1f", ($14 + $15) / hz}' "/proc/$WEED_PID/stat"; }
-c0=$(weed_cpu)
-read -r T_SB M_SB < <(timed "${VT[@]}" "$BIN" --no-dotenv -q backup)
-c1=$(weed_cpu)
-NAME=$("$BIN" --no-dotenv --json backup list --fast | python3 -c 'import json,sys; print(json.load(sys.stdin)["archives"][0]["name"])')
-c2=$(weed_cpu)
-read -r T_SV M_SV < <(timed "${VT[@]}" "$BIN" --no-dotenv -q backup verify "$NAME")
-c3=$(weed_cpu)
-read -r T_SR M_SR < <(timed "${VT[@]}" "$BIN" --no-dotenv -q --yes restore --no-safety-backup "$NAME")
-c4=$(weed_cpu)
-C_SB=$(echo "$c1 - $c0" | bc) C_SV=$(echo "$c3 - $c2" | bc) C_SR=$(echo "$c4 - $c3" | bc)
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
+# BENCH_ROUNDS=N (default 1): local-folder and S3 runs alternate N times and each figure is the
+# median, since on a shared VM one run can be 30 % off the next.
+ROUNDS=${BENCH_ROUNDS:-1}
+LOCAL=(env -u BACKUP_STAGE_DIR BACKUP_DIR="$BENCH_DIR/backups")
+declare -A R
+add() { R[$1]="${R[$1]:-} $2"; }
+# One timed vannactl run of operation $1 on side $2; the rest is the command line.
+measure() {
+  local op=$1 side=$2 pre=() t m u c0 c1
+  shift 2
+  [[ $side == local ]] && pre=("${LOCAL[@]}")
+  c0=$(weed_cpu)
+  read -r t m u < <(timed "${VT[@]}" "${pre[@]}" "$BIN" --no-dotenv -q "$@")
+  c1=$(weed_cpu)
+  add "$op,$side,t" "$t"; add "$op,$side,m" "$m"; add "$op,$side,u" "$u"; add "$op,$side,c" "$(echo "$c1 - $c0" | bc)"
+}
+for round in $(seq 1 "$ROUNDS"); do
+  for side in local s3; do
+    pre=(); [[ $side == local ]] && pre=("${LOCAL[@]}")
+    measure backup "$side" backup
+    NAME=$("${pre[@]}" "$BIN" --no-dotenv --json backup list --fast | python3 -c 'import json,sys; print(json.load(sys.stdin)["archives"][0]["path"])')
+    measure verify "$side" backup verify "$NAME"
+    measure restore "$side" --yes restore --no-safety-backup "$NAME"
+  done
+  echo "round $round of $ROUNDS done"
+done
+# shellcheck disable=SC2086 # the lists are space-separated numbers
+med() { median ${R[$1]}; }
+T_VB=$(med backup,local,t) T_SB=$(med backup,s3,t) T_VR=$(med restore,local,t) T_SR=$(med restore,s3,t)
 # The plain tool an operator would otherwise use: the AWS CLI copying the same local archive up
 # and down (its default multipart settings), on the same CPU as vannactl when pinned.
 T_AU= T_AD=
@@ -161,10 +182,21 @@ if command -v aws >/dev/null; then
   rm -f "$BENCH_DIR/plain-download.tar.gz"
 fi
 ratio() { echo "scale=2; $1 / $2" | bc; }
-printf '\n%-40s %9s %9s %9s %11s %11s %13s\n' "S3 vs local folder (same data)" "local s" "S3 s" "S3/local" "local RSS" "S3 RSS MiB" "server CPU s"
-printf '%-40s %9.1f %9.1f %9s %11s %11s %13s\n' "backup" "$T_VB" "$T_SB" "$(ratio "$T_SB" "$T_VB")" "$M_VB" "$M_SB" "$C_SB"
-printf '%-40s %9.1f %9.1f %9s %11s %11s %13s\n' "backup verify" "$T_VV" "$T_SV" "$(ratio "$T_SV" "$T_VV")" "$M_VV" "$M_SV" "$C_SV"
-printf '%-40s %9.1f %9.1f %9s %11s %11s %13s\n' "restore --no-safety-backup" "$T_VR" "$T_SR" "$(ratio "$T_SR" "$T_VR")" "$M_VR" "$M_SR" "$C_SR"
+printf '\n%-28s %8s %6s %9s %10s %9s %12s %11s\n' "S3 vs local folder" "local s" "S3 s" "S3/local" "RSS MiB" "" "vannactl CPU" "server CPU"
+printf '%-28s %8s %6s %9s %10s %9s %12s %11s\n' "(same data, median of $ROUNDS)" "" "" "" "local" "S3" "local / S3" "s"
+for op in backup verify restore; do
+  label=$op; [[ $op == verify ]] && label="backup verify"; [[ $op == restore ]] && label="restore --no-safety-backup"
+  l=$(med "$op,local,t") r=$(med "$op,s3,t")
+  printf '%-28s %8.1f %6.1f %9s %10s %9s %12s %11s\n' "$label" "$l" "$r" "$(ratio "$r" "$l")" \
+    "$(med "$op,local,m")" "$(med "$op,s3,m")" "$(med "$op,local,u") / $(med "$op,s3,u")" "$(med "$op,s3,c")"
+done
+if (( ROUNDS > 1 )); then
+  for op in backup verify restore; do
+    read -ra L <<<"${R[$op,local,t]}"; read -ra S <<<"${R[$op,s3,t]}"
+    per=(); for i in "${!L[@]}"; do per+=("$(ratio "${S[$i]}" "${L[$i]}")"); done
+    echo "S3/local per round, $op: ${per[*]}"
+  done
+fi
 if [[ -n $T_AU ]]; then
   printf '\n%-70s %9s\n' "S3 vs the AWS CLI around the local folder" "seconds"
   printf '%-70s %9.1f\n' "aws s3 cp (upload of the same archive)" "$T_AU"
