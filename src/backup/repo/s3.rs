@@ -649,8 +649,9 @@ fn read_text(resp: ureq::http::Response<ureq::Body>, target: &str) -> Result<Str
     Ok(text)
 }
 
-/// The part checksum algorithm: CRC32, the AWS CLI's default, which `crc32fast` computes at
-/// memory speed (MD5 cost about 2 CPU seconds per GB, on cores the upload shares with compression).
+/// The part checksum algorithm: CRC32 (AWS's SDKs send CRC checksums by default), which
+/// `crc32fast` computes at memory speed; MD5 cost about 2 CPU seconds per GB, on the cores the
+/// upload shares with compression.
 const CHECKSUM_ALGORITHM: &str = "CRC32";
 
 /// S3's base64 form of a CRC32 (big-endian bytes).
