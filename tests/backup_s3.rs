@@ -445,6 +445,56 @@ fn s3_transient_failures_are_retried_and_refusals_are_not() {
         "the upload was aborted"
     );
 
+    // A server that does not confirm CRC32 part checksums (no `x-amz-checksum-crc32` in its
+    // answers): the first part is sent once more with Content-MD5, and so is every part after.
+    proxy.clear();
+    proxy.inject(Fault {
+        method: "PUT",
+        matching: "partNumber=".into(),
+        whole_only: false,
+        times: 1000,
+        kind: FaultKind::DropAnswerHeader("x-amz-checksum-crc32"),
+    });
+    let b = env.ok(&["backup"]);
+    let name = b["name"].as_str().unwrap().to_string();
+    let parts: Vec<_> = proxy
+        .seen()
+        .into_iter()
+        .filter(|s| s.method == "PUT" && s.target.contains("partNumber="))
+        .collect();
+    // (part number, sent with Content-MD5), in arrival order; signed URLs stay out of messages.
+    let sent: Vec<(String, bool)> = parts
+        .iter()
+        .map(|s| {
+            let n = s.target.split("partNumber=").nth(1).unwrap_or_default();
+            (
+                n.split('&').next().unwrap_or_default().to_string(),
+                s.content_md5,
+            )
+        })
+        .collect();
+    let first: Vec<_> = parts
+        .iter()
+        .filter(|s| s.target.contains("partNumber=1&"))
+        .collect();
+    assert_eq!(first.len(), 2, "part 1 again: {sent:?}");
+    assert!(!first[0].content_md5 && first[1].content_md5, "{sent:?}");
+    assert!(parts.len() > 3, "several parts: {}", parts.len());
+    assert!(
+        parts.last().unwrap().content_md5,
+        "later parts carry Content-MD5"
+    );
+    let stored = weed.get(&format!("flaky/{name}"));
+    assert_eq!(
+        hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&stored)),
+        b["sha256"].as_str().unwrap()
+    );
+    let log = std::fs::read_to_string(env.path("logs/vannactl.log")).unwrap();
+    assert!(
+        log.contains("does not confirm CRC32 part checksums"),
+        "{log}"
+    );
+
     // A refusal is final: wrong credentials, every request is made once.
     proxy.clear();
     env.set("AWS_SECRET_ACCESS_KEY", "wrong-secret-value");

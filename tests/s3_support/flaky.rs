@@ -28,6 +28,8 @@ pub enum FaultKind {
     CutAfter(usize),
     /// Flip the bits of the request body's byte at this offset, as a bad link or NIC would.
     Corrupt(usize),
+    /// Pass the request on and remove this header from the answer (a server without it).
+    DropAnswerHeader(&'static str),
 }
 
 /// One request as the proxy saw it.
@@ -38,6 +40,7 @@ pub struct Seen {
     pub target: String,
     pub range: Option<String>,
     pub if_match: Option<String>,
+    pub content_md5: bool,
     pub faulted: bool,
 }
 
@@ -179,6 +182,7 @@ fn serve(
         target,
         range,
         if_match: header(&head, "if-match").map(str::to_string),
+        content_md5: header(&head, "content-md5").is_some(),
         faulted: fault.is_some(),
     });
     if let Some(FaultKind::SlowDown) = fault {
@@ -198,6 +202,17 @@ fn serve(
     let mut limit = match fault {
         Some(FaultKind::CutAfter(n)) => n,
         _ => usize::MAX,
+    };
+    let resp_head = match fault {
+        Some(FaultKind::DropAnswerHeader(name)) => resp_head
+            .split("\r\n")
+            .filter(|l| {
+                !l.split_once(':')
+                    .is_some_and(|(k, _)| k.trim().eq_ignore_ascii_case(name))
+            })
+            .collect::<Vec<_>>()
+            .join("\r\n"),
+        _ => resp_head,
     };
     client.write_all(closing(&resp_head).as_bytes())?;
     let mut pending = first;

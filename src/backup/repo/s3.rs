@@ -19,6 +19,8 @@ use md5::{Digest, Md5};
 use rusty_s3::actions::{CreateMultipartUpload, ListObjectsV2};
 use rusty_s3::{Bucket, Credentials, S3Action, UrlStyle};
 use std::io::{self, Read};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use upload::{S3Upload, Sent};
 use url::Url;
@@ -62,6 +64,9 @@ pub struct S3 {
     secrets: Vec<String>,
     endpoint: String,
     agent: ureq::Agent,
+    /// Set once the server answered a part without confirming its CRC32 (it may not check
+    /// it): from then on parts also carry `Content-MD5`, which every S3 server checks.
+    md5_parts: Arc<AtomicBool>,
 }
 
 impl S3 {
@@ -112,6 +117,7 @@ impl S3 {
             secrets,
             endpoint,
             agent,
+            md5_parts: Arc::default(),
         })
     }
 
@@ -401,7 +407,10 @@ impl S3 {
         Ok(Box::new(S3Upload::start(self, key, target, upload_id)?))
     }
 
-    /// Send one part; returns its ETag and CRC32 once the server has checked the CRC32.
+    /// Send one part; returns its ETag and CRC32 once the server has checked the part: it
+    /// confirms our CRC32 (AWS, SeaweedFS, MinIO echo `x-amz-checksum-crc32`), or it checked the
+    /// `Content-MD5` sent with it. A part the server answers without either is sent once more
+    /// with `Content-MD5`, and so is every later part of this repository.
     fn upload_part(
         &self,
         key: &str,
@@ -413,28 +422,64 @@ impl S3 {
         let started = Instant::now();
         let crc = crc32fast::hash(bytes);
         let crc_b64 = checksum_b64(crc);
+        let md5: Option<[u8; 16]> = self
+            .md5_parts
+            .load(Ordering::Relaxed)
+            .then(|| Md5::digest(bytes).into());
+        let mut headers = vec![("x-amz-checksum-crc32", crc_b64.clone())];
+        if let Some(m) = md5 {
+            headers.push((
+                "content-md5",
+                base64::engine::general_purpose::STANDARD.encode(m),
+            ));
+        }
         let mut action = self
             .bucket
             .upload_part(Some(&self.creds), key, number, upload_id);
-        action
-            .headers_mut()
-            .insert("x-amz-checksum-crc32", crc_b64.clone());
+        for (k, v) in &headers {
+            action.headers_mut().insert(*k, v.clone());
+        }
         let url = action.sign(SIGN_FOR);
         let what = format!("upload of part {number} of");
-        let resp = self.call(
-            &what,
-            target,
-            "PUT",
-            url,
-            &[("x-amz-checksum-crc32", crc_b64)],
-            Some(bytes),
-        )?;
-        let etag = resp
-            .headers()
-            .get("etag")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_string();
+        let resp = self.call(&what, target, "PUT", url, &headers, Some(bytes))?;
+        let answer = |n: &str| {
+            resp.headers()
+                .get(n)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_string()
+        };
+        let (etag, echoed) = (answer("etag"), answer("x-amz-checksum-crc32"));
+        let wrong = |what: String| {
+            fail(
+                "s3_error",
+                format!("part {number} of {target}: the server stored different bytes ({what})"),
+            )
+        };
+        if !echoed.is_empty() && echoed != crc_b64 {
+            return Err(wrong(format!("CRC32 {echoed}, sent {crc_b64}")));
+        }
+        match md5 {
+            // The server checked Content-MD5; where its ETag is the part's MD5 (most servers),
+            // that is compared too.
+            Some(m) => {
+                let bare = etag.trim_matches('"');
+                if bare.len() == 32 && bare != hex::encode(m) {
+                    return Err(wrong(format!("ETag {bare}")));
+                }
+            }
+            None if echoed.is_empty() => {
+                if !self.md5_parts.swap(true, Ordering::Relaxed) {
+                    tracing::warn!(
+                        "{}: the server does not confirm CRC32 part checksums; parts are sent \
+                         with Content-MD5 as well (part {number} once more)",
+                        self.endpoint
+                    );
+                }
+                return self.upload_part(key, upload_id, target, number, bytes);
+            }
+            None => {}
+        }
         tracing::debug!(
             "part {number} of {target}: {} bytes in {} ms",
             bytes.len(),
