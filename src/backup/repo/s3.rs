@@ -542,7 +542,7 @@ impl S3 {
     /// now exists) although the archive was stored.
     fn holds_exactly(&self, key: &str, target: &str, sent: &Sent) -> bool {
         self.stored(key, target)
-            .is_ok_and(|st| st.has_proof() && st.matches(sent).is_ok())
+            .is_ok_and(|st| st.matches(sent) == Ok(true))
     }
 
     /// What the server reports of a stored object (HEAD, with its checksum asked for).
@@ -757,32 +757,30 @@ struct Stored {
 }
 
 impl Stored {
-    fn has_proof(&self) -> bool {
-        self.crc32.is_some() || self.etag.contains('-')
-    }
-
-    /// Our size, and every proof the server gives names exactly our parts.
-    fn matches(&self, sent: &Sent) -> std::result::Result<(), String> {
+    /// Our size, and every proof the server gives names exactly our parts; Ok(true) when at least
+    /// one proof was there to check (a composite checksum, or a multipart ETag of MD5 parts).
+    fn matches(&self, sent: &Sent) -> std::result::Result<bool, String> {
         if self.size != Some(sent.total) {
             return Err(format!(
                 "size {:?}, {} bytes were sent",
                 self.size, sent.total
             ));
         }
+        let mut proven = false;
         if let Some(c) = &self.crc32 {
             let want = composite_crc32(sent);
             if *c != want {
                 return Err(format!("checksum {c}, expected {want}"));
             }
+            proven = true;
         }
-        if self.etag.contains('-') {
-            if let Some(want) = multipart_etag(sent) {
-                if self.etag != want {
-                    return Err(format!("ETag {}, expected {want}", self.etag));
-                }
+        if let (true, Some(want)) = (self.etag.contains('-'), multipart_etag(sent)) {
+            if self.etag != want {
+                return Err(format!("ETag {}, expected {want}", self.etag));
             }
+            proven = true;
         }
-        Ok(())
+        Ok(proven)
     }
 }
 
@@ -845,9 +843,9 @@ mod tests {
             etag: etag.into(),
             crc32: crc32.map(str::to_string),
         };
-        assert!(st(Some(10), &ok_etag, Some(&ok_crc)).matches(&s).is_ok());
-        assert!(st(Some(10), &ok_etag, None).matches(&s).is_ok());
-        assert!(st(Some(10), "plain", Some(&ok_crc)).matches(&s).is_ok());
+        assert_eq!(st(Some(10), &ok_etag, Some(&ok_crc)).matches(&s), Ok(true));
+        assert_eq!(st(Some(10), &ok_etag, None).matches(&s), Ok(true));
+        assert_eq!(st(Some(10), "plain", Some(&ok_crc)).matches(&s), Ok(true));
         let e = st(Some(9), &ok_etag, Some(&ok_crc))
             .matches(&s)
             .unwrap_err();
@@ -860,8 +858,10 @@ mod tests {
             .matches(&s)
             .unwrap_err();
         assert!(e.contains("ETag abc-2"), "{e}");
-        // A plain ETag and no checksum: the size matches, but nothing proves the parts.
-        let bare = st(Some(10), "plain", None);
-        assert!(bare.matches(&s).is_ok() && !bare.has_proof());
+        // The size matches, but nothing proves the parts: a plain ETag and no checksum, or a
+        // multipart ETag of parts whose ETags are not MD5s (nothing to compare it with).
+        assert_eq!(st(Some(10), "plain", None).matches(&s), Ok(false));
+        let kms = sent(&["\"kms-1\"", "\"kms-2\""], &[0, 0], 10);
+        assert_eq!(st(Some(10), "abc-2", None).matches(&kms), Ok(false));
     }
 }
