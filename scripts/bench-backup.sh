@@ -98,14 +98,14 @@ export DATABASE_URL=$PG_URL TARGET_DB_SOURCE=$BENCH_DIR/source.db TARGET_DB_PATH
 echo "target copy: $(mib "$(size data/target.db)") MiB; system DB: $(psql -Atq "$PG_URL" -c "SELECT pg_size_pretty(pg_database_size('$DB'))")"
 
 echo "== backup"
-read -r T_VB M_VB U_VB < <(timed "${VT[@]}" "$BIN" --no-dotenv -q backup)
+read -r T_VB M_VB _ < <(timed "${VT[@]}" "$BIN" --no-dotenv -q backup)
 ARCHIVE=$(ls backups/backup_*.tar.gz)
 T_MB=$(secs bash -c "pg_dump -Fc -f manual/system.dump '$PG_URL' && tar czf manual/manual.tar.gz -C manual system.dump -C '$BENCH_DIR/data' target.db target.db.manifest.json")
 echo "== verify"
-read -r T_VV M_VV U_VV < <(timed "${VT[@]}" "$BIN" --no-dotenv -q backup verify "$ARCHIVE")
+read -r T_VV M_VV _ < <(timed "${VT[@]}" "$BIN" --no-dotenv -q backup verify "$ARCHIVE")
 T_MV=$(secs bash -c "gzip -t manual/manual.tar.gz && pg_restore --list manual/system.dump")
 echo "== restore"
-read -r T_VR M_VR U_VR < <(timed "${VT[@]}" "$BIN" --no-dotenv -q --yes restore --no-safety-backup "$ARCHIVE")
+read -r T_VR M_VR _ < <(timed "${VT[@]}" "$BIN" --no-dotenv -q --yes restore --no-safety-backup "$ARCHIVE")
 T_VRS=$(secs "$BIN" --no-dotenv -q --yes restore "$ARCHIVE")
 rm -f manual/system.dump
 T_MR=$(secs bash -c "mkdir -p manual/x && tar xzf manual/manual.tar.gz -C manual/x && pg_restore --single-transaction --clean --if-exists -d '$PG_URL' manual/x/system.dump")
