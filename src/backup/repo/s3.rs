@@ -330,11 +330,7 @@ impl S3 {
                 what,
             }));
         }
-        let etag = resp
-            .headers()
-            .get("etag")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
+        let etag = answer_header(&resp, "etag");
         let src = download::Source {
             s3: self.clone(),
             key,
@@ -368,7 +364,7 @@ impl S3 {
         range: Option<String>,
         if_match: Option<&str>,
     ) -> Result<ureq::http::Response<ureq::Body>> {
-        let mut action = self.bucket.get_object(Some(&self.creds), key);
+        let action = self.bucket.get_object(Some(&self.creds), key);
         let mut headers: Vec<(&str, String)> = Vec::new();
         if let Some(r) = range {
             headers.push(("range", r));
@@ -376,23 +372,17 @@ impl S3 {
         if let Some(e) = if_match {
             headers.push(("if-match", e.to_string()));
         }
-        for (k, v) in &headers {
-            action.headers_mut().insert(*k, v.clone());
-        }
-        let url = action.sign(SIGN_FOR);
+        let url = signed(action, &headers);
         self.call(what, target, "GET", url, &headers, None)
     }
 
     pub fn writer(&self, name: &str) -> Result<Box<dyn Upload + '_>> {
         let key = self.key(name);
         let target = self.location(name);
-        let mut action = CreateMultipartUpload::new(&self.bucket, Some(&self.creds), &key);
+        let action = CreateMultipartUpload::new(&self.bucket, Some(&self.creds), &key);
         // AWS accepts part checksums only when the upload declares their algorithm.
-        action
-            .headers_mut()
-            .insert("x-amz-checksum-algorithm", CHECKSUM_ALGORITHM);
-        let url = action.sign(SIGN_FOR);
         let headers = [("x-amz-checksum-algorithm", CHECKSUM_ALGORITHM.to_string())];
+        let url = signed(action, &headers);
         let resp = self.call("upload to", &target, "POST", url, &headers, None)?;
         let text = read_text(resp, &target)?;
         let upload_id = CreateMultipartUpload::parse_response(&text)
@@ -433,22 +423,13 @@ impl S3 {
                 base64::engine::general_purpose::STANDARD.encode(m),
             ));
         }
-        let mut action = self
+        let action = self
             .bucket
             .upload_part(Some(&self.creds), key, number, upload_id);
-        for (k, v) in &headers {
-            action.headers_mut().insert(*k, v.clone());
-        }
-        let url = action.sign(SIGN_FOR);
+        let url = signed(action, &headers);
         let what = format!("upload of part {number} of");
         let resp = self.call(&what, target, "PUT", url, &headers, Some(bytes))?;
-        let answer = |n: &str| {
-            resp.headers()
-                .get(n)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or_default()
-                .to_string()
-        };
+        let answer = |n| answer_header(&resp, n).unwrap_or_default();
         let (etag, echoed) = (answer("etag"), answer("x-amz-checksum-crc32"));
         let wrong = |what: String| {
             fail(
@@ -489,21 +470,22 @@ impl S3 {
     }
 
     fn complete(&self, key: &str, upload_id: &str, target: &str, sent: &Sent) -> Result<()> {
-        let mut action = self.bucket.complete_multipart_upload(
+        // rusty-s3's action only signs: its body lacks the part checksums (`complete_body`).
+        let action = self.bucket.complete_multipart_upload(
             Some(&self.creds),
             key,
             upload_id,
             sent.etags.iter().map(String::as_str),
         );
-        action.headers_mut().insert("if-none-match", "*");
-        let url = action.sign(SIGN_FOR);
+        let headers = [("if-none-match", "*".to_string())];
+        let url = signed(action, &headers);
         let body = complete_body(sent);
         let resp = self.call(
             "completing the upload of",
             target,
             "POST",
             url,
-            &[("if-none-match", "*".to_string())],
+            &headers,
             Some(body.as_bytes()),
         )?;
         // S3 may answer 200 and still report an error in the body.
@@ -547,19 +529,11 @@ impl S3 {
 
     /// What the server reports of a stored object (HEAD, with its checksum asked for).
     fn stored(&self, key: &str, target: &str) -> Result<Stored> {
-        let mut action = self.bucket.head_object(Some(&self.creds), key);
-        action
-            .headers_mut()
-            .insert("x-amz-checksum-mode", "ENABLED");
-        let url = action.sign(SIGN_FOR);
+        let action = self.bucket.head_object(Some(&self.creds), key);
         let headers = [("x-amz-checksum-mode", "ENABLED".to_string())];
+        let url = signed(action, &headers);
         let resp = self.call("checking", target, "HEAD", url, &headers, None)?;
-        let header = |n: &str| {
-            resp.headers()
-                .get(n)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string)
-        };
+        let header = |n| answer_header(&resp, n);
         Ok(Stored {
             size: header("content-length").and_then(|v| v.parse().ok()),
             etag: header("etag")
@@ -628,10 +602,9 @@ impl S3 {
         let target = self.location(name);
         // Small: Content-MD5, which every server checks, costs nothing here.
         let md5 = base64::engine::general_purpose::STANDARD.encode(Md5::digest(bytes));
-        let mut action = self.bucket.put_object(Some(&self.creds), &key);
-        action.headers_mut().insert("content-md5", md5.clone());
-        let url = action.sign(SIGN_FOR);
+        let action = self.bucket.put_object(Some(&self.creds), &key);
         let headers = [("content-md5", md5)];
+        let url = signed(action, &headers);
         self.call("upload to", &target, "PUT", url, &headers, Some(bytes))?;
         Ok(())
     }
@@ -694,6 +667,23 @@ fn read_text(resp: ureq::http::Response<ureq::Body>, target: &str) -> Result<Str
             )
         })?;
     Ok(text)
+}
+
+/// `action` signed with these headers, which the request must then carry as they are (the same
+/// slice goes to `call`).
+fn signed<'a>(mut action: impl S3Action<'a>, headers: &[(&str, String)]) -> Url {
+    for (k, v) in headers {
+        action.headers_mut().insert(k.to_string(), v.clone());
+    }
+    action.sign(SIGN_FOR)
+}
+
+/// A header of an answer, as text.
+fn answer_header(resp: &ureq::http::Response<ureq::Body>, name: &str) -> Option<String> {
+    resp.headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
 }
 
 /// The part checksum algorithm: CRC32 (AWS's SDKs send CRC checksums by default), which
