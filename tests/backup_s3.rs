@@ -7,6 +7,7 @@ mod s3_support;
 
 use backup_support::Env;
 use common::cli::{isolated, json_of, stderr};
+use common::sha256_hex;
 use s3_support::flaky::{Fault, FaultKind, Flaky};
 use s3_support::{audit_trail, initialised, system_data, Weed, BUCKET, KEY_ID, SECRET};
 use std::process::Stdio;
@@ -70,10 +71,7 @@ fn s3_backup_list_verify_restore_and_retention() {
     // What the server stores is exactly what was reported.
     let stored = weed.get(&format!("prod/daily/{name}"));
     assert_eq!(stored.len() as u64, first["size"].as_u64().unwrap());
-    assert_eq!(
-        hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&stored)),
-        first["sha256"].as_str().unwrap()
-    );
+    assert_eq!(sha256_hex(&stored), first["sha256"].as_str().unwrap());
     assert!(
         weed.unfinished_uploads().is_empty(),
         "{:?}",
@@ -344,10 +342,7 @@ fn s3_transient_failures_are_retried_and_refusals_are_not() {
     );
     assert_eq!(proxy.count("PUT", "partNumber=1"), 1);
     let stored = weed.get(&format!("flaky/{name}"));
-    assert_eq!(
-        hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&stored)),
-        b["sha256"].as_str().unwrap()
-    );
+    assert_eq!(sha256_hex(&stored), b["sha256"].as_str().unwrap());
     assert!(weed.unfinished_uploads().is_empty());
     let log = std::fs::read_to_string(env.path("logs/vannactl.log")).unwrap();
     assert!(
@@ -377,10 +372,7 @@ fn s3_transient_failures_are_retried_and_refusals_are_not() {
         "the completion's answer was cut"
     );
     let stored = weed.get(&format!("flaky/{lost_name}"));
-    assert_eq!(
-        hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&stored)),
-        lost["sha256"].as_str().unwrap()
-    );
+    assert_eq!(sha256_hex(&stored), lost["sha256"].as_str().unwrap());
     assert!(weed.unfinished_uploads().is_empty());
     let log = std::fs::read_to_string(env.path("logs/vannactl.log")).unwrap();
     assert!(log.contains("the server's first answer was lost"), "{log}");
@@ -485,10 +477,7 @@ fn s3_transient_failures_are_retried_and_refusals_are_not() {
         "later parts carry Content-MD5"
     );
     let stored = weed.get(&format!("flaky/{name}"));
-    assert_eq!(
-        hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&stored)),
-        b["sha256"].as_str().unwrap()
-    );
+    assert_eq!(sha256_hex(&stored), b["sha256"].as_str().unwrap());
     let log = std::fs::read_to_string(env.path("logs/vannactl.log")).unwrap();
     assert!(
         log.contains("does not confirm CRC32 part checksums"),

@@ -16,8 +16,12 @@ pub mod sqlite;
 use std::path::Path;
 
 pub fn sha256_file(p: &Path) -> String {
+    sha256_hex(&std::fs::read(p).unwrap())
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
-    hex::encode(sha2::Sha256::digest(std::fs::read(p).unwrap()))
+    hex::encode(sha2::Sha256::digest(bytes))
 }
 
 /// A loopback TCP port that was free a moment ago (for servers the tests start).
