@@ -1,9 +1,10 @@
 //! Versioned migrations, one SQL file per version and backend, embedded in the binary.
 //!
 //! `schema_migrations(version, name, checksum, applied_at)` records what ran. Each pending
-//! migration runs in its own transaction together with its bookkeeping row, so a failure leaves the
-//! previous version intact. An applied migration whose SQL changed since is an error, never a
-//! silent re-run; a database newer than this build is an error too.
+//! migration runs in its own transaction together with its bookkeeping row (the first one also
+//! creates the table), so a failure leaves the previous version intact. An applied migration whose
+//! SQL changed since is an error, never a silent re-run; a database newer than this build is an
+//! error too.
 
 use super::{now_text, Db, Val};
 use crate::error::fail;
@@ -129,11 +130,10 @@ pub fn verify_history(known: &[Migration], applied: &[Applied]) -> Vec<String> {
 
 /// Bring the DB to [`EXPECTED_VERSION`]. Each migration and its bookkeeping row commit together.
 pub fn migrate(db: &mut Db) -> Result<MigrateOutcome> {
-    db.batch(match db {
+    let create_table = match db {
         Db::Pg(_) => CREATE_TABLE_PG,
         Db::Lite(_) => CREATE_TABLE_SQLITE,
-    })
-    .context("cannot create schema_migrations")?;
+    };
     let known = for_backend(db);
     let done = applied(db)?;
     let problems = verify_history(known, &done);
@@ -147,6 +147,10 @@ pub fn migrate(db: &mut Db) -> Result<MigrateOutcome> {
         .filter(|m| !done.iter().any(|a| a.version == m.version))
     {
         db.in_tx(|db| {
+            // Created with the first migration, in its transaction: a run killed before that
+            // commits leaves no empty bookkeeping table behind.
+            db.batch(create_table)
+                .context("cannot create schema_migrations")?;
             db.batch(m.sql)?;
             db.exec(
                 "INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES ($1, $2, $3, $4)",
@@ -360,5 +364,17 @@ mod tests {
         assert!(format!("{err:#}").contains("stays at version 1"), "{err:#}");
         assert_eq!(applied(&mut fresh).unwrap().len(), 1);
         assert!(!fresh.table_exists("feedback").unwrap());
+    }
+
+    #[test]
+    fn failed_first_migration_leaves_no_bookkeeping_table() {
+        // A table in the way of migration 1: nothing commits, so nothing at all is created (a
+        // run killed before the first commit leaves the database as it was, too).
+        let mut db = mem();
+        db.batch("CREATE TABLE users (x)").unwrap();
+        let err = migrate(&mut db).unwrap_err();
+        assert!(format!("{err:#}").contains("stays at version 0"), "{err:#}");
+        assert!(!db.table_exists("schema_migrations").unwrap());
+        assert!(applied(&mut db).unwrap().is_empty());
     }
 }
