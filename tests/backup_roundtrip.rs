@@ -16,7 +16,7 @@ fn change_everything(env: &Env) {
     Connection::open(env.path("data/knowledge.db"))
         .unwrap()
         .execute_batch(
-            "DELETE FROM items WHERE id = 'q1'; INSERT INTO items VALUES ('n','doc','new',NULL);",
+            "DELETE FROM records WHERE id = 'q1'; INSERT INTO records VALUES ('documentation','n','new',NULL,NULL,'t');",
         )
         .unwrap();
     env.change_target();
@@ -47,7 +47,7 @@ fn roundtrip(env: Env, kind: &str) {
     assert_eq!(sys.counts["accounting_transactions"], 2000);
     assert!(sys.server_version.is_some());
     assert_eq!(
-        m.component(Component::Knowledge).unwrap().counts["items"],
+        m.component(Component::Knowledge).unwrap().counts["records"],
         2
     );
     env.ok(&["backup", "verify", &archive]);

@@ -160,7 +160,7 @@ pub fn run(
                         );
                     } else if let Some(e) = components::incompatibility(c, i, s) {
                         return Err(e.context(nothing));
-                    } else if let Err(e) = components::owned::check(c, s) {
+                    } else if let Err(e) = components::owned::check(c, s, i) {
                         return Err(e.context(nothing));
                     } else {
                         r.outcome = Outcome::WillReplace;

@@ -61,11 +61,18 @@ impl Env {
         };
         // Target: a small SQLite DB, made into a golden copy by `init`.
         make_sqlite(&env.path("source.db"), "CREATE TABLE cars(id INTEGER PRIMARY KEY, model TEXT); INSERT INTO cars(model) VALUES ('a'),('b'),('c');");
-        // Embedded knowledge store: opaque SQLite file.
+        // Embedded knowledge store: the store's tables (restore replaces only a file of that
+        // format), with a few records.
         make_sqlite(
             &env.path("data/knowledge.db"),
-            "CREATE TABLE items(id TEXT PRIMARY KEY, kind TEXT, content TEXT, embedding BLOB);
-             INSERT INTO items VALUES ('q1','sql','SELECT 1', x'00010203'), ('d1','ddl','CREATE TABLE cars(id)', x'0405');",
+            "CREATE TABLE collections(name TEXT PRIMARY KEY, created_at TEXT NOT NULL);
+             CREATE TABLE records(collection TEXT NOT NULL, id TEXT NOT NULL, document TEXT NOT NULL,
+                                  embedding BLOB, source TEXT, added_at TEXT NOT NULL,
+                                  PRIMARY KEY (collection, id));
+             CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+             INSERT INTO collections VALUES ('sql', 't'), ('ddl', 't');
+             INSERT INTO records VALUES ('sql','q1','SELECT 1', x'00010203', NULL, 't'),
+                                        ('ddl','d1','CREATE TABLE cars(id)', x'0405', NULL, 't');",
         );
         env
     }

@@ -5,7 +5,7 @@
 
 use super::knowledge::Store;
 use super::system_postgres::Pg;
-use crate::backup::manifest::Component;
+use crate::backup::manifest::{Component, ComponentInfo};
 use crate::config::{Settings, SystemDbUrl};
 use crate::error::{Classified, ExitStatus};
 use crate::system_db::ownership;
@@ -17,7 +17,8 @@ fn not_ours(message: String) -> anyhow::Error {
 }
 
 /// Refuse (exit 2) unless the place component `c` restores into holds that component, or nothing.
-pub fn check(c: Component, s: &Settings) -> Result<()> {
+/// `archived` is what the archive says of the component (where it was taken from).
+pub fn check(c: Component, s: &Settings, archived: &ComponentInfo) -> Result<()> {
     match c {
         Component::System => match &s.database_url {
             SystemDbUrl::Sqlite(p) => system_sqlite(p, &s.database_url.masked()),
@@ -43,7 +44,7 @@ pub fn check(c: Component, s: &Settings) -> Result<()> {
             // A server's collections are addressed by name: there is nothing else to mistake.
             Store::Chroma { .. } => Ok(()),
         },
-        Component::Target => golden_copy_role(&s.target_db_path),
+        Component::Target => golden_copy_role(&s.target_db_path, &archived.source),
     }
 }
 
@@ -103,8 +104,10 @@ fn system_sqlite(path: &Path, shown: &str) -> Result<()> {
     ownership::check_tables(shown, &tables)
 }
 
-/// The runtime copy is replaced only when it has its manifest (or is not there).
-fn golden_copy_role(path: &Path) -> Result<()> {
+/// The runtime copy is replaced only when it has its manifest, when the archive's copy was taken
+/// from this very file (a copy made by other means, which the backup already treated as the
+/// target), or when nothing is there.
+fn golden_copy_role(path: &Path, archived_from: &str) -> Result<()> {
     let meta = match std::fs::metadata(path) {
         Ok(m) => m,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
@@ -112,7 +115,9 @@ fn golden_copy_role(path: &Path) -> Result<()> {
     };
     let manifest = crate::golden_copy::manifest::path_for(path);
     let has_manifest = matches!(crate::golden_copy::manifest::read(&manifest), Ok(Some(_)));
-    if meta.is_file() && has_manifest {
+    let same_place =
+        crate::layout::real_path(Path::new(archived_from)) == crate::layout::real_path(path);
+    if meta.is_file() && (has_manifest || same_place) {
         return Ok(());
     }
     Err(not_ours(format!(
@@ -168,11 +173,14 @@ mod tests {
     fn golden_copy_needs_its_manifest() {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("copy.db");
-        assert!(golden_copy_role(&p).is_ok());
+        let elsewhere = d.path().join("data/vanna_db.db").display().to_string();
+        assert!(golden_copy_role(&p, &elsewhere).is_ok());
         std::fs::write(&p, b"x").unwrap();
-        let e = golden_copy_role(&p).unwrap_err();
+        let e = golden_copy_role(&p, &elsewhere).unwrap_err();
         assert!(e.to_string().contains("is not a golden copy"), "{e}");
+        // The archive's copy came from this very file: it is the target's place.
+        assert!(golden_copy_role(&p, p.to_str().unwrap()).is_ok());
         std::fs::write(crate::golden_copy::manifest::path_for(&p), b"{ not json").unwrap();
-        assert!(golden_copy_role(&p).is_err());
+        assert!(golden_copy_role(&p, &elsewhere).is_err());
     }
 }
