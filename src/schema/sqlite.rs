@@ -4,7 +4,7 @@
 
 use super::inline_fk::inline_foreign_keys;
 use super::unquote::{unquote, SQLITE};
-use super::{Column, ForeignKey, ObjectKind, Schema, SchemaObject};
+use super::{Column, ForeignKey, ObjectKind, Schema, SchemaObject, Verdict};
 use anyhow::Result;
 use rusqlite::Connection;
 
@@ -279,11 +279,15 @@ pub fn range(conn: &Connection, table: &str, column: &str) -> Result<Option<(Str
     Ok(text(lo).zip(text(hi)))
 }
 
-pub fn explain(conn: &Connection, sql: &str) -> Result<()> {
-    let mut st = conn.prepare(&format!("EXPLAIN {sql}"))?;
-    let mut rows = st.query([])?;
-    while rows.next()?.is_some() {}
-    Ok(())
+/// Compile `sql` (one statement; nothing runs) and ask SQLite whether it leaves the database
+/// unchanged (`sqlite3_stmt_readonly`).
+pub fn check_query(conn: &Connection, sql: &str) -> Result<Verdict> {
+    let st = conn.prepare(sql)?;
+    Ok(if st.readonly() {
+        Verdict::ReadOnly
+    } else {
+        Verdict::Writes("SQLite reports that the statement writes (sqlite3_stmt_readonly)".into())
+    })
 }
 
 #[cfg(test)]

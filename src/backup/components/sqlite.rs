@@ -106,10 +106,34 @@ pub fn integrity_check(path: &Path) -> Result<()> {
         .and_then(|rows| rows.collect())
         .with_context(|| format!("integrity check of {} failed to run", path.display()))?;
     if rows != ["ok"] {
+        // Up to 100 lines: the first few say enough on one line.
+        let more = match rows.len() {
+            n if n > 3 => format!("; … ({n} problems)"),
+            _ => String::new(),
+        };
         return Err(fail(
             "archive_corrupt",
-            format!("PRAGMA integrity_check: {}", rows.join("; ")),
+            format!(
+                "PRAGMA integrity_check: {}{more}",
+                rows.iter().take(3).cloned().collect::<Vec<_>>().join("; ")
+            ),
         ));
+    }
+    Ok(())
+}
+
+/// Rows per table found against the manifest's (both come from the same snapshot).
+pub fn compare_counts(found: &BTreeMap<String, u64>, manifest: &BTreeMap<String, u64>) -> Result<()> {
+    let differ = |msg: String| Err(fail("archive_corrupt", msg));
+    for (table, &want) in manifest {
+        match found.get(table) {
+            Some(&n) if n == want => {}
+            Some(&n) => return differ(format!("table {table} holds {n} rows, the manifest says {want}")),
+            None => return differ(format!("table {table} of the manifest ({want} rows) is missing")),
+        }
+    }
+    if let Some(extra) = found.keys().find(|t| !manifest.contains_key(*t)) {
+        return differ(format!("table {extra} is not in the manifest"));
     }
     Ok(())
 }
