@@ -305,7 +305,7 @@ fn verify_reads_every_page_of_sqlite_members_and_compares_counts() {
     let env = Env::sqlite();
     let archive = env.backup();
     let v = env.ok(&["backup", "verify", archive.to_str().unwrap()]);
-    assert_eq!(v["mode"], "full", "{v}");
+    assert_eq!(v["verified"]["mode"], "full", "{v}");
 
     // One page in the middle of the system DB zeroed; the manifest rewritten to match it.
     let page = env.path("page.tar.gz");

@@ -352,12 +352,34 @@ mod tests {
     }
 
     #[test]
-    fn explain_rejects_bad_sql_and_multiple_statements() {
-        let c = Connection::open_in_memory().unwrap();
-        c.execute_batch("CREATE TABLE t(a)").unwrap();
-        assert!(explain(&c, "SELECT a FROM t").is_ok());
-        assert!(explain(&c, "SELECT b FROM t").is_err());
-        assert!(explain(&c, "SELECT a FROM t; DROP TABLE t").is_err());
+    fn query_check_rejects_bad_sql_multiple_statements_and_writes() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("t.db");
+        Connection::open(&p)
+            .unwrap()
+            .execute_batch("CREATE TABLE t(a); INSERT INTO t VALUES (1)")
+            .unwrap();
+        let c = crate::target::open_readonly(&p).unwrap();
+        assert_eq!(
+            check_query(&c, "SELECT a FROM t -- done").unwrap(),
+            Verdict::ReadOnly
+        );
+        assert!(check_query(&c, "SELECT b FROM t").is_err());
+        assert!(check_query(&c, "SELECT a FROM t; DROP TABLE t").is_err());
+        // SQLite's own verdict, on the read-only connection, without running anything.
+        for write in [
+            "DELETE FROM t",
+            "DROP TABLE t",
+            "INSERT INTO t VALUES (2)",
+            "WITH x AS (SELECT 1) UPDATE t SET a = 2",
+        ] {
+            assert!(
+                matches!(check_query(&c, write).unwrap(), Verdict::Writes(_)),
+                "{write}"
+            );
+        }
+        let n: i64 = c.query_row("SELECT count(*) FROM t", [], |r| r.get(0)).unwrap();
+        assert_eq!(n, 1);
     }
 
     #[test]

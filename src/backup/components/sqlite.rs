@@ -100,11 +100,29 @@ pub fn migration_version(conn: &Connection) -> Result<Option<String>> {
 /// `PRAGMA integrity_check` must say exactly `ok`.
 pub fn integrity_check(path: &Path) -> Result<()> {
     let conn = crate::target::open_readonly(path)?;
-    let mut stmt = conn.prepare("PRAGMA integrity_check")?;
-    let rows: Vec<String> = stmt
-        .query_map([], |r| r.get(0))
-        .and_then(|rows| rows.collect())
-        .with_context(|| format!("integrity check of {} failed to run", path.display()))?;
+    let rows: rusqlite::Result<Vec<String>> = conn
+        .prepare("PRAGMA integrity_check")
+        .and_then(|mut stmt| stmt.query_map([], |r| r.get(0))?.collect());
+    let rows = match rows {
+        Ok(rows) => rows,
+        // Damage bad enough to stop the check itself (e.g. a zeroed b-tree page).
+        Err(e @ rusqlite::Error::SqliteFailure(f, _))
+            if matches!(
+                f.code,
+                rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase
+            ) =>
+        {
+            return Err(fail(
+                "archive_corrupt",
+                format!("PRAGMA integrity_check: {e}"),
+            ))
+        }
+        Err(e) => {
+            return Err(e).with_context(|| {
+                format!("integrity check of {} failed to run", path.display())
+            })
+        }
+    };
     if rows != ["ok"] {
         // Up to 100 lines: the first few say enough on one line.
         let more = match rows.len() {
