@@ -474,20 +474,27 @@ pub fn range(conn: &mut Conn, table: &str, column: &str) -> Result<Option<(Strin
 /// Preparing the query checks that it is exactly one statement and compiles (the text protocol
 /// would run several); EXPLAIN then plans it, as text, since MySQL (unlike MariaDB) cannot prepare
 /// EXPLAIN itself. Nothing runs, and it happens in the session's READ ONLY transaction (see
-/// `session`), where MariaDB refuses even to explain a statement that would write
-/// (ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION, 1792): that is the server's verdict.
+/// `session`), where MariaDB refuses even to prepare or explain a statement that would write
+/// (ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION): that is the server's verdict.
 pub fn check_query(conn: &mut Conn, sql: &str) -> Result<Verdict> {
-    let stmt = conn.prep(sql).map_err(db_err)?;
-    conn.close(stmt).map_err(db_err)?;
-    match conn.query_drop(format!("EXPLAIN {sql}")) {
+    let checked = conn
+        .prep(sql)
+        .and_then(|stmt| conn.close(stmt))
+        .and_then(|()| conn.query_drop(format!("EXPLAIN {sql}")));
+    match checked {
         Ok(()) => Ok(Verdict::ReadOnly),
-        Err(mysql::Error::MySqlError(e)) if e.code == 1792 => Ok(Verdict::Writes(format!(
-            "the server refuses it in a READ ONLY transaction ({})",
-            e.message
-        ))),
+        Err(mysql::Error::MySqlError(e)) if e.code == READ_ONLY_TRANSACTION => {
+            Ok(Verdict::Writes(format!(
+                "the server refuses it in a READ ONLY transaction ({})",
+                e.message
+            )))
+        }
         Err(e) => Err(db_err(e)),
     }
 }
+
+/// ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION.
+const READ_ONLY_TRANSACTION: u16 = 1792;
 
 #[cfg(test)]
 mod tests {
