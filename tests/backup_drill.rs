@@ -166,7 +166,10 @@ fn a_count_mismatch_fails_verification_before_the_drill_restores_anything() {
     // system DB and compares them with the manifest: plain verify and the drill both refuse, and
     // the drill restores nothing (no component report). Its own comparison after the restore is
     // covered by drill.rs's unit test.
-    for args in [&["backup", "verify"][..], &["backup", "verify", "--restore-test"]] {
+    for args in [
+        &["backup", "verify"][..],
+        &["backup", "verify", "--restore-test"],
+    ] {
         let mut args = args.to_vec();
         args.push(bad.to_str().unwrap());
         let (code, v, _) = env.run_json(&args);
@@ -186,7 +189,10 @@ fn a_count_mismatch_fails_verification_before_the_drill_restores_anything() {
     let (code, v) = drill(&env, &bad, &[]);
     assert_eq!(code, 1, "{v}");
     let msg = v["error"]["message"].as_str().unwrap();
-    assert!(msg.contains("table feedback is not in the manifest"), "{msg}");
+    assert!(
+        msg.contains("table feedback is not in the manifest"),
+        "{msg}"
+    );
 }
 
 #[test]

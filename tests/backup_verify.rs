@@ -331,11 +331,22 @@ fn verify_reads_every_page_of_sqlite_members_and_compares_counts() {
 
     // The bytes intact, one count in the manifest off by one.
     let count = env.path("count.tar.gz");
-    tamper(&archive, &count, "system/system.db", |_| {}, |m| bump_count(m, "users"));
+    tamper(
+        &archive,
+        &count,
+        "system/system.db",
+        |_| {},
+        |m| bump_count(m, "users"),
+    );
     verify_fails_one_line(
         &env,
         &count,
-        &["count.tar.gz", "system/system.db", "table users holds", "the manifest says"],
+        &[
+            "count.tar.gz",
+            "system/system.db",
+            "table users holds",
+            "the manifest says",
+        ],
     );
 
     // Restore refuses both before changing anything.
@@ -343,7 +354,13 @@ fn verify_reads_every_page_of_sqlite_members_and_compares_counts() {
     for bad in [&page, &count] {
         let (code, v) = env.json(&["--yes", "restore", bad.to_str().unwrap()]);
         assert_eq!(code, 1, "{v}");
-        assert!(v["error"]["message"].as_str().unwrap().contains("system/system.db"), "{v}");
+        assert!(
+            v["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("system/system.db"),
+            "{v}"
+        );
     }
     assert_eq!(env.system_contents(), before);
 }
@@ -373,10 +390,22 @@ fn verify_reads_every_data_block_of_a_pg_dump_and_compares_counts() {
 
     // Cut in half, and cut by its last bytes only: the table of contents is whole, so the old
     // check (`pg_restore --list`) accepts both; the manifest is rewritten to match.
-    for (name, keep) in [("half.tar.gz", dump.len() / 2), ("tail.tar.gz", dump.len() - 16)] {
-        assert!(list_accepts(&dump[..keep]), "{name}: --list would have caught it");
+    for (name, keep) in [
+        ("half.tar.gz", dump.len() / 2),
+        ("tail.tar.gz", dump.len() - 16),
+    ] {
+        assert!(
+            list_accepts(&dump[..keep]),
+            "{name}: --list would have caught it"
+        );
         let p = env.path(name);
-        tamper(&archive, &p, "system/postgres.dump", |d| d.truncate(keep), |_| {});
+        tamper(
+            &archive,
+            &p,
+            "system/postgres.dump",
+            |d| d.truncate(keep),
+            |_| {},
+        );
         verify_fails_one_line(
             &env,
             &p,
@@ -386,17 +415,31 @@ fn verify_reads_every_data_block_of_a_pg_dump_and_compares_counts() {
 
     // Rows per table: the dump's COPY lines against the manifest.
     let p = env.path("count.tar.gz");
-    tamper(&archive, &p, "system/postgres.dump", |_| {}, |m| bump_count(m, "audit.events"));
+    tamper(
+        &archive,
+        &p,
+        "system/postgres.dump",
+        |_| {},
+        |m| bump_count(m, "audit.events"),
+    );
     verify_fails_one_line(
         &env,
         &p,
-        &["count.tar.gz", "system/postgres.dump", "rows of table audit.events"],
+        &[
+            "count.tar.gz",
+            "system/postgres.dump",
+            "rows of table audit.events",
+        ],
     );
 
     // A damaged block whose hash was not rewritten: the hash mismatch is what is reported, though
     // pg_restore, reading the stream, fails first.
     let mut members = unpack(&archive);
-    let d = &mut members.iter_mut().find(|(p, _)| p == "system/postgres.dump").unwrap().1;
+    let d = &mut members
+        .iter_mut()
+        .find(|(p, _)| p == "system/postgres.dump")
+        .unwrap()
+        .1;
     let mid = d.len() / 2;
     d[mid..mid + 64].fill(0xAA);
     let p = env.path("flipped.tar.gz");
@@ -405,7 +448,11 @@ fn verify_reads_every_data_block_of_a_pg_dump_and_compares_counts() {
         .map(|(p, d)| (p.as_str(), tar::EntryType::Regular, d.clone()))
         .collect();
     craft(&p, &entries);
-    verify_fails_one_line(&env, &p, &["flipped.tar.gz", "member system/postgres.dump: sha256"]);
+    verify_fails_one_line(
+        &env,
+        &p,
+        &["flipped.tar.gz", "member system/postgres.dump: sha256"],
+    );
 
     // restore (which checks its staged copy of the dump) refuses before changing anything.
     let before = env.system_contents();

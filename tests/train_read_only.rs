@@ -60,11 +60,7 @@ fn sha256_file(p: &Path) -> String {
 }
 
 /// `train` (with `extra` arguments) of each refused pair: exit 1, named, nothing written.
-fn each_refused(
-    dir: &Path,
-    cmd: &dyn Fn() -> assert_cmd::Command,
-    digest: &dyn Fn() -> String,
-) {
+fn each_refused(dir: &Path, cmd: &dyn Fn() -> assert_cmd::Command, digest: &dyn Fn() -> String) {
     let before = digest();
     let store = dir.join("data/knowledge.db");
     for (i, (question, sql, why)) in REFUSED.iter().enumerate() {
@@ -78,7 +74,10 @@ fn each_refused(
             let out = c.output().unwrap();
             assert_eq!(out.status.code(), Some(1), "{sql}: {out:?}");
             let v: Value = json_of(&out);
-            assert_eq!(v["error"]["kind"], "training_sql_not_read_only", "{sql}: {v}");
+            assert_eq!(
+                v["error"]["kind"], "training_sql_not_read_only",
+                "{sql}: {v}"
+            );
             let msg = v["error"]["message"].as_str().unwrap();
             assert!(
                 msg.contains(&format!("pairs-{i}.json"))
@@ -100,7 +99,13 @@ fn each_refused(
     )
     .unwrap();
     let out = cmd()
-        .args(["--json", "train", "--dry-run", "--pairs", good.to_str().unwrap()])
+        .args([
+            "--json",
+            "train",
+            "--dry-run",
+            "--pairs",
+            good.to_str().unwrap(),
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{out:?}");
@@ -200,10 +205,7 @@ fn postgres_target_refuses_writing_pairs_and_gives_its_own_verdict() {
         );
     }
     // The session still works after the refusals (each check rolled back).
-    assert_eq!(
-        target.check_query("VALUES (1)").unwrap(),
-        Verdict::ReadOnly
-    );
+    assert_eq!(target.check_query("VALUES (1)").unwrap(), Verdict::ReadOnly);
     drop(target);
     assert_eq!(digest(), before, "the target database changed");
 }

@@ -249,9 +249,12 @@ pub fn check_query(client: &mut Client, sql: &str) -> Result<Verdict> {
     tx.rollback()?;
     match declared {
         Ok(_) => Ok(Verdict::ReadOnly),
-        Err(e) if e.code() == Some(&postgres::error::SqlState::READ_ONLY_SQL_TRANSACTION) => Ok(
-            Verdict::Writes(format!("PostgreSQL refuses it in a READ ONLY transaction: {}", db_message(&e))),
-        ),
+        Err(e) if e.code() == Some(&postgres::error::SqlState::READ_ONLY_SQL_TRANSACTION) => {
+            Ok(Verdict::Writes(format!(
+                "PostgreSQL refuses it in a READ ONLY transaction: {}",
+                db_message(&e)
+            )))
+        }
         Err(e) => Err(e.into()),
     }
 }

@@ -246,7 +246,10 @@ fn a_statement(kw: &str) -> String {
 
 /// Exactly one statement (trailing `;` allowed), and it is a read-only query.
 fn statement(toks: &[Tok]) -> Result<(), String> {
-    let end = toks.iter().position(|t| *t == Tok::Semi).unwrap_or(toks.len());
+    let end = toks
+        .iter()
+        .position(|t| *t == Tok::Semi)
+        .unwrap_or(toks.len());
     if toks[end..].iter().any(|t| *t != Tok::Semi) {
         return Err("it holds more than one statement (`;` followed by more SQL)".into());
     }
@@ -402,12 +405,10 @@ fn body(toks: &[Tok]) -> Result<(), String> {
             continue;
         };
         match w.as_str() {
-            "INTO" => {
-                return Err(
-                    "it is a SELECT … INTO, which writes its result into a table, variables or a file"
-                        .into(),
-                )
-            }
+            "INTO" => return Err(
+                "it is a SELECT … INTO, which writes its result into a table, variables or a file"
+                    .into(),
+            ),
             "FOR"
                 if is_word(next(1), "UPDATE")
                     || is_word(next(1), "SHARE")
@@ -450,14 +451,26 @@ mod tests {
             ok("select count(*) from customers;", d);
             ok("  \n\tSeLeCt name FROM t WHERE a = 1 ;;", d);
             ok("VALUES (1), (2)", d);
-            ok("-- top customers\nSELECT name FROM customers /* by revenue */ ORDER BY 1", d);
+            ok(
+                "-- top customers\nSELECT name FROM customers /* by revenue */ ORDER BY 1",
+                d,
+            );
             ok("/* leading */ WITH t AS (SELECT 1 AS x) SELECT x FROM t", d);
             ok("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5), m AS (VALUES (2)) SELECT * FROM n, m", d);
             ok("(SELECT a FROM t) UNION (SELECT b FROM u) ORDER BY 1", d);
             ok("SELECT replace(name, 'a', 'b'), substr(x, 1, 2) FROM t", d);
-            ok("SELECT a FROM t WHERE b IN (SELECT b FROM u WHERE c > (SELECT 1))", d);
-            ok("SELECT * FROM (WITH x AS (SELECT 1 AS y) SELECT y FROM x) s", d);
-            ok("SELECT name FROM t WHERE note = 'drop; DELETE FROM t; --' AND x <> ';'", d);
+            ok(
+                "SELECT a FROM t WHERE b IN (SELECT b FROM u WHERE c > (SELECT 1))",
+                d,
+            );
+            ok(
+                "SELECT * FROM (WITH x AS (SELECT 1 AS y) SELECT y FROM x) s",
+                d,
+            );
+            ok(
+                "SELECT name FROM t WHERE note = 'drop; DELETE FROM t; --' AND x <> ';'",
+                d,
+            );
             ok("SELECT 'it''s'", d);
             ok("SELECT a -- trailing ; DROP TABLE t\nFROM t", d);
             ok("SELECT a /* ; DELETE FROM t */ FROM t", d);
@@ -471,11 +484,23 @@ mod tests {
         ok("SELECT \"a;b\" FROM t", Mysql); // a string there
         ok("SELECT $$;DELETE$$, $tag$ ; DROP $tag$, $1", Postgres);
         ok("SELECT E'it\\'s; DROP TABLE t'", Postgres);
-        ok("WITH t AS MATERIALIZED (SELECT 1) SELECT * FROM t", Postgres);
-        ok("WITH t AS NOT MATERIALIZED (SELECT 1) SELECT * FROM t", Postgres);
-        ok("/* outer /* nested ; DROP */ still comment */ SELECT 1", Postgres);
+        ok(
+            "WITH t AS MATERIALIZED (SELECT 1) SELECT * FROM t",
+            Postgres,
+        );
+        ok(
+            "WITH t AS NOT MATERIALIZED (SELECT 1) SELECT * FROM t",
+            Postgres,
+        );
+        ok(
+            "/* outer /* nested ; DROP */ still comment */ SELECT 1",
+            Postgres,
+        );
         ok("SELECT 1 # ; DROP TABLE t\n", Mysql);
-        ok("SELECT now() at time zone 'utc', x::timestamp with time zone FROM t", Postgres);
+        ok(
+            "SELECT now() at time zone 'utc', x::timestamp with time zone FROM t",
+            Postgres,
+        );
         ok("SELECT substring(a FROM 1 FOR 2) FROM t", Postgres);
         ok("WITH RECURSIVE t(id) AS (SELECT 1 UNION ALL SELECT id+1 FROM t WHERE id < 3) SEARCH DEPTH FIRST BY id SET ord SELECT * FROM t", Postgres);
     }
@@ -485,16 +510,32 @@ mod tests {
         for d in [Sqlite, Postgres, Mysql] {
             refused("DROP TABLE customers", d, "DROP statement");
             refused("delete from customers where id = 1", d, "DELETE statement");
-            refused("  -- looks harmless\n  UPDATE t SET a = 1", d, "UPDATE statement");
-            refused("/* SELECT */ INSERT INTO t VALUES (1)", d, "INSERT statement");
+            refused(
+                "  -- looks harmless\n  UPDATE t SET a = 1",
+                d,
+                "UPDATE statement",
+            );
+            refused(
+                "/* SELECT */ INSERT INTO t VALUES (1)",
+                d,
+                "INSERT statement",
+            );
             refused("PRAGMA table_info(t)", d, "PRAGMA statement");
             refused("EXPLAIN SELECT 1", d, "EXPLAIN statement");
             refused("BEGIN", d, "BEGIN statement");
             refused("", d, "no SQL statement");
             refused("-- only a comment", d, "no SQL statement");
             refused("'SELECT 1'", d, "does not start with SELECT");
-            refused("SELECT 1; DROP TABLE customers", d, "more than one statement");
-            refused("SELECT 1;\n-- next\nDELETE FROM t;", d, "more than one statement");
+            refused(
+                "SELECT 1; DROP TABLE customers",
+                d,
+                "more than one statement",
+            );
+            refused(
+                "SELECT 1;\n-- next\nDELETE FROM t;",
+                d,
+                "more than one statement",
+            );
             refused("SELECT ';'; DELETE FROM t", d, "more than one statement");
             refused(
                 "WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d",
@@ -506,8 +547,16 @@ mod tests {
                 d,
                 "expression b: it is an INSERT",
             );
-            refused("WITH a AS (SELECT 1) DELETE FROM t", d, "leads to a DELETE statement");
-            refused("WITH a AS (SELECT 1) UPDATE t SET x = 1", d, "leads to an UPDATE");
+            refused(
+                "WITH a AS (SELECT 1) DELETE FROM t",
+                d,
+                "leads to a DELETE statement",
+            );
+            refused(
+                "WITH a AS (SELECT 1) UPDATE t SET x = 1",
+                d,
+                "leads to an UPDATE",
+            );
             refused("WITH a AS (SELECT 1)", d, "leads to no SELECT");
             refused("WITH SELECT 1", d, "malformed");
             refused(
@@ -525,14 +574,34 @@ mod tests {
         }
         refused("SELECT * FROM t LOCK IN SHARE MODE", Mysql, "locks rows");
         refused("SELECT * FROM t INTO OUTFILE '/tmp/x'", Mysql, "INTO");
-        refused("SELECT 1 /*!50000 ; DROP TABLE t */", Mysql, "executable comment");
+        refused(
+            "SELECT 1 /*!50000 ; DROP TABLE t */",
+            Mysql,
+            "executable comment",
+        );
         // MySQL ends `--` comments only before whitespace: `1--1` is arithmetic, the rest is SQL.
-        refused("SELECT 1--1; DROP TABLE t", Mysql, "more than one statement");
+        refused(
+            "SELECT 1--1; DROP TABLE t",
+            Mysql,
+            "more than one statement",
+        );
         // Without backslash escapes (MySQL's NO_BACKSLASH_ESCAPES, or PostgreSQL's legacy strings)
         // the string ends early and a second statement follows: refused under either reading.
-        refused("SELECT 'a\\'; DROP TABLE t; -- '", Mysql, "more than one statement");
-        refused("SELECT 'a\\'; DROP TABLE t; -- '", Postgres, "more than one statement");
-        refused("SELECT '\\''; DROP TABLE t; -- '", Mysql, "more than one statement");
+        refused(
+            "SELECT 'a\\'; DROP TABLE t; -- '",
+            Mysql,
+            "more than one statement",
+        );
+        refused(
+            "SELECT 'a\\'; DROP TABLE t; -- '",
+            Postgres,
+            "more than one statement",
+        );
+        refused(
+            "SELECT '\\''; DROP TABLE t; -- '",
+            Mysql,
+            "more than one statement",
+        );
         // SQLite comments do not nest: the first `*/` ends it.
         refused("/* /* */ DELETE FROM t /* */", Sqlite, "DELETE statement");
         refused("SELECT $x$ unterminated", Postgres, "dollar-quoted");

@@ -389,7 +389,8 @@ pub fn check_member(member: &str, path: &Path, counts: &BTreeMap<String, u64>) -
     let recorded = counts.get(&h.collection).copied();
     let found = h.exists.then_some(h.count);
     if !counts.is_empty() && recorded != found {
-        let say = |n: Option<u64>| n.map_or("no collection".to_string(), |n| format!("{n} records"));
+        let say =
+            |n: Option<u64>| n.map_or("no collection".to_string(), |n| format!("{n} records"));
         return Err(fail(
             "archive_corrupt",
             format!(
@@ -708,7 +709,10 @@ mod tests {
         check_member(m, &good, &counts).unwrap();
         let fewer: BTreeMap<String, u64> = [("ddl".to_string(), 3)].into();
         let e = message(&check_member(m, &good, &fewer).unwrap_err());
-        assert!(e.contains("holds 2 records of collection ddl, the manifest says 3 records"), "{e}");
+        assert!(
+            e.contains("holds 2 records of collection ddl, the manifest says 3 records"),
+            "{e}"
+        );
         let other: BTreeMap<String, u64> = [("sql".to_string(), 2)].into();
         let e = message(&check_member(m, &good, &other).unwrap_err());
         assert!(e.contains("the manifest says no collection"), "{e}");

@@ -127,8 +127,9 @@ fn count_copy_rows(mut r: impl BufRead) -> Result<BTreeMap<String, u64>, String>
             None => {
                 if line.starts_with(b"COPY ") && line.ends_with(b" FROM stdin;\n") {
                     let text = String::from_utf8_lossy(&line);
-                    let table = copy_target(&text)
-                        .ok_or_else(|| format!("cannot read the table name in {:?}", text.trim()))?;
+                    let table = copy_target(&text).ok_or_else(|| {
+                        format!("cannot read the table name in {:?}", text.trim())
+                    })?;
                     current = Some((table, 0));
                 }
             }
@@ -204,7 +205,9 @@ pub fn compare(found: &BTreeMap<String, u64>, manifest: &BTreeMap<String, u64>) 
             None => {
                 return Err(fail(
                     "archive_corrupt",
-                    format!("the dump holds no data for table {table}, the manifest says {want} rows"),
+                    format!(
+                        "the dump holds no data for table {table}, the manifest says {want} rows"
+                    ),
                 ))
             }
         }
@@ -232,14 +235,19 @@ mod tests {
         .into();
         assert_eq!(c, want);
         let cut = "COPY public.t (id) FROM stdin;\n1\n2\n";
-        assert!(count_copy_rows(cut.as_bytes()).unwrap_err().contains("ends without"));
+        assert!(count_copy_rows(cut.as_bytes())
+            .unwrap_err()
+            .contains("ends without"));
         assert!(count_copy_rows("COPY \"x FROM stdin;\n".as_bytes()).is_err());
     }
 
     #[test]
     fn names_as_pg_dump_writes_them() {
         assert_eq!(copy_target("COPY t (a) FROM stdin;").as_deref(), Some("t"));
-        assert_eq!(copy_target("COPY s.t (a) FROM stdin;").as_deref(), Some("s.t"));
+        assert_eq!(
+            copy_target("COPY s.t (a) FROM stdin;").as_deref(),
+            Some("s.t")
+        );
         assert_eq!(
             copy_target("COPY \"a.b\".\"c d\" (a) FROM stdin;").as_deref(),
             Some("a.b.c d")
@@ -252,10 +260,18 @@ mod tests {
         let m = |v: &[(&str, u64)]| -> BTreeMap<String, u64> {
             v.iter().map(|(k, n)| (k.to_string(), *n)).collect()
         };
-        compare(&m(&[("a", 2), ("b", 0), ("extra", 9)]), &m(&[("a", 2), ("b", 0)])).unwrap();
+        compare(
+            &m(&[("a", 2), ("b", 0), ("extra", 9)]),
+            &m(&[("a", 2), ("b", 0)]),
+        )
+        .unwrap();
         compare(&m(&[("a", 2)]), &m(&[("a", 2), ("empty", 0)])).unwrap();
         let e = compare(&m(&[("a", 1)]), &m(&[("a", 2)])).unwrap_err();
-        assert!(e.to_string().contains("1 rows of table a, the manifest says 2"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("1 rows of table a, the manifest says 2"),
+            "{e}"
+        );
         let e = compare(&m(&[]), &m(&[("users", 3)])).unwrap_err();
         assert!(e.to_string().contains("no data for table users"), "{e}");
     }

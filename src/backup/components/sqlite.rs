@@ -118,9 +118,8 @@ pub fn integrity_check(path: &Path) -> Result<()> {
             ))
         }
         Err(e) => {
-            return Err(e).with_context(|| {
-                format!("integrity check of {} failed to run", path.display())
-            })
+            return Err(e)
+                .with_context(|| format!("integrity check of {} failed to run", path.display()))
         }
     };
     if rows != ["ok"] {
@@ -141,13 +140,24 @@ pub fn integrity_check(path: &Path) -> Result<()> {
 }
 
 /// Rows per table found against the manifest's (both come from the same snapshot).
-pub fn compare_counts(found: &BTreeMap<String, u64>, manifest: &BTreeMap<String, u64>) -> Result<()> {
+pub fn compare_counts(
+    found: &BTreeMap<String, u64>,
+    manifest: &BTreeMap<String, u64>,
+) -> Result<()> {
     let differ = |msg: String| Err(fail("archive_corrupt", msg));
     for (table, &want) in manifest {
         match found.get(table) {
             Some(&n) if n == want => {}
-            Some(&n) => return differ(format!("table {table} holds {n} rows, the manifest says {want}")),
-            None => return differ(format!("table {table} of the manifest ({want} rows) is missing")),
+            Some(&n) => {
+                return differ(format!(
+                    "table {table} holds {n} rows, the manifest says {want}"
+                ))
+            }
+            None => {
+                return differ(format!(
+                    "table {table} of the manifest ({want} rows) is missing"
+                ))
+            }
         }
     }
     if let Some(extra) = found.keys().find(|t| !manifest.contains_key(*t)) {
