@@ -113,7 +113,7 @@ T_MR=$(secs bash -c "mkdir -p manual/x && tar xzf manual/manual.tar.gz -C manual
 printf '\n%-70s %9s %10s %9s\n' "operation" "seconds" "size MiB" "RSS MiB"
 printf '%-70s %9.1f %10s %9s\n' "vannactl backup" "$T_VB" "$(mib "$(size "$ARCHIVE")")" "$M_VB"
 printf '%-70s %9.1f %10s\n' "pg_dump -Fc + tar czf" "$T_MB" "$(mib "$(size manual/manual.tar.gz)")"
-printf '%-70s %9.1f %10s %9s\n' "vannactl backup verify (hashes, pg_restore --list, integrity_check)" "$T_VV" "" "$M_VV"
+printf '%-70s %9.1f %10s %9s\n' "vannactl backup verify (hashes, pg data + counts, integrity_check)" "$T_VV" "" "$M_VV"
 printf '%-70s %9.1f\n' "gzip -t + pg_restore --list" "$T_MV"
 printf '%-70s %9.1f %10s %9s\n' "vannactl restore --no-safety-backup" "$T_VR" "" "$M_VR"
 printf '%-70s %9.1f\n' "vannactl restore (with safety backup)" "$T_VRS"

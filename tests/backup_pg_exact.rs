@@ -117,7 +117,8 @@ fn restore_returns_exactly_the_backup_point() {
     env.system_exec("INSERT INTO audit.events (what) VALUES ('{}')");
 }
 
-/// A `pg_restore` first on PATH that runs the real one for `--list`, and otherwise behaves as
+/// A `pg_restore` first on PATH that runs the real one for `--list`, `--version` and
+/// verification's `--data-only` read of every data block, and otherwise behaves as
 /// `mode` says: `cut` forwards the first 4 kB of the script then fails; `bad-sql` forwards the
 /// whole script followed by a failing statement and succeeds.
 fn pg_restore_wrapper(env: &Env, mode: &str) -> String {
@@ -139,7 +140,7 @@ fn pg_restore_wrapper(env: &Env, mode: &str) -> String {
         _ => unreachable!(),
     };
     let script = format!(
-        "#!/bin/sh\nif [ \"$1\" = --list ] || [ \"$1\" = --version ]; then exec '{real}' \"$@\"; fi\n{body}\n"
+        "#!/bin/sh\ncase \"$1\" in --list|--version|--data-only) exec '{real}' \"$@\";; esac\n{body}\n"
     );
     let p = bin.join("pg_restore");
     std::fs::write(&p, script).unwrap();

@@ -272,3 +272,194 @@ fn retention_never_prunes_the_archive_just_written() {
     );
     assert_eq!(env.archives(), vec![written]);
 }
+
+/// `backup verify FILE` without `--json`: exit 1 and one `error:` line holding every `expect`.
+fn verify_fails_one_line(env: &Env, file: &Path, expect: &[&str]) {
+    let out = env
+        .cmd()
+        .args(["backup", "verify", file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = err.trim().lines().collect();
+    assert_eq!(lines.len(), 1, "{err}");
+    assert!(lines[0].starts_with("error: "), "{err}");
+    for e in expect {
+        assert!(lines[0].contains(e), "expected {e:?} in {err}");
+    }
+}
+
+fn bump_count(m: &mut vannactl::backup::manifest::Manifest, table: &str) {
+    use vannactl::backup::manifest::Component;
+    *m.components
+        .get_mut(&Component::System)
+        .unwrap()
+        .counts
+        .get_mut(table)
+        .unwrap_or_else(|| panic!("no count for {table}")) += 1;
+}
+
+#[test]
+fn verify_reads_every_page_of_sqlite_members_and_compares_counts() {
+    let env = Env::sqlite();
+    let archive = env.backup();
+    let v = env.ok(&["backup", "verify", archive.to_str().unwrap()]);
+    assert_eq!(v["verified"]["mode"], "full", "{v}");
+
+    // One page in the middle of the system DB zeroed; the manifest rewritten to match it.
+    let page = env.path("page.tar.gz");
+    tamper(
+        &archive,
+        &page,
+        "system/system.db",
+        |db| {
+            let size = u16::from_be_bytes([db[16], db[17]]) as usize;
+            let size = if size == 1 { 65536 } else { size };
+            let pages = db.len() / size;
+            assert!(pages > 4, "{pages} pages");
+            let at = pages / 2 * size;
+            db[at..at + size].fill(0);
+        },
+        |_| {},
+    );
+    verify_fails_one_line(
+        &env,
+        &page,
+        &["page.tar.gz", "system/system.db", "integrity_check"],
+    );
+
+    // The bytes intact, one count in the manifest off by one.
+    let count = env.path("count.tar.gz");
+    tamper(
+        &archive,
+        &count,
+        "system/system.db",
+        |_| {},
+        |m| bump_count(m, "users"),
+    );
+    verify_fails_one_line(
+        &env,
+        &count,
+        &[
+            "count.tar.gz",
+            "system/system.db",
+            "table users holds",
+            "the manifest says",
+        ],
+    );
+
+    // Restore refuses both before changing anything.
+    let before = env.system_contents();
+    for bad in [&page, &count] {
+        let (code, v) = env.json(&["--yes", "restore", bad.to_str().unwrap()]);
+        assert_eq!(code, 1, "{v}");
+        assert!(
+            v["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("system/system.db"),
+            "{v}"
+        );
+    }
+    assert_eq!(env.system_contents(), before);
+}
+
+#[test]
+fn verify_reads_every_data_block_of_a_pg_dump_and_compares_counts() {
+    let env = Env::postgres();
+    let archive = env.backup();
+    env.ok(&["backup", "verify", archive.to_str().unwrap()]);
+    let dump = unpack(&archive)
+        .into_iter()
+        .find(|(p, _)| p == "system/postgres.dump")
+        .unwrap()
+        .1;
+    let list_accepts = |bytes: &[u8]| {
+        let f = env.path("listed.dump");
+        std::fs::write(&f, bytes).unwrap();
+        std::process::Command::new("pg_restore")
+            .arg("--list")
+            .arg(&f)
+            .output()
+            .unwrap()
+            .status
+            .success()
+    };
+    assert!(list_accepts(&dump));
+
+    // Cut in half, and cut by its last bytes only: the table of contents is whole, so the old
+    // check (`pg_restore --list`) accepts both; the manifest is rewritten to match.
+    for (name, keep) in [
+        ("half.tar.gz", dump.len() / 2),
+        ("tail.tar.gz", dump.len() - 16),
+    ] {
+        assert!(
+            list_accepts(&dump[..keep]),
+            "{name}: --list would have caught it"
+        );
+        let p = env.path(name);
+        tamper(
+            &archive,
+            &p,
+            "system/postgres.dump",
+            |d| d.truncate(keep),
+            |_| {},
+        );
+        verify_fails_one_line(
+            &env,
+            &p,
+            &[name, "system/postgres.dump", "cannot read every data block"],
+        );
+    }
+
+    // Rows per table: the dump's COPY lines against the manifest.
+    let p = env.path("count.tar.gz");
+    tamper(
+        &archive,
+        &p,
+        "system/postgres.dump",
+        |_| {},
+        |m| bump_count(m, "audit.events"),
+    );
+    verify_fails_one_line(
+        &env,
+        &p,
+        &[
+            "count.tar.gz",
+            "system/postgres.dump",
+            "rows of table audit.events",
+        ],
+    );
+
+    // A damaged block whose hash was not rewritten: the hash mismatch is what is reported, though
+    // pg_restore, reading the stream, fails first.
+    let mut members = unpack(&archive);
+    let d = &mut members
+        .iter_mut()
+        .find(|(p, _)| p == "system/postgres.dump")
+        .unwrap()
+        .1;
+    let mid = d.len() / 2;
+    d[mid..mid + 64].fill(0xAA);
+    let p = env.path("flipped.tar.gz");
+    let entries: Vec<(&str, tar::EntryType, Vec<u8>)> = members
+        .iter()
+        .map(|(p, d)| (p.as_str(), tar::EntryType::Regular, d.clone()))
+        .collect();
+    craft(&p, &entries);
+    verify_fails_one_line(
+        &env,
+        &p,
+        &["flipped.tar.gz", "member system/postgres.dump: sha256"],
+    );
+
+    // restore (which checks its staged copy of the dump) refuses before changing anything.
+    let before = env.system_contents();
+    let p = env.path("half.tar.gz");
+    let (code, v) = env.json(&["--yes", "restore", p.to_str().unwrap()]);
+    assert_eq!(code, 1, "{v}");
+    let msg = v["error"]["message"].as_str().unwrap();
+    assert!(msg.contains("cannot read every data block"), "{msg}");
+    assert_eq!(env.system_contents(), before);
+}

@@ -297,7 +297,7 @@ fn mariadb_connection_errors_are_clear_and_masked() {
 }
 
 #[test]
-fn the_session_refuses_writes_even_for_root_and_explain_takes_one_statement() {
+fn the_session_refuses_writes_even_for_root_and_pair_checks_take_one_read_only_statement() {
     let db = MyDatabase::create();
     db.conn()
         .query_drop("CREATE TABLE t (a INT); INSERT INTO t VALUES (1)")
@@ -317,11 +317,22 @@ fn the_session_refuses_writes_even_for_root_and_explain_takes_one_statement() {
     })
     .unwrap();
     let mut target = vannactl::schema::Target::open(&settings).unwrap();
-    assert!(target.explain("SELECT a FROM t;").is_ok());
-    let e = target.explain("SELECT a FROM t; DROP TABLE t").unwrap_err();
+    use vannactl::schema::Verdict;
+    assert_eq!(
+        target.check_query("SELECT a FROM t;").unwrap(),
+        Verdict::ReadOnly
+    );
+    let e = target
+        .check_query("SELECT a FROM t; DROP TABLE t")
+        .unwrap_err();
     assert!(e.to_string().contains("1064"), "{e}");
+    // The server's own verdict, for what our reading of the statement would already refuse.
+    let Verdict::Writes(why) = target.check_query("DELETE FROM t").unwrap() else {
+        panic!("a DELETE is not read-only")
+    };
+    assert!(why.contains("READ ONLY"), "{why}");
     assert!(target
-        .explain("SELECT b FROM t")
+        .check_query("SELECT b FROM t")
         .unwrap_err()
         .to_string()
         .contains("Unknown column"));

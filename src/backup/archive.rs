@@ -348,12 +348,12 @@ pub fn read_from<R: Read>(archive: &str, r: R, sink: &mut dyn MemberSink) -> Res
             ));
         }
         let mut h = Hashing::new(entry);
-        if let Err(e) = sink.member(&manifest, &path, &mut h) {
-            return Err(match h.read_error {
-                Some(re) => corrupt(archive, format!("member {path}: {re}")),
-                None => e.context(format!("archive {archive}: member {path}")),
-            });
+        let sunk = sink.member(&manifest, &path, &mut h);
+        if let Some(re) = &h.read_error {
+            return Err(corrupt(archive, format!("member {path}: {re}")));
         }
+        // Read the rest even after the sink failed: bytes that differ from the manifest explain a
+        // failed deep check better than the check's own complaint.
         io::copy(&mut h, &mut io::sink())
             .map_err(|e| corrupt(archive, format!("member {path}: {e}")))?;
         let (_, n, sha) = h.finish();
@@ -373,6 +373,7 @@ pub fn read_from<R: Read>(archive: &str, r: R, sink: &mut dyn MemberSink) -> Res
                 ),
             ));
         }
+        sunk.with_context(|| format!("archive {archive}: member {path}"))?;
     }
     // The tar reader stops at the end-of-archive blocks; read the gzip stream to its end so its
     // CRC is checked too (a flipped byte in the trailing blocks otherwise passes).

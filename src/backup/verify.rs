@@ -1,6 +1,8 @@
-//! Reading an archive back: every member against the manifest, then deep checks on the staged
-//! copies (SQLite `integrity_check`, `pg_restore --list`). `restore` stages through the same code,
-//! so nothing is restored from bytes that were not verified.
+//! Reading an archive back: every member against the manifest, then deep checks that read every
+//! byte and compare what the member holds with the manifest's counts (SQLite `integrity_check` and
+//! rows per table, every data block of a pg dump and its rows per table, every line of a Chroma
+//! export). `restore` stages through the same code, so nothing is restored from bytes that were
+//! not verified.
 
 use super::archive::{self, MemberSink};
 use super::components::{self, Dest, StagedComponent};
@@ -56,6 +58,7 @@ impl MemberSink for StageSink<'_> {
     fn member(&mut self, manifest: &Manifest, path: &str, data: &mut dyn Read) -> Result<()> {
         match (self.plan)(path) {
             None => {}
+            Some(Dest::Stream) => components::check_stream(manifest, path, data)?,
             Some(Dest::Memory) => {
                 let size = manifest.member(path).map(|m| m.size).unwrap_or(0);
                 if size > MAX_MEMORY_MEMBER {
@@ -107,7 +110,7 @@ pub fn stage_from<R: Read>(
     let manifest = archive::read_from(label, r, &mut sink)?;
     let staged = sink.staged;
     for (member, f) in &staged.files {
-        components::check_staged_file(member, &f.path)
+        components::check_staged_file(&manifest, member, &f.path)
             .with_context(|| format!("archive {label}: member {member}"))?;
     }
     for (member, b) in &staged.memory {
@@ -208,7 +211,7 @@ pub fn verify(archive_path: &Path, stage_dir: &Path) -> Result<Verified> {
     let started = Instant::now();
     std::fs::create_dir_all(stage_dir)
         .with_context(|| format!("cannot create {}", stage_dir.display()))?;
-    let plan = verify_plan(stage_dir);
+    let plan = verify_plan(stage_dir, false);
     let (manifest, staged) = stage(archive_path, &plan)?;
     drop(staged);
     Ok(verified(
@@ -218,10 +221,14 @@ pub fn verify(archive_path: &Path, stage_dir: &Path) -> Result<Verified> {
     ))
 }
 
-fn verify_plan(stage_dir: &Path) -> impl Fn(&str) -> Option<Dest> + '_ {
+/// Where verification puts each member; `keep`: a restore drill uses the staged files afterwards,
+/// so even the pg dump is staged, which plain verification only streams through its check.
+fn verify_plan(stage_dir: &Path, keep: bool) -> impl Fn(&str) -> Option<Dest> + '_ {
     move |member: &str| {
         if member.ends_with(".json") {
             Some(Dest::Memory)
+        } else if member == components::SYSTEM_PG && !keep {
+            Some(Dest::Stream)
         } else {
             Some(Dest::File(
                 stage_dir.join(format!("verify-{}", member.replace('/', "-"))),
@@ -261,17 +268,25 @@ pub fn verify_ref(s: &Settings, a: &ArchiveRef) -> Result<Verified> {
             duration_ms: started.elapsed().as_millis(),
         });
     }
-    verify_ref_staged(s, a).map(|(v, _, _)| v)
+    verify_ref_plan(s, a, false).map(|(v, _, _)| v)
 }
 
 /// `verify_ref` with the key, keeping the staged members (temporary files in `BACKUP_DIR`'s local
 /// folder) for a restore drill.
 pub fn verify_ref_staged(s: &Settings, a: &ArchiveRef) -> Result<(Verified, Manifest, Staged)> {
+    verify_ref_plan(s, a, true)
+}
+
+fn verify_ref_plan(
+    s: &Settings,
+    a: &ArchiveRef,
+    keep: bool,
+) -> Result<(Verified, Manifest, Staged)> {
     let started = Instant::now();
     let stage_dir = &s.backup_dir;
     std::fs::create_dir_all(stage_dir)
         .with_context(|| format!("cannot create {}", stage_dir.display()))?;
-    let plan = verify_plan(stage_dir);
+    let plan = verify_plan(stage_dir, keep);
     let (manifest, staged) = stage_ref(s, a, &plan)?;
     let v = verified(a.location(), &manifest, started);
     Ok((v, manifest, staged))

@@ -1,7 +1,7 @@
 //! `train`: compute the desired items, compare ids with the store, embed and write only what is new,
 //! and (with prune, confirmed) remove vannactl's items whose source is gone.
 //!
-//! Everything that can fail on bad input — schema, training files, EXPLAIN of every pair, store
+//! Everything that can fail on bad input — schema, training files, the check of every pair, store
 //! reachability, embedding dimension, the model, embedding itself — happens before the first write.
 
 use super::ddl_text::ddl_text;
@@ -12,8 +12,9 @@ use super::stores::{Record, Store};
 use crate::config::Settings;
 use crate::error::fail;
 use crate::output::Output;
+use crate::schema::read_only::{self, Dialect};
 use crate::schema::samples::Samples;
-use crate::schema::{ObjectKind, Schema, Target};
+use crate::schema::{ObjectKind, Schema, Target, Verdict};
 use anyhow::Result;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -139,7 +140,7 @@ pub fn desired(settings: &Settings, opts: &TrainOptions) -> Result<Desired> {
     };
     d.items = ddl_items(&mut target, &schema, settings.train_sample_values)?;
 
-    // Training pairs: parse every file, then EXPLAIN every pair; any failure stops the run.
+    // Training pairs: parse every file, then check every pair; any failure stops the run.
     d.pairs_files = if opts.pairs.is_empty() {
         sources::files_in(
             &sources::default_pairs_dir(settings),
@@ -152,20 +153,9 @@ pub fn desired(settings: &Settings, opts: &TrainOptions) -> Result<Desired> {
     for f in &d.pairs_files {
         pairs.extend(sources::load_pairs(f)?);
     }
+    let dialect = target.dialect();
     for p in &pairs {
-        target.explain(&p.sql).map_err(|e| {
-            fail(
-                "training_sql_invalid",
-                format!(
-                    "training file {} item {} ({:?}): the SQL does not run against {}: {}; fix or remove it (nothing was written)",
-                    p.file.display(),
-                    p.index,
-                    p.question,
-                    target.describe(),
-                    crate::error::message(&e)
-                ),
-            )
-        })?;
+        check_pair(&mut target, dialect, p)?;
         d.items
             .push(Item::question_sql(&p.question, &p.sql, p.origin()));
     }
@@ -206,6 +196,44 @@ pub fn desired(settings: &Settings, opts: &TrainOptions) -> Result<Desired> {
     d.items.retain(|i| seen.insert(i.id.clone()));
     d.duplicates = before - d.items.len();
     Ok(d)
+}
+
+/// A pair must be one read-only query (it teaches the app's LLM what SQL to write) and compile
+/// against the target: our reading of the statement first, then the database's own verdict.
+fn check_pair(target: &mut Target, dialect: Dialect, p: &sources::Pair) -> Result<()> {
+    let where_ = || {
+        format!(
+            "training file {} item {} ({:?})",
+            p.file.display(),
+            p.index,
+            p.question
+        )
+    };
+    let not_read_only = |why: String| {
+        fail(
+            "training_sql_not_read_only",
+            format!(
+                "{}: refused, {why}; a training pair teaches the app's LLM what SQL to write, so it \
+                 must be one read-only query (SELECT, WITH … SELECT or VALUES): fix or remove it \
+                 (nothing was written)",
+                where_()
+            ),
+        )
+    };
+    read_only::check(&p.sql, dialect).map_err(not_read_only)?;
+    match target.check_query(&p.sql) {
+        Ok(Verdict::ReadOnly) => Ok(()),
+        Ok(Verdict::Writes(why)) => Err(not_read_only(why)),
+        Err(e) => Err(fail(
+            "training_sql_invalid",
+            format!(
+                "{}: the SQL does not run against {}: {}; fix or remove it (nothing was written)",
+                where_(),
+                target.describe(),
+                crate::error::message(&e)
+            ),
+        )),
+    }
 }
 
 /// One DDL item per table and view (see `ddl_text`), sample values read from `target` when asked.

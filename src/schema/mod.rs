@@ -5,6 +5,7 @@
 pub mod inline_fk;
 mod mysql;
 mod postgres;
+pub mod read_only;
 pub mod samples;
 mod sqlite;
 pub mod unquote;
@@ -190,15 +191,33 @@ impl Target {
         )
     }
 
-    /// Check that a query compiles against the target (EXPLAIN; nothing runs).
-    pub fn explain(&mut self, sql: &str) -> Result<()> {
-        let sql = sql.trim().trim_end_matches(';').trim_end();
+    /// SQL dialect of the target, for [`read_only::check`].
+    pub fn dialect(&self) -> read_only::Dialect {
         match self {
-            Target::Sqlite { conn, .. } => sqlite::explain(conn, sql),
-            Target::Postgres { client, .. } => postgres::explain(client, sql),
-            Target::Mysql { conn, .. } => mysql::explain(conn, sql),
+            Target::Sqlite { .. } => read_only::Dialect::Sqlite,
+            Target::Postgres { .. } => read_only::Dialect::Postgres,
+            Target::Mysql { .. } => read_only::Dialect::Mysql,
         }
     }
+
+    /// Compile a training query against the target without running it, and take the database's
+    /// verdict on whether it only reads. `Err`: it does not compile.
+    pub fn check_query(&mut self, sql: &str) -> Result<Verdict> {
+        let sql = sql.trim().trim_end_matches(';').trim_end();
+        match self {
+            Target::Sqlite { conn, .. } => sqlite::check_query(conn, sql),
+            Target::Postgres { client, .. } => postgres::check_query(client, sql),
+            Target::Mysql { conn, .. } => mysql::check_query(conn, sql),
+        }
+    }
+}
+
+/// The target database's word on a query that compiles.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    ReadOnly,
+    /// It would write; the database's reason.
+    Writes(String),
 }
 
 /// `"name"` quoting for identifiers inside generated text.

@@ -4,7 +4,7 @@
 //! text reads back the same by construction and the `unquote` step is not used here. Columns, keys
 //! and relations come from information_schema. The session runs in one read-only transaction.
 
-use super::{Column, ForeignKey, ObjectKind, Schema, SchemaObject};
+use super::{Column, ForeignKey, ObjectKind, Schema, SchemaObject, Verdict};
 use crate::config::mask_url;
 use crate::error::{fail, usage};
 use anyhow::{anyhow, Result};
@@ -473,12 +473,28 @@ pub fn range(conn: &mut Conn, table: &str, column: &str) -> Result<Option<(Strin
 
 /// Preparing the query checks that it is exactly one statement and compiles (the text protocol
 /// would run several); EXPLAIN then plans it, as text, since MySQL (unlike MariaDB) cannot prepare
-/// EXPLAIN itself. Nothing runs, and the transaction is read-only anyway.
-pub fn explain(conn: &mut Conn, sql: &str) -> Result<()> {
-    let stmt = conn.prep(sql).map_err(db_err)?;
-    conn.close(stmt).map_err(db_err)?;
-    conn.query_drop(format!("EXPLAIN {sql}")).map_err(db_err)
+/// EXPLAIN itself. Nothing runs, and it happens in the session's READ ONLY transaction (see
+/// `session`), where MariaDB refuses even to prepare or explain a statement that would write
+/// (ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION): that is the server's verdict.
+pub fn check_query(conn: &mut Conn, sql: &str) -> Result<Verdict> {
+    let checked = conn
+        .prep(sql)
+        .and_then(|stmt| conn.close(stmt))
+        .and_then(|()| conn.query_drop(format!("EXPLAIN {sql}")));
+    match checked {
+        Ok(()) => Ok(Verdict::ReadOnly),
+        Err(mysql::Error::MySqlError(e)) if e.code == READ_ONLY_TRANSACTION => {
+            Ok(Verdict::Writes(format!(
+                "the server refuses it in a READ ONLY transaction ({})",
+                e.message
+            )))
+        }
+        Err(e) => Err(db_err(e)),
+    }
 }
+
+/// ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION.
+const READ_ONLY_TRANSACTION: u16 = 1792;
 
 #[cfg(test)]
 mod tests {

@@ -2,7 +2,7 @@
 //! `pg_get_expr`, constraints with `pg_get_constraintdef`, indexes with `pg_get_indexdef`, views with
 //! `pg_get_viewdef`. Identifiers are quoted by the server (`quote_ident`), so any name survives.
 
-use super::{Column, ForeignKey, ObjectKind, Schema, SchemaObject};
+use super::{Column, ForeignKey, ObjectKind, Schema, SchemaObject, Verdict};
 use crate::config::mask_url;
 use anyhow::{Context, Result};
 use postgres::{Client, NoTls};
@@ -236,7 +236,31 @@ pub fn range(client: &mut Client, table: &str, column: &str) -> Result<Option<(S
 }
 
 /// EXPLAIN through the extended protocol: exactly one statement, in a read-only session.
-pub fn explain(client: &mut Client, sql: &str) -> Result<()> {
-    client.query(&format!("EXPLAIN {sql}"), &[])?;
-    Ok(())
+/// Plan `sql` without running it, inside a READ ONLY transaction that is rolled back: as a cursor
+/// declaration, because that (unlike EXPLAIN, which skips the check) makes PostgreSQL refuse a
+/// statement that would write, and a cursor only takes a query. The extended protocol takes one
+/// statement only.
+pub fn check_query(client: &mut Client, sql: &str) -> Result<Verdict> {
+    let mut tx = client.build_transaction().read_only(true).start()?;
+    let declared = tx.execute(
+        &format!("DECLARE vannactl_pair_check NO SCROLL CURSOR FOR {sql}"),
+        &[],
+    );
+    tx.rollback()?;
+    match declared {
+        Ok(_) => Ok(Verdict::ReadOnly),
+        Err(e) if e.code() == Some(&postgres::error::SqlState::READ_ONLY_SQL_TRANSACTION) => {
+            Ok(Verdict::Writes(format!(
+                "PostgreSQL refuses it in a READ ONLY transaction: {}",
+                db_message(&e)
+            )))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn db_message(e: &postgres::Error) -> String {
+    e.as_db_error()
+        .map(|d| d.message().to_string())
+        .unwrap_or_else(|| e.to_string())
 }

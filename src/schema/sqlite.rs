@@ -4,7 +4,7 @@
 
 use super::inline_fk::inline_foreign_keys;
 use super::unquote::{unquote, SQLITE};
-use super::{Column, ForeignKey, ObjectKind, Schema, SchemaObject};
+use super::{Column, ForeignKey, ObjectKind, Schema, SchemaObject, Verdict};
 use anyhow::Result;
 use rusqlite::Connection;
 
@@ -279,11 +279,15 @@ pub fn range(conn: &Connection, table: &str, column: &str) -> Result<Option<(Str
     Ok(text(lo).zip(text(hi)))
 }
 
-pub fn explain(conn: &Connection, sql: &str) -> Result<()> {
-    let mut st = conn.prepare(&format!("EXPLAIN {sql}"))?;
-    let mut rows = st.query([])?;
-    while rows.next()?.is_some() {}
-    Ok(())
+/// Compile `sql` (one statement; nothing runs) and ask SQLite whether it leaves the database
+/// unchanged (`sqlite3_stmt_readonly`).
+pub fn check_query(conn: &Connection, sql: &str) -> Result<Verdict> {
+    let st = conn.prepare(sql)?;
+    Ok(if st.readonly() {
+        Verdict::ReadOnly
+    } else {
+        Verdict::Writes("SQLite reports that the statement writes (sqlite3_stmt_readonly)".into())
+    })
 }
 
 #[cfg(test)]
@@ -348,12 +352,36 @@ mod tests {
     }
 
     #[test]
-    fn explain_rejects_bad_sql_and_multiple_statements() {
-        let c = Connection::open_in_memory().unwrap();
-        c.execute_batch("CREATE TABLE t(a)").unwrap();
-        assert!(explain(&c, "SELECT a FROM t").is_ok());
-        assert!(explain(&c, "SELECT b FROM t").is_err());
-        assert!(explain(&c, "SELECT a FROM t; DROP TABLE t").is_err());
+    fn query_check_rejects_bad_sql_multiple_statements_and_writes() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("t.db");
+        Connection::open(&p)
+            .unwrap()
+            .execute_batch("CREATE TABLE t(a); INSERT INTO t VALUES (1)")
+            .unwrap();
+        let c = crate::target::open_readonly(&p).unwrap();
+        assert_eq!(
+            check_query(&c, "SELECT a FROM t -- done").unwrap(),
+            Verdict::ReadOnly
+        );
+        assert!(check_query(&c, "SELECT b FROM t").is_err());
+        assert!(check_query(&c, "SELECT a FROM t; DROP TABLE t").is_err());
+        // SQLite's own verdict, on the read-only connection, without running anything.
+        for write in [
+            "DELETE FROM t",
+            "DROP TABLE t",
+            "INSERT INTO t VALUES (2)",
+            "WITH x AS (SELECT 1) UPDATE t SET a = 2",
+        ] {
+            assert!(
+                matches!(check_query(&c, write).unwrap(), Verdict::Writes(_)),
+                "{write}"
+            );
+        }
+        let n: i64 = c
+            .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 1);
     }
 
     #[test]

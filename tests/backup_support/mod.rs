@@ -279,3 +279,54 @@ pub fn craft(path: &Path, entries: &[(&str, tar::EntryType, Vec<u8>)]) {
     }
     std::io::Write::flush(&mut b.into_inner().unwrap().finish().unwrap()).unwrap();
 }
+
+/// The members of an archive in order, manifest first, as (path, bytes).
+pub fn unpack(archive: &Path) -> Vec<(String, Vec<u8>)> {
+    let f = std::fs::File::open(archive).unwrap();
+    let mut ar = tar::Archive::new(flate2::read::GzDecoder::new(f));
+    ar.entries()
+        .unwrap()
+        .map(|e| {
+            let mut e = e.unwrap();
+            let path = e.path().unwrap().to_string_lossy().into_owned();
+            let mut data = Vec::new();
+            std::io::Read::read_to_end(&mut e, &mut data).unwrap();
+            (path, data)
+        })
+        .collect()
+}
+
+/// Rewrite `archive` as `out` after `change_member` (on `member`'s bytes) and `change_manifest`;
+/// every member's size and SHA-256 in the manifest are then made to match, so only the deep checks
+/// of `backup verify` can tell.
+pub fn tamper(
+    archive: &Path,
+    out: &Path,
+    member: &str,
+    change_member: impl FnOnce(&mut Vec<u8>),
+    change_manifest: impl FnOnce(&mut vannactl::backup::manifest::Manifest),
+) {
+    let mut members = unpack(archive);
+    assert_eq!(members[0].0, "manifest.json");
+    let mut manifest: vannactl::backup::manifest::Manifest =
+        serde_json::from_slice(&members[0].1).unwrap();
+    let data = &mut members
+        .iter_mut()
+        .find(|(p, _)| p == member)
+        .unwrap_or_else(|| panic!("no member {member}"))
+        .1;
+    change_member(data);
+    change_manifest(&mut manifest);
+    for (p, data) in &members[1..] {
+        use sha2::Digest;
+        let m = manifest.members.iter_mut().find(|m| &m.path == p).unwrap();
+        m.size = data.len() as u64;
+        m.sha256 = hex::encode(sha2::Sha256::digest(data));
+    }
+    members[0].1 = serde_json::to_vec_pretty(&manifest).unwrap();
+    let entries: Vec<(&str, tar::EntryType, Vec<u8>)> = members
+        .iter()
+        .map(|(p, d)| (p.as_str(), tar::EntryType::Regular, d.clone()))
+        .collect();
+    craft(out, &entries);
+}

@@ -380,10 +380,27 @@ impl Reader {
 }
 
 /// Deep check of a staged member (verify and restore): every line parses, ids are unique, every
-/// embedding has the same dimension, the record count matches the header.
-pub fn check_member(member: &str, path: &Path) -> Result<()> {
+/// embedding has the same dimension, the record count matches the header and the manifest's
+/// `counts` (records per existing collection).
+pub fn check_member(member: &str, path: &Path, counts: &BTreeMap<String, u64>) -> Result<()> {
     let mut r = Reader::open(member, path)?;
     while r.next_record()?.is_some() {}
+    let h = &r.header;
+    let recorded = counts.get(&h.collection).copied();
+    let found = h.exists.then_some(h.count);
+    if !counts.is_empty() && recorded != found {
+        let say =
+            |n: Option<u64>| n.map_or("no collection".to_string(), |n| format!("{n} records"));
+        return Err(fail(
+            "archive_corrupt",
+            format!(
+                "{member}: the export holds {} of collection {}, the manifest says {}",
+                say(found),
+                h.collection,
+                say(recorded)
+            ),
+        ));
+    }
     Ok(())
 }
 
@@ -686,7 +703,19 @@ mod tests {
                 rec("b", &[1.0, 0.0]),
             ],
         );
-        check_member(m, &good).unwrap();
+        let none = BTreeMap::new();
+        check_member(m, &good, &none).unwrap();
+        let counts: BTreeMap<String, u64> = [("ddl".to_string(), 2)].into();
+        check_member(m, &good, &counts).unwrap();
+        let fewer: BTreeMap<String, u64> = [("ddl".to_string(), 3)].into();
+        let e = message(&check_member(m, &good, &fewer).unwrap_err());
+        assert!(
+            e.contains("holds 2 records of collection ddl, the manifest says 3 records"),
+            "{e}"
+        );
+        let other: BTreeMap<String, u64> = [("sql".to_string(), 2)].into();
+        let e = message(&check_member(m, &good, &other).unwrap_err());
+        assert!(e.contains("the manifest says no collection"), "{e}");
         let cases: Vec<(Vec<String>, &str)> = vec![
             (
                 vec![head(2, None), rec("a", &[0.1, 0.2]), rec("b", &[1.0])],
@@ -712,7 +741,7 @@ mod tests {
         ];
         for (lines, expect) in cases {
             let p = write(d.path(), &lines);
-            let e = message(&check_member(m, &p).unwrap_err());
+            let e = message(&check_member(m, &p, &none).unwrap_err());
             assert!(e.contains(expect), "{expect}: {e}");
         }
         // The header must name the member's own collection.
@@ -724,7 +753,7 @@ mod tests {
                 rec("b", &[1.0, 0.0]),
             ],
         );
-        let e = check_member(member(Collection::Sql), &good).unwrap_err();
+        let e = check_member(member(Collection::Sql), &good, &none).unwrap_err();
         assert!(message(&e).contains("header names collection"), "{e}");
     }
 

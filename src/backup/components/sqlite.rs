@@ -100,16 +100,68 @@ pub fn migration_version(conn: &Connection) -> Result<Option<String>> {
 /// `PRAGMA integrity_check` must say exactly `ok`.
 pub fn integrity_check(path: &Path) -> Result<()> {
     let conn = crate::target::open_readonly(path)?;
-    let mut stmt = conn.prepare("PRAGMA integrity_check")?;
-    let rows: Vec<String> = stmt
-        .query_map([], |r| r.get(0))
-        .and_then(|rows| rows.collect())
-        .with_context(|| format!("integrity check of {} failed to run", path.display()))?;
+    let rows: rusqlite::Result<Vec<String>> = conn
+        .prepare("PRAGMA integrity_check")
+        .and_then(|mut stmt| stmt.query_map([], |r| r.get(0))?.collect());
+    let rows = match rows {
+        Ok(rows) => rows,
+        // Damage bad enough to stop the check itself (e.g. a zeroed b-tree page).
+        Err(e @ rusqlite::Error::SqliteFailure(f, _))
+            if matches!(
+                f.code,
+                rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase
+            ) =>
+        {
+            return Err(fail(
+                "archive_corrupt",
+                format!("PRAGMA integrity_check: {e}"),
+            ))
+        }
+        Err(e) => {
+            return Err(e)
+                .with_context(|| format!("integrity check of {} failed to run", path.display()))
+        }
+    };
     if rows != ["ok"] {
+        // Up to 100 lines: the first few say enough on one line.
+        let more = match rows.len() {
+            n if n > 3 => format!("; … ({n} problems)"),
+            _ => String::new(),
+        };
         return Err(fail(
             "archive_corrupt",
-            format!("PRAGMA integrity_check: {}", rows.join("; ")),
+            format!(
+                "PRAGMA integrity_check: {}{more}",
+                rows.iter().take(3).cloned().collect::<Vec<_>>().join("; ")
+            ),
         ));
+    }
+    Ok(())
+}
+
+/// Rows per table found against the manifest's (both come from the same snapshot).
+pub fn compare_counts(
+    found: &BTreeMap<String, u64>,
+    manifest: &BTreeMap<String, u64>,
+) -> Result<()> {
+    let differ = |msg: String| Err(fail("archive_corrupt", msg));
+    for (table, &want) in manifest {
+        match found.get(table) {
+            Some(&n) if n == want => {}
+            Some(&n) => {
+                return differ(format!(
+                    "table {table} holds {n} rows, the manifest says {want}"
+                ))
+            }
+            None => {
+                return differ(format!(
+                    "table {table} of the manifest ({want} rows) is missing"
+                ))
+            }
+        }
+    }
+    if let Some(extra) = found.keys().find(|t| !manifest.contains_key(*t)) {
+        return differ(format!("table {extra} is not in the manifest"));
     }
     Ok(())
 }
