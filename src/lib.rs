@@ -15,6 +15,7 @@ pub mod knowledge;
 pub mod lock;
 pub mod logging;
 pub mod metrics;
+pub mod net;
 pub mod ontology;
 pub mod output;
 pub mod schema;

@@ -61,8 +61,133 @@ pub fn timed(component: &'static str, name: &str, f: impl FnOnce() -> (Status, S
     }
 }
 
-/// All checks for a loaded configuration.
+/// One group of checks that runs on its own thread: the checks of one component.
+struct Group {
+    component: &'static str,
+    /// The name of its first check, reported critical when the group does not finish in time.
+    first_check: &'static str,
+    /// What it talks to, for that message (URLs masked).
+    talks_to: String,
+    /// False for `--quick-check` on local files: reading a large file whole takes what it takes.
+    bounded: bool,
+    run: fn(&Settings, &Options) -> Vec<Check>,
+}
+
+fn groups(settings: &Settings, opts: &Options) -> Vec<Group> {
+    let masked = |u: &Option<String>| u.as_deref().map(crate::config::mask_url);
+    let target = if settings.enable_target_db {
+        Group {
+            component: "target",
+            first_check: "external target DB",
+            talks_to: format!(
+                "target DB {}",
+                masked(&settings.target_database_url).unwrap_or_default()
+            ),
+            bounded: true,
+            run: files::golden_copy,
+        }
+    } else {
+        Group {
+            component: "target",
+            first_check: "golden copy",
+            talks_to: format!("golden copy {}", settings.target_db_path.display()),
+            bounded: !opts.quick_check,
+            run: files::golden_copy,
+        }
+    };
+    let (knowledge_check, knowledge_at) = match &settings.chroma_url {
+        Some(u) => ("chroma reachable", format!("Chroma at {}", crate::config::mask_url(u))),
+        None => (
+            "embedded store",
+            format!("knowledge store {}", settings.knowledge_db_path.display()),
+        ),
+    };
+    vec![
+        target,
+        Group {
+            component: "files",
+            first_check: "log folder writable",
+            talks_to: "the log, backup and data folders".into(),
+            bounded: true,
+            run: |s, _| files::folders(s),
+        },
+        Group {
+            component: "system_db",
+            first_check: "connectivity",
+            talks_to: format!("system DB {}", settings.database_url.masked()),
+            bounded: true,
+            run: crate::system_db::health_checks,
+        },
+        Group {
+            component: "knowledge",
+            first_check: knowledge_check,
+            talks_to: knowledge_at,
+            bounded: true,
+            run: |s, _| crate::knowledge::health_checks(s),
+        },
+        Group {
+            component: "backup",
+            first_check: "newest archive",
+            talks_to: match &settings.backup_repo {
+                crate::config::BackupRepo::Local(d) => format!("backups in {}", d.display()),
+                crate::config::BackupRepo::S3 { bucket, prefix } => {
+                    format!("backups in s3://{bucket}/{prefix}")
+                }
+            },
+            bounded: true,
+            run: |s, _| crate::backup::health::checks(s),
+        },
+        Group {
+            component: "redis",
+            first_check: "server",
+            talks_to: format!("Redis at {}", masked(&settings.redis_url).unwrap_or_default()),
+            bounded: true,
+            run: |s, _| redis::checks(s),
+        },
+    ]
+}
+
+/// What is left of [`crate::net::HEALTH_BOUND`] for printing once the checks are given up on.
+const REPORT_MARGIN: std::time::Duration = std::time::Duration::from_millis(1000);
+
+/// All checks for a loaded configuration, in a fixed order. Components are checked concurrently,
+/// each under the probe deadlines of [`crate::net`]; one that has not finished when the run
+/// nears [`crate::net::HEALTH_BOUND`] is reported critical and left behind (its thread ends with
+/// the process), so a run never takes longer than the bound (`--quick-check` excepted: reading
+/// a large golden copy whole is not bounded).
 pub fn run(settings: &Settings, opts: &Options) -> Vec<Check> {
+    let started = Instant::now();
+    let deadline = started + crate::net::HEALTH_BOUND - REPORT_MARGIN;
+    let groups = groups(settings, opts);
+    let (tx, rx) = std::sync::mpsc::channel::<(usize, Vec<Check>)>();
+    for (i, g) in groups.iter().enumerate() {
+        let (tx, s, o, run) = (tx.clone(), settings.clone(), opts.clone(), g.run);
+        std::thread::spawn(move || {
+            let checks = crate::net::probing(|| run(&s, &o));
+            let _ = tx.send((i, checks));
+        });
+    }
+    drop(tx);
+    let mut results: Vec<Option<Vec<Check>>> = groups.iter().map(|_| None).collect();
+    let pending = |r: &[Option<Vec<Check>>], bounded: bool| {
+        r.iter()
+            .zip(&groups)
+            .any(|(r, g)| r.is_none() && g.bounded == bounded)
+    };
+    while pending(&results, true) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok((i, c)) => results[i] = Some(c),
+            Err(_) => break,
+        }
+    }
+    while pending(&results, false) {
+        match rx.recv() {
+            Ok((i, c)) => results[i] = Some(c),
+            Err(_) => break,
+        }
+    }
+    let waited = started.elapsed();
     let mut checks = vec![Check {
         component: "config",
         name: "configuration".into(),
@@ -74,12 +199,27 @@ pub fn run(settings: &Settings, opts: &Options) -> Vec<Check> {
             settings.database_url.masked()
         ),
     }];
-    checks.extend(files::golden_copy(settings, opts));
-    checks.extend(files::folders(settings));
-    checks.extend(crate::system_db::health_checks(settings, opts));
-    checks.extend(crate::knowledge::health_checks(settings));
-    checks.extend(crate::backup::health::checks(settings));
-    checks.extend(redis::checks(settings));
+    for (g, r) in groups.iter().zip(results) {
+        checks.extend(r.unwrap_or_else(|| {
+            let detail = if g.bounded && waited + REPORT_MARGIN >= crate::net::HEALTH_BOUND {
+                format!(
+                    "{}: no answer within {} (health's bound is {}); check that it is up and reachable",
+                    g.talks_to,
+                    crate::net::secs(waited),
+                    crate::net::secs(crate::net::HEALTH_BOUND)
+                )
+            } else {
+                format!("{}: the check stopped unexpectedly (a panic in vannactl; please report it)", g.talks_to)
+            };
+            vec![Check {
+                component: g.component,
+                name: g.first_check.into(),
+                status: Status::Critical,
+                latency_ms: waited.as_secs_f64() * 1000.0,
+                detail,
+            }]
+        }));
+    }
     checks
 }
 

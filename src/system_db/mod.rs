@@ -19,11 +19,6 @@ pub use migrations::{check_schema, SchemaCheck, EXPECTED_VERSION};
 use crate::config::{Settings, SystemDbUrl};
 use anyhow::{Context, Result};
 use std::collections::BTreeMap;
-use std::time::Duration;
-
-/// How long connecting to PostgreSQL may take before we call the host unreachable (unless the URL
-/// sets `connect_timeout` itself).
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// PostgreSQL URLs found unreachable in this process, with the (masked) reason.
 static UNREACHABLE: std::sync::Mutex<BTreeMap<String, String>> =
@@ -111,7 +106,7 @@ impl Db {
                     ));
                 }
                 // Held while connecting: a concurrent open of the same URL waits for this answer.
-                let r = postgres::connect(u, CONNECT_TIMEOUT);
+                let r = postgres::connect(u);
                 if let Err(e) = &r {
                     if crate::error::classify(e).0 == "db_unreachable" {
                         known.insert(u.clone(), crate::error::message(e));
