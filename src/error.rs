@@ -139,7 +139,11 @@ pub fn or_disk_full(
     if is_disk_full(&err) && !named {
         fail(
             "disk_full",
-            format!("{}; {}", chain_text(&err), disk_full_advice(folder, setting)),
+            format!(
+                "{}; {}",
+                chain_text(&err),
+                disk_full_advice(folder, setting)
+            ),
         )
     } else {
         err
@@ -229,11 +233,17 @@ mod tests {
             "{}",
             message(&named)
         );
-        let wrapped = std::io::Error::other(Classified::new("disk_full", ExitStatus::Failure, "full"));
+        let wrapped =
+            std::io::Error::other(Classified::new("disk_full", ExitStatus::Failure, "full"));
         let err = anyhow::Error::new(wrapped).context("archive");
         assert_eq!(classify(&err).0, "disk_full");
         assert_eq!(
-            classify(&or_disk_full(anyhow::anyhow!("other"), std::path::Path::new("/"), None)).0,
+            classify(&or_disk_full(
+                anyhow::anyhow!("other"),
+                std::path::Path::new("/"),
+                None
+            ))
+            .0,
             "failure"
         );
     }

@@ -76,8 +76,12 @@ struct Run {
 
 impl Run {
     fn json(&self) -> serde_json::Value {
-        serde_json::from_str(self.stdout.trim())
-            .unwrap_or_else(|e| panic!("not one JSON object ({e}): {}\n{}", self.stdout, self.stderr))
+        serde_json::from_str(self.stdout.trim()).unwrap_or_else(|e| {
+            panic!(
+                "not one JSON object ({e}): {}\n{}",
+                self.stdout, self.stderr
+            )
+        })
     }
 
     /// Exactly one line on stderr, `error: …`; returns it.
@@ -222,9 +226,21 @@ fn other_commands_give_a_silent_server_the_login_deadline_then_one_line() {
     let system = format!("postgres://app:{SECRET}@127.0.0.1:{}/app", silent_port());
     let target = format!("postgres://app:{SECRET}@127.0.0.1:{}/cars", silent_port());
     let cases: Vec<(Vec<(&str, String)>, Vec<&str>, &String)> = vec![
-        (vec![("CHROMA_URL", chroma.clone())], vec!["train", "--dry-run"], &chroma),
-        (vec![("CHROMA_URL", chroma.clone())], vec!["backup"], &chroma),
-        (vec![("DATABASE_URL", system.clone())], vec!["backup"], &system),
+        (
+            vec![("CHROMA_URL", chroma.clone())],
+            vec!["train", "--dry-run"],
+            &chroma,
+        ),
+        (
+            vec![("CHROMA_URL", chroma.clone())],
+            vec!["backup"],
+            &chroma,
+        ),
+        (
+            vec![("DATABASE_URL", system.clone())],
+            vec!["backup"],
+            &system,
+        ),
         (
             vec![
                 ("ENABLE_TARGET_DB", "true".into()),
@@ -262,7 +278,10 @@ fn a_web_server_that_is_not_chroma_is_named_as_such() {
         assert_eq!(r.code, Some(1), "{args:?}: {}", r.stderr);
         let line = r.one_error_line();
         assert!(line.contains(&expect), "{args:?}: {line}");
-        assert!(!line.contains("CHROMA_TENANT") && !line.contains("<html"), "{line}");
+        assert!(
+            !line.contains("CHROMA_TENANT") && !line.contains("<html"),
+            "{line}"
+        );
     }
     // `train push` into it, from the embedded store.
     let r = run(dir, &[], &["train", "push", &url]);
@@ -345,7 +364,11 @@ fn unsafe_archive_members_are_refused_naming_archive_and_member() {
     let target_before = std::fs::read(dir.join("data/vanna_db.db")).unwrap();
     for (i, (member, kind, why)) in cases.into_iter().enumerate() {
         let evil = dir.join(format!("evil{i}.tar.gz"));
-        let data = if kind.is_file() { b"x".to_vec() } else { Vec::new() };
+        let data = if kind.is_file() {
+            b"x".to_vec()
+        } else {
+            Vec::new()
+        };
         craft(
             &evil,
             &[
@@ -362,7 +385,9 @@ fn unsafe_archive_members_are_refused_naming_archive_and_member() {
             assert_eq!(r.code, Some(1), "{args:?}: {}", r.stderr);
             let line = r.one_error_line();
             assert!(
-                line.contains(&format!("archive {shown} has an unsafe member {member:?} ({why})")),
+                line.contains(&format!(
+                    "archive {shown} has an unsafe member {member:?} ({why})"
+                )),
                 "{args:?}: {line}"
             );
         }
@@ -442,7 +467,9 @@ fn a_full_disk_names_the_folder_and_what_to_do() {
     assert_eq!(r.code, Some(1), "{}", r.stderr);
     let line = r.one_error_line();
     assert!(
-        line.contains(&format!("the disk holding {shown} is full; free space there")),
+        line.contains(&format!(
+            "the disk holding {shown} is full; free space there"
+        )),
         "{line}"
     );
     assert!(line.contains("BACKUP_DIR"), "{line}");

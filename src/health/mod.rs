@@ -96,7 +96,10 @@ fn groups(settings: &Settings, opts: &Options) -> Vec<Group> {
         }
     };
     let (knowledge_check, knowledge_at) = match &settings.chroma_url {
-        Some(u) => ("chroma reachable", format!("Chroma at {}", crate::config::mask_url(u))),
+        Some(u) => (
+            "chroma reachable",
+            format!("Chroma at {}", crate::config::mask_url(u)),
+        ),
         None => (
             "embedded store",
             format!("knowledge store {}", settings.knowledge_db_path.display()),
@@ -140,7 +143,10 @@ fn groups(settings: &Settings, opts: &Options) -> Vec<Group> {
         Group {
             component: "redis",
             first_check: "server",
-            talks_to: format!("Redis at {}", masked(&settings.redis_url).unwrap_or_default()),
+            talks_to: format!(
+                "Redis at {}",
+                masked(&settings.redis_url).unwrap_or_default()
+            ),
             bounded: true,
             run: |s, _| redis::checks(s),
         },
@@ -156,20 +162,50 @@ const REPORT_MARGIN: std::time::Duration = std::time::Duration::from_millis(1000
 /// the process), so a run never takes longer than the bound (`--quick-check` excepted: reading
 /// a large golden copy whole is not bounded).
 pub fn run(settings: &Settings, opts: &Options) -> Vec<Check> {
+    let mut checks = vec![Check {
+        component: "config",
+        name: "configuration".into(),
+        status: Status::Ok,
+        latency_ms: 0.0,
+        detail: format!(
+            "profile {}, system DB {}",
+            settings.profile.as_str(),
+            settings.database_url.masked()
+        ),
+    }];
+    let give_up_after = crate::net::HEALTH_BOUND - REPORT_MARGIN;
+    checks.extend(gather(
+        settings,
+        opts,
+        groups(settings, opts),
+        give_up_after,
+    ));
+    checks
+}
+
+/// Run the groups concurrently; wait for the bounded ones at most `give_up_after`.
+fn gather(
+    settings: &Settings,
+    opts: &Options,
+    groups: Vec<Group>,
+    give_up_after: std::time::Duration,
+) -> Vec<Check> {
     let started = Instant::now();
-    let deadline = started + crate::net::HEALTH_BOUND - REPORT_MARGIN;
-    let groups = groups(settings, opts);
-    let (tx, rx) = std::sync::mpsc::channel::<(usize, Vec<Check>)>();
+    let deadline = started + give_up_after;
+    type Outcome = Result<Vec<Check>, ()>;
+    let (tx, rx) = std::sync::mpsc::channel::<(usize, Outcome)>();
     for (i, g) in groups.iter().enumerate() {
         let (tx, s, o, run) = (tx.clone(), settings.clone(), opts.clone(), g.run);
         std::thread::spawn(move || {
-            let checks = crate::net::probing(|| run(&s, &o));
-            let _ = tx.send((i, checks));
+            let checks = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                crate::net::probing(|| run(&s, &o))
+            }));
+            let _ = tx.send((i, checks.map_err(|_| ())));
         });
     }
     drop(tx);
-    let mut results: Vec<Option<Vec<Check>>> = groups.iter().map(|_| None).collect();
-    let pending = |r: &[Option<Vec<Check>>], bounded: bool| {
+    let mut results: Vec<Option<Outcome>> = groups.iter().map(|_| None).collect();
+    let pending = |r: &[Option<Outcome>], bounded: bool| {
         r.iter()
             .zip(&groups)
             .any(|(r, g)| r.is_none() && g.bounded == bounded)
@@ -187,38 +223,32 @@ pub fn run(settings: &Settings, opts: &Options) -> Vec<Check> {
             Err(_) => break,
         }
     }
-    let waited = started.elapsed();
-    let mut checks = vec![Check {
-        component: "config",
-        name: "configuration".into(),
-        status: Status::Ok,
-        latency_ms: 0.0,
-        detail: format!(
-            "profile {}, system DB {}",
-            settings.profile.as_str(),
-            settings.database_url.masked()
-        ),
-    }];
+    let waited_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let mut checks = Vec::new();
     for (g, r) in groups.iter().zip(results) {
-        checks.extend(r.unwrap_or_else(|| {
-            let detail = if g.bounded && waited + REPORT_MARGIN >= crate::net::HEALTH_BOUND {
-                format!(
-                    "{}: no answer within {} (health's bound is {}); check that it is up and reachable",
-                    g.talks_to,
-                    crate::net::secs(waited),
-                    crate::net::secs(crate::net::HEALTH_BOUND)
-                )
-            } else {
-                format!("{}: the check stopped unexpectedly (a panic in vannactl; please report it)", g.talks_to)
-            };
-            vec![Check {
-                component: g.component,
-                name: g.first_check.into(),
-                status: Status::Critical,
-                latency_ms: waited.as_secs_f64() * 1000.0,
-                detail,
-            }]
-        }));
+        let detail = match r {
+            Some(Ok(c)) => {
+                checks.extend(c);
+                continue;
+            }
+            Some(Err(())) => format!(
+                "{}: the check stopped unexpectedly (a panic in vannactl; please report it)",
+                g.talks_to
+            ),
+            None => format!(
+                "{}: no answer within {} (health's bound is {}); check that it is up and reachable",
+                g.talks_to,
+                crate::net::secs(give_up_after),
+                crate::net::secs(crate::net::HEALTH_BOUND)
+            ),
+        };
+        checks.push(Check {
+            component: g.component,
+            name: g.first_check.into(),
+            status: Status::Critical,
+            latency_ms: waited_ms,
+            detail,
+        });
     }
     checks
 }
@@ -226,4 +256,78 @@ pub fn run(settings: &Settings, opts: &Options) -> Vec<Check> {
 /// The worst status among the checks.
 pub fn overall(checks: &[Check]) -> Status {
     checks.iter().map(|c| c.status).max().unwrap_or(Status::Ok)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn group(
+        component: &'static str,
+        bounded: bool,
+        run: fn(&Settings, &Options) -> Vec<Check>,
+    ) -> Group {
+        Group {
+            component,
+            first_check: "first",
+            talks_to: format!("{component} server"),
+            bounded,
+            run,
+        }
+    }
+
+    fn ok(component: &'static str) -> Vec<Check> {
+        vec![timed(component, "first", || (Status::Ok, "fine".into()))]
+    }
+
+    #[test]
+    fn slow_and_broken_groups_are_critical_and_the_wait_is_bounded() {
+        let settings = crate::config::Settings::load(&crate::config::Sources {
+            no_dotenv: true,
+            ..Default::default()
+        })
+        .unwrap();
+        let groups = vec![
+            group("fast", true, |_, _| ok("fast")),
+            group("slow", true, |_, _| {
+                std::thread::sleep(Duration::from_secs(30));
+                ok("slow")
+            }),
+            group("broken", true, |_, _| panic!("a bug")),
+            // Unbounded (a quick check of a large file): waited for beyond the bound.
+            group("local", false, |_, _| {
+                std::thread::sleep(Duration::from_millis(2500));
+                ok("local")
+            }),
+        ];
+        let t = Instant::now();
+        let checks = gather(
+            &settings,
+            &Options::default(),
+            groups,
+            Duration::from_secs(2),
+        );
+        assert!(t.elapsed() < Duration::from_secs(6), "{:?}", t.elapsed());
+        let by = |c: &str| checks.iter().find(|x| x.component == c).unwrap();
+        assert_eq!(by("fast").status, Status::Ok);
+        assert_eq!(by("local").status, Status::Ok);
+        assert_eq!(by("slow").status, Status::Critical);
+        assert!(
+            by("slow")
+                .detail
+                .starts_with("slow server: no answer within 2 s"),
+            "{}",
+            by("slow").detail
+        );
+        assert_eq!(by("broken").status, Status::Critical);
+        assert!(
+            by("broken").detail.contains("stopped unexpectedly"),
+            "{}",
+            by("broken").detail
+        );
+        // The order is the groups' order, whatever finished first.
+        let order: Vec<&str> = checks.iter().map(|c| c.component).collect();
+        assert_eq!(order, ["fast", "slow", "broken", "local"]);
+    }
 }

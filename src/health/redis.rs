@@ -87,7 +87,10 @@ pub fn checks(settings: &Settings) -> Vec<Check> {
                 "info",
                 Status::Warn,
                 info_ms,
-                format!("INFO failed: {}", why(&e, url, crate::net::current().request)),
+                format!(
+                    "INFO failed: {}",
+                    why(&e, url, crate::net::current().request)
+                ),
             ));
             return out;
         }

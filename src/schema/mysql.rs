@@ -107,10 +107,7 @@ fn session(conn: &mut Conn, statement: Duration) -> mysql::Result<()> {
         )
     } else {
         // MySQL's limit applies to SELECT only, which is all this session runs.
-        format!(
-            "SET SESSION max_execution_time = {}",
-            statement.as_millis()
-        )
+        format!("SET SESSION max_execution_time = {}", statement.as_millis())
     };
     conn.query_drop(limit)?;
     conn.query_drop("SET SESSION sql_quote_show_create = 0")?;

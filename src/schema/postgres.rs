@@ -37,7 +37,9 @@ pub fn connect(url: &str) -> Result<Client> {
             "SET default_transaction_read_only = on; SET statement_timeout = {}",
             d.statement.as_millis()
         ))
-        .with_context(|| format!("cannot set up a read-only session on the target database {masked}"))?;
+        .with_context(|| {
+            format!("cannot set up a read-only session on the target database {masked}")
+        })?;
     Ok(client)
 }
 

@@ -262,7 +262,7 @@ mod tests {
             // Read first, as seed and the ontology loader do, while another writer (the app) runs.
             db.count("t")?;
             let app = rusqlite::Connection::open(&p)?;
-            app.busy_timeout(Duration::ZERO)?;
+            app.busy_timeout(std::time::Duration::ZERO)?;
             assert!(
                 app.execute("INSERT INTO t VALUES (2)", []).is_err(),
                 "another connection could write inside our transaction"

@@ -111,3 +111,31 @@ impl Upload for LocalUpload {
         self.file.persist()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_disk_names_the_backup_folder() {
+        let d = tempfile::tempdir().unwrap();
+        let up = LocalUpload {
+            file: TempFile::new(&d.path().join("a.tar.gz"), 0o600).unwrap(),
+            dir: d.path().to_path_buf(),
+        };
+        let e = up.blame(io::Error::from_raw_os_error(libc::ENOSPC));
+        let err = anyhow::Error::new(e).context("cannot write member x to the archive");
+        assert_eq!(crate::error::classify(&err).0, "disk_full");
+        let msg = crate::error::message(&err);
+        assert!(
+            msg.contains(&format!(
+                "the disk holding the backup folder {} is full",
+                d.path().display()
+            )),
+            "{msg}"
+        );
+        // Other errors pass unchanged.
+        let e = up.blame(io::Error::from_raw_os_error(libc::EIO));
+        assert_eq!(e.raw_os_error(), Some(libc::EIO));
+    }
+}

@@ -230,7 +230,11 @@ impl S3 {
                     if attempt >= retry::TRIES || !retry::transient_transport(&e) {
                         return Err(self.unreachable(what, target, &e));
                     }
-                    self.scrub(&crate::net::http_failure(&e, &self.deadlines, self.deadlines.request))
+                    self.scrub(&crate::net::http_failure(
+                        &e,
+                        &self.deadlines,
+                        self.deadlines.request,
+                    ))
                 }
             };
             retry::pause(
@@ -248,7 +252,11 @@ impl S3 {
                 "S3 endpoint {} did not answer ({what} {target}): {}; check AWS_ENDPOINT_URL \
                  and that the server is up",
                 self.endpoint,
-                self.scrub(&crate::net::http_failure(e, &self.deadlines, self.deadlines.request))
+                self.scrub(&crate::net::http_failure(
+                    e,
+                    &self.deadlines,
+                    self.deadlines.request
+                ))
             ),
         )
     }
@@ -256,7 +264,13 @@ impl S3 {
     fn refusal(&self, resp: ureq::http::Response<ureq::Body>, method: &str) -> Refusal {
         let status = resp.status().as_u16();
         let content_type = answer_header(&resp, "content-type")
-            .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+            .map(|v| {
+                v.split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase()
+            })
             .unwrap_or_default();
         let mut bytes = Vec::new();
         let _ = resp
@@ -403,7 +417,14 @@ impl S3 {
         etag: &str,
     ) -> Result<Box<dyn Read + Send>> {
         let range = Some(format!("bytes={from}-"));
-        let resp = self.get(key, target, "resuming the read of", Wait::Stream, range, Some(etag))?;
+        let resp = self.get(
+            key,
+            target,
+            "resuming the read of",
+            Wait::Stream,
+            range,
+            Some(etag),
+        )?;
         Ok(Box::new(resp.into_body().into_reader()))
     }
 
@@ -435,7 +456,15 @@ impl S3 {
         // AWS accepts part checksums only when the upload declares their algorithm.
         let headers = [("x-amz-checksum-algorithm", CHECKSUM_ALGORITHM.to_string())];
         let url = signed(action, &headers);
-        let resp = self.call("upload to", &target, Wait::Request, "POST", url, &headers, None)?;
+        let resp = self.call(
+            "upload to",
+            &target,
+            Wait::Request,
+            "POST",
+            url,
+            &headers,
+            None,
+        )?;
         let text = read_text(resp, &target)?;
         let upload_id = CreateMultipartUpload::parse_response(&text)
             .map_err(|e| {
@@ -480,7 +509,15 @@ impl S3 {
             .upload_part(Some(&self.creds), key, number, upload_id);
         let url = signed(action, &headers);
         let what = format!("upload of part {number} of");
-        let resp = self.call(&what, target, Wait::Stream, "PUT", url, &headers, Some(bytes))?;
+        let resp = self.call(
+            &what,
+            target,
+            Wait::Stream,
+            "PUT",
+            url,
+            &headers,
+            Some(bytes),
+        )?;
         let answer = |n| answer_header(&resp, n).unwrap_or_default();
         let (etag, echoed) = (answer("etag"), answer("x-amz-checksum-crc32"));
         let wrong = |what: String| {
@@ -585,7 +622,15 @@ impl S3 {
         let action = self.bucket.head_object(Some(&self.creds), key);
         let headers = [("x-amz-checksum-mode", "ENABLED".to_string())];
         let url = signed(action, &headers);
-        let resp = self.call("checking", target, Wait::Request, "HEAD", url, &headers, None)?;
+        let resp = self.call(
+            "checking",
+            target,
+            Wait::Request,
+            "HEAD",
+            url,
+            &headers,
+            None,
+        )?;
         let header = |n| answer_header(&resp, n);
         Ok(Stored {
             size: header("content-length").and_then(|v| v.parse().ok()),
@@ -602,7 +647,15 @@ impl S3 {
             .bucket
             .abort_multipart_upload(Some(&self.creds), key, upload_id)
             .sign(SIGN_FOR);
-        self.call("aborting the upload of", target, Wait::Request, "DELETE", url, &[], None)?;
+        self.call(
+            "aborting the upload of",
+            target,
+            Wait::Request,
+            "DELETE",
+            url,
+            &[],
+            None,
+        )?;
         Ok(())
     }
 
@@ -659,7 +712,15 @@ impl S3 {
         let action = self.bucket.put_object(Some(&self.creds), &key);
         let headers = [("content-md5", md5)];
         let url = signed(action, &headers);
-        self.call("upload to", &target, Wait::Request, "PUT", url, &headers, Some(bytes))?;
+        self.call(
+            "upload to",
+            &target,
+            Wait::Request,
+            "PUT",
+            url,
+            &headers,
+            Some(bytes),
+        )?;
         Ok(())
     }
 

@@ -114,14 +114,18 @@ impl ChromaClient {
         if v.get("nanosecond heartbeat").is_some() {
             return Ok(());
         }
-        Err(self.not_chroma(&format!("HTTP 200 application/json without a heartbeat on GET {path}")))
+        Err(self.not_chroma(&format!(
+            "HTTP 200 application/json without a heartbeat on GET {path}"
+        )))
     }
 
     pub fn version(&self) -> Result<String> {
-        Ok(match self.call_within("GET", "/api/v2/version", None, self.deadlines.login)? {
-            Value::String(s) => s,
-            v => v.to_string(),
-        })
+        Ok(
+            match self.call_within("GET", "/api/v2/version", None, self.deadlines.login)? {
+                Value::String(s) => s,
+                v => v.to_string(),
+            },
+        )
     }
 
     fn base(&self) -> String {
@@ -203,7 +207,13 @@ impl ChromaClient {
             .headers()
             .get("content-type")
             .and_then(|v| v.to_str().ok())
-            .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+            .map(|v| {
+                v.split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase()
+            })
             .filter(|v| !v.is_empty())
             .unwrap_or_else(|| "no content type".into());
         let bytes = resp
@@ -223,7 +233,9 @@ impl ChromaClient {
             ));
         }
         if !json && (!(200..300).contains(&status) || !bytes.is_empty()) {
-            return Err(self.not_chroma(&format!("HTTP {status} {content_type} on {method} {path}")));
+            return Err(
+                self.not_chroma(&format!("HTTP {status} {content_type} on {method} {path}"))
+            );
         }
         if !(200..300).contains(&status) {
             let msg = serde_json::from_slice::<Value>(&bytes)
@@ -698,6 +710,80 @@ mod tests {
         assert_eq!(r[1].document, None);
         let q = json!({"ids": [["a"]], "documents": [["x"]]});
         assert_eq!(parse_records(&q, Some(0)).unwrap()[0].id, "a");
+    }
+
+    /// A loopback server answering every request with `answer`; None: accepts and stays silent.
+    fn server(answer: Option<&'static str>) -> String {
+        use std::io::{Read, Write};
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://u:secret@{}", l.local_addr().unwrap());
+        std::thread::spawn(move || {
+            let mut held = Vec::new();
+            for mut s in l.incoming().flatten() {
+                if let Some(a) = answer {
+                    let mut buf = [0u8; 4096];
+                    let _ = s.read(&mut buf);
+                    let _ = s.write_all(a.as_bytes());
+                }
+                held.push(s);
+            }
+        });
+        url
+    }
+
+    fn connect_to(url: String) -> anyhow::Error {
+        ChromaClient::connect(ChromaConfig {
+            url,
+            tenant: "default_tenant".into(),
+            database: "default_database".into(),
+            token: None,
+        })
+        .err()
+        .unwrap()
+    }
+
+    #[test]
+    fn other_web_servers_are_not_chroma() {
+        let page = "HTTP/1.0 404 File not found\r\nContent-Type: text/html;charset=utf-8\r\n\
+                    Content-Length: 22\r\nConnection: close\r\n\r\n<html>\n<body>\n</html>\n";
+        let err = connect_to(server(Some(page)));
+        let msg = crate::error::message(&err);
+        assert_eq!(crate::error::classify(&err).0, "chroma_not_chroma");
+        assert!(
+            msg.contains("is not a Chroma server (HTTP 404 text/html on GET /api/v2/heartbeat)"),
+            "{msg}"
+        );
+        assert!(!msg.contains("secret") && !msg.contains("<html"), "{msg}");
+        // JSON, but not a heartbeat (some other API).
+        let other = "HTTP/1.0 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\
+                     Connection: close\r\n\r\n{\"ok\":true}";
+        let msg = crate::error::message(&connect_to(server(Some(other))));
+        assert!(msg.contains("is not a Chroma server (HTTP 200"), "{msg}");
+        // A proxy whose Chroma is down.
+        let gateway =
+            "HTTP/1.0 502 Bad Gateway\r\nContent-Type: text/html\r\nContent-Length: 5\r\n\
+                       Connection: close\r\n\r\n<h1>\n";
+        let err = connect_to(server(Some(gateway)));
+        assert_eq!(crate::error::classify(&err).0, "chroma_unreachable");
+        assert!(crate::error::message(&err).contains("a proxy or gateway"));
+    }
+
+    #[test]
+    fn a_silent_server_fails_within_the_login_deadline() {
+        let url = server(None);
+        let t = std::time::Instant::now();
+        let err = crate::net::probing(|| connect_to(url));
+        let took = t.elapsed();
+        assert!(
+            took >= crate::net::PROBE.login
+                && took < crate::net::PROBE.login + Duration::from_secs(2),
+            "{took:?}"
+        );
+        let msg = crate::error::message(&err);
+        assert!(
+            msg.contains("no answer within 5 s") && msg.contains("u:****@"),
+            "{msg}"
+        );
     }
 
     #[test]
