@@ -122,12 +122,25 @@ fn scrub(msg: &str, url: &str) -> String {
     m
 }
 
-/// Within the deadlines of [`crate::net`]: connect and AUTH/SELECT within `login` (the crate
-/// bounds the set-up by the connect timeout), then each command within `request`.
+/// Within the deadlines of [`crate::net`]: connect and set-up (AUTH, SELECT, the crate's CLIENT
+/// SETINFO) within `login` as a whole — the crate gives each set-up reply its own timeout, so a
+/// silent server costs one timeout per command — then each command within `request`.
 fn connect(url: &str) -> redis::RedisResult<redis::Connection> {
     let d = crate::net::current();
     let client = redis::Client::open(url)?;
-    let con = client.get_connection_with_timeout(d.login)?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(client.get_connection_with_timeout(d.login));
+    });
+    let con = match rx.recv_timeout(d.login) {
+        Ok(r) => r?,
+        // The thread ends with the process.
+        Err(_) => {
+            return Err(
+                std::io::Error::new(std::io::ErrorKind::TimedOut, "set-up timed out").into(),
+            )
+        }
+    };
     con.set_read_timeout(Some(d.request))?;
     con.set_write_timeout(Some(d.request))?;
     Ok(con)

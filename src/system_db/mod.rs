@@ -73,6 +73,15 @@ impl From<Option<String>> for Val {
     }
 }
 
+/// Remember a PostgreSQL system DB URL found unreachable by another client (the backup's dump
+/// connection), so the audit entry that follows does not wait the login deadline again.
+pub fn note_unreachable(url: &str, message: String) {
+    UNREACHABLE
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(url.to_string(), message);
+}
+
 /// An open system DB connection.
 pub enum Db {
     Pg(::postgres::Client),

@@ -86,14 +86,15 @@ impl Pg {
             ))
         })?;
         crate::net::pg_connect(cfg, &crate::net::current()).map_err(|e| {
-            fail(
-                "system_db_unreachable",
-                format!(
-                    "cannot connect to the system DB {}: {}; check DATABASE_URL and that PostgreSQL is running",
-                    self.masked,
-                    e.reason()
-                ),
-            )
+            let message = format!(
+                "cannot connect to the system DB {}: {}; check DATABASE_URL and that PostgreSQL is running",
+                self.masked,
+                e.reason()
+            );
+            if e.db_error().is_none() {
+                crate::system_db::note_unreachable(&self.full, message.clone());
+            }
+            fail("system_db_unreachable", message)
         })
     }
 
