@@ -226,7 +226,8 @@ fn other_commands_give_a_silent_server_the_login_deadline_then_one_line() {
     let chroma = format!("http://u:{SECRET}@127.0.0.1:{}", silent_port());
     let system = format!("postgres://app:{SECRET}@127.0.0.1:{}/app", silent_port());
     let target = format!("postgres://app:{SECRET}@127.0.0.1:{}/cars", silent_port());
-    let cases: Vec<(Vec<(&str, String)>, Vec<&str>, &String)> = vec![
+    type Env<'a> = Vec<(&'a str, String)>;
+    let cases: Vec<(Env, Vec<&str>, &String)> = vec![
         (
             vec![("CHROMA_URL", chroma.clone())],
             vec!["train", "--dry-run"],

@@ -895,6 +895,69 @@ impl Stored {
 mod tests {
     use super::*;
 
+    /// An S3 repository at a loopback server answering every request with `answer` (None:
+    /// accepts and stays silent).
+    fn s3_at(answer: Option<&'static str>) -> S3 {
+        use std::io::Write;
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let endpoint = format!("http://{}", l.local_addr().unwrap());
+        std::thread::spawn(move || {
+            let mut held = Vec::new();
+            for mut s in l.incoming().flatten() {
+                if let Some(a) = answer {
+                    let mut buf = [0u8; 4096];
+                    let _ = s.read(&mut buf);
+                    let _ = s.write_all(a.as_bytes());
+                }
+                held.push(s);
+            }
+        });
+        let env = [
+            ("BACKUP_DIR", "s3://bucket/prefix/"),
+            ("AWS_ENDPOINT_URL", endpoint.as_str()),
+            ("AWS_S3_FORCE_PATH_STYLE", "true"),
+            ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
+            ("AWS_SECRET_ACCESS_KEY", "very-secret-key"),
+        ];
+        let settings = Settings::load(&crate::config::Sources {
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            no_dotenv: true,
+            ..Default::default()
+        })
+        .unwrap();
+        S3::new(&settings, "bucket", "prefix/").unwrap()
+    }
+
+    #[test]
+    fn a_web_server_that_is_not_s3_is_named_as_such() {
+        let page = "HTTP/1.0 404 File not found\r\nContent-Type: text/html;charset=utf-8\r\n\
+                    Content-Length: 22\r\nConnection: close\r\n\r\n<html>\n<body>\n</html>\n";
+        let err = s3_at(Some(page)).list().err().unwrap();
+        let msg = crate::error::message(&err);
+        assert_eq!(classify(&err).0, "s3_not_s3", "{msg}");
+        assert!(
+            msg.contains("is not an S3 server (HTTP 404 text/html"),
+            "{msg}"
+        );
+        assert!(
+            !msg.contains("<html") && !msg.contains("very-secret-key"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn a_silent_endpoint_fails_within_the_probe_deadline() {
+        let t = Instant::now();
+        let err = crate::net::probing(|| s3_at(None).list()).err().unwrap();
+        assert!(t.elapsed() < Duration::from_secs(8), "{:?}", t.elapsed());
+        let msg = crate::error::message(&err);
+        assert_eq!(classify(&err).0, "s3_unreachable", "{msg}");
+        assert!(msg.contains("no answer within 5 s"), "{msg}");
+    }
+
     fn sent(etags: &[&str], crcs: &[u32], total: u64) -> Sent {
         Sent {
             etags: etags.iter().map(|e| e.to_string()).collect(),
