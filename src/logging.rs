@@ -23,7 +23,8 @@ fn quiet_http_client(m: &tracing::Metadata<'_>) -> bool {
     !(m.target().starts_with("ureq") && *m.level() > tracing::Level::WARN)
 }
 
-pub fn init(log_dir: &Path, verbose: u8, quiet: bool) {
+/// `log_dir` None: stderr only (the layout check found the log file's place shared with another role).
+pub fn init(log_dir: Option<&Path>, verbose: u8, quiet: bool) {
     INIT.call_once(|| {
         let stderr_level = match (quiet, verbose) {
             (true, _) => LevelFilter::ERROR,
@@ -56,10 +57,10 @@ pub fn init(log_dir: &Path, verbose: u8, quiet: bool) {
         // The hints are the subscriber's most verbose level, which `try_init` hands to the `log`
         // crate as its max level: without them every `log::trace!` of the HTTP client (one per
         // read of a download) is formatted into a record only to be filtered out here.
-        let file = std::fs::create_dir_all(log_dir)
-            .and_then(|_| OpenOptions::new().create(true).append(true).open(log_dir.join(LOG_FILE)));
+        let file = log_dir.map(open_log);
         let (file_layer, file_err) = match file {
-            Ok(f) => (
+            None => (None, None),
+            Some(Ok(f)) => (
                 Some(
                     fmt::layer()
                         .with_writer(Mutex::new(f))
@@ -71,7 +72,7 @@ pub fn init(log_dir: &Path, verbose: u8, quiet: bool) {
                 ),
                 None,
             ),
-            Err(e) => (None, Some(e)),
+            Some(Err(e)) => (None, Some(e)),
         };
         let _ = tracing_subscriber::registry()
             .with(stderr_layer)
@@ -80,8 +81,26 @@ pub fn init(log_dir: &Path, verbose: u8, quiet: bool) {
         if let Some(e) = file_err {
             tracing::warn!(
                 "cannot write log file under {}: {e}; logging to stderr only (set LOG_DIR to a writable folder)",
-                log_dir.display()
+                log_dir.map(Path::display).unwrap_or(Path::new("").display())
             );
         }
     });
+}
+
+/// Append to `LOG_DIR/vannactl.log`, but only to a regular file: a FIFO there would block the run
+/// and a device is nobody's log.
+fn open_log(log_dir: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::create_dir_all(log_dir)?;
+    let f = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(log_dir.join(LOG_FILE))?;
+    if !f.metadata()?.is_file() {
+        return Err(std::io::Error::other(format!(
+            "{LOG_FILE} there is not a regular file"
+        )));
+    }
+    Ok(f)
 }

@@ -152,7 +152,7 @@ pub fn create(s: &Settings, opts: &CreateOptions, out: &Output) -> Result<Create
         tool: "vannactl".into(),
         tool_version: env!("CARGO_PKG_VERSION").into(),
         created_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-        host: crate::cli::hostname(),
+        host: crate::host::hostname(),
         members: pending
             .iter()
             .map(|p| Member {

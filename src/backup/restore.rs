@@ -160,6 +160,8 @@ pub fn run(
                         );
                     } else if let Some(e) = components::incompatibility(c, i, s) {
                         return Err(e.context(nothing));
+                    } else if let Err(e) = components::owned::check(c, s) {
+                        return Err(e.context(nothing));
                     } else {
                         r.outcome = Outcome::WillReplace;
                         replace.push(c);

@@ -71,7 +71,7 @@ pub fn run(g: &GlobalArgs, out: &Output, args: BackupArgs) -> Result<Box<dyn Rep
             let lock = crate::lock::acquire(&ctx.settings.lock_path, "backup")?;
             let opts = CreateOptions::all(Some(ctx.settings.backup_retention_count));
             let result = backup::create(&ctx.settings, &opts, out);
-            audit(&ctx, "backup", &result.as_ref().map(|c| c.archive.clone()));
+            ctx.audit_archive("backup", &result.as_ref().map(|c| c.archive.clone()));
             let created = result?;
             Ok(Box::new(CreateReport {
                 created,
@@ -79,23 +79,6 @@ pub fn run(g: &GlobalArgs, out: &Output, args: BackupArgs) -> Result<Box<dyn Rep
             }))
         }
     }
-}
-
-/// The one place backup and restore outcomes are recorded in the audit trail.
-pub(crate) fn audit(ctx: &Context, action: &str, result: &Result<String, &anyhow::Error>) {
-    let resource = match &ctx.settings.backup_repo {
-        crate::config::BackupRepo::Local(d) => d.display().to_string(),
-        crate::config::BackupRepo::S3 { bucket, prefix } => format!("s3://{bucket}/{prefix}"),
-    };
-    let result = result
-        .as_ref()
-        .map_err(|e| anyhow::anyhow!("{}", crate::error::message(e)));
-    ctx.audit(
-        action,
-        &resource,
-        &result,
-        |archive| serde_json::json!({ "archive": archive }),
-    );
 }
 
 fn verify(

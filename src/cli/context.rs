@@ -3,13 +3,18 @@
 use super::GlobalArgs;
 use crate::config::{Settings, Sources};
 use crate::error::confirmation_required;
+use crate::host::default_actor;
+use crate::layout::Layout;
 use crate::output::Output;
 use anyhow::Result;
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
+use std::path::PathBuf;
 
 pub struct Context {
     pub settings: Settings,
+    /// Every place the settings name, and any two that collide.
+    pub layout: Layout,
     pub out: Output,
     pub assume_yes: bool,
     pub actor: String,
@@ -17,16 +22,43 @@ pub struct Context {
 }
 
 impl Context {
-    /// Load settings (flags given as variable overrides), start logging.
-    pub fn new(g: &GlobalArgs, out: &Output, mut flags: BTreeMap<String, String>) -> Result<Self> {
+    /// Load settings (flags given as variable overrides), refuse a layout where two roles collide
+    /// (exit 2, before anything is opened for writing), start logging.
+    pub fn new(g: &GlobalArgs, out: &Output, flags: BTreeMap<String, String>) -> Result<Self> {
+        let ctx = Self::inspect(g, out, flags)?;
+        ctx.layout.check()?;
+        Ok(ctx)
+    }
+
+    /// As [`Context::new`], but a colliding layout is only recorded (for `config` and `health`,
+    /// which report it). With a collision the log file is not opened: it may be another role's file.
+    pub fn inspect(
+        g: &GlobalArgs,
+        out: &Output,
+        mut flags: BTreeMap<String, String>,
+    ) -> Result<Self> {
         if let Some(p) = &g.app_env {
             flags.insert("APP_ENV".into(), p.clone());
         }
+        if let Some(p) = &g.metrics_file {
+            flags.insert("METRICS_FILE".into(), p.display().to_string());
+        }
         let sources = Sources::from_process(flags, g.env_file.clone(), g.no_dotenv);
         let settings = Settings::load(&sources)?;
-        crate::logging::init(&settings.log_dir, g.verbose, g.quiet);
+        let env_file = match (&g.env_file, g.no_dotenv) {
+            (_, true) => None,
+            (Some(p), false) => Some(("--env-file", p.clone())),
+            (None, false) => Some((".env", PathBuf::from(".env"))).filter(|(_, p)| p.exists()),
+        };
+        let layout = Layout::of(&settings, env_file.as_ref().map(|(n, p)| (*n, p.as_path())));
+        let log_dir = layout
+            .conflicts
+            .is_empty()
+            .then_some(settings.log_dir.as_path());
+        crate::logging::init(log_dir, g.verbose, g.quiet);
         Ok(Context {
             settings,
+            layout,
             out: out.clone(),
             assume_yes: g.yes,
             actor: g.actor.clone().unwrap_or_else(default_actor),
@@ -57,6 +89,20 @@ impl Context {
         );
     }
 
+    /// The one place backup and restore outcomes are recorded in the audit trail: the repository
+    /// as the resource, the archive's name as the detail.
+    pub fn audit_archive(&self, action: &str, result: &Result<String, &anyhow::Error>) {
+        let result = result
+            .as_ref()
+            .map_err(|e| anyhow::anyhow!("{}", crate::error::message(e)));
+        self.audit(
+            action,
+            &self.settings.backup_repo.to_string(),
+            &result,
+            |archive| serde_json::json!({ "archive": archive }),
+        );
+    }
+
     /// Ask before a destructive action. `--yes` answers yes; without a TTY the answer is no (exit 4).
     pub fn confirm(&self, question: &str) -> Result<()> {
         if self.assume_yes {
@@ -80,23 +126,4 @@ impl Context {
             )))
         }
     }
-}
-
-/// `user@host` of the OS account running vannactl.
-pub fn default_actor() -> String {
-    let user = std::env::var("USER")
-        .or_else(|_| std::env::var("LOGNAME"))
-        .unwrap_or_else(|_| format!("uid{}", unsafe { libc::getuid() }));
-    format!("{user}@{}", hostname())
-}
-
-pub fn hostname() -> String {
-    let mut buf = [0u8; 256];
-    // SAFETY: buf is valid for its length; gethostname NUL-terminates on success.
-    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
-    if rc != 0 {
-        return "unknown-host".into();
-    }
-    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-    String::from_utf8_lossy(&buf[..end]).into_owned()
 }

@@ -24,8 +24,12 @@ pub fn run(g: &GlobalArgs, out: &Output, args: HealthArgs) -> Result<Box<dyn Rep
         stats: args.stats,
     };
     // A broken configuration is a health finding (exit 3), not a usage error.
-    let checks = match Context::new(g, out, Default::default()) {
-        Ok(ctx) => health::run(&ctx.settings, &opts),
+    let checks = match Context::inspect(g, out, Default::default()) {
+        Ok(ctx) => {
+            let mut checks = health::run(&ctx.settings, &opts);
+            checks.insert(checks.len().min(1), health::layout_check(&ctx.layout));
+            checks
+        }
         Err(e) => vec![Check {
             component: "config",
             name: "configuration".into(),

@@ -15,7 +15,8 @@ mod run_metrics;
 pub mod seed;
 pub mod train;
 
-pub use context::{default_actor, hostname, Context};
+pub use crate::host::{default_actor, hostname};
+pub use context::Context;
 pub use run_metrics::RunMetrics;
 
 use crate::output::{Output, Report};

@@ -75,7 +75,7 @@ pub fn run(g: &GlobalArgs, out: &Output, args: RestoreArgs) -> Result<Box<dyn Re
         )),
         Err(e) => Err(anyhow::anyhow!("{}", crate::error::message(e))),
     };
-    super::backup::audit(&ctx, "restore", &for_audit.as_ref().map(|p| p.clone()));
+    ctx.audit_archive("restore", &for_audit.as_ref().map(|p| p.clone()));
     Ok(Box::new(RestoreReport(
         result?,
         lock.took_over.as_ref().map(|h| h.pid),

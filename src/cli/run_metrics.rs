@@ -34,11 +34,20 @@ fn command_label(c: &Command) -> Option<&'static str> {
 /// Resolved on its own, before the command builds its Settings, so that a run whose configuration
 /// is invalid (exit 2) is still recorded; resolution reads the same flags, environment and .env.
 fn metrics_file(g: &GlobalArgs) -> Option<PathBuf> {
+    let mut flags = std::collections::BTreeMap::new();
+    if let Some(p) = &g.metrics_file {
+        flags.insert("METRICS_FILE".to_string(), p.display().to_string());
+    }
+    let sources = crate::config::Sources::from_process(flags, g.env_file.clone(), g.no_dotenv);
+    // A METRICS_FILE that is another role's file is never written (the command itself exits 2).
+    if let Ok(s) = crate::config::Settings::load(&sources) {
+        if crate::layout::Layout::of(&s, None).conflicted("METRICS_FILE") {
+            return None;
+        }
+    }
     if let Some(p) = &g.metrics_file {
         return Some(p.clone());
     }
-    let sources =
-        crate::config::Sources::from_process(Default::default(), g.env_file.clone(), g.no_dotenv);
     let resolved = sources.resolve().ok()?;
     let v = resolved.get("METRICS_FILE")?.value.trim().to_string();
     (!v.is_empty()).then(|| PathBuf::from(v))

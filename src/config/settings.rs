@@ -116,6 +116,15 @@ impl BackupRepo {
     }
 }
 
+impl std::fmt::Display for BackupRepo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BackupRepo::Local(d) => write!(f, "{}", d.display()),
+            BackupRepo::S3 { bucket, prefix } => write!(f, "s3://{bucket}/{prefix}"),
+        }
+    }
+}
+
 /// S3 connection settings (the standard AWS variables; never from flags).
 #[derive(Clone, Default)]
 pub struct S3Settings {
@@ -189,6 +198,8 @@ pub struct Settings {
     pub redis_url: Option<String>,
     pub log_dir: PathBuf,
     pub lock_path: PathBuf,
+    /// Prometheus textfile every run merges its metrics into (`METRICS_FILE`, `--metrics-file`).
+    pub metrics_file: Option<PathBuf>,
     /// Every variable with its raw value and source, for `vannactl config`.
     pub resolved: BTreeMap<&'static str, Resolved>,
 }
@@ -294,6 +305,7 @@ impl Settings {
             redis_url,
             log_dir: path("LOG_DIR")?,
             lock_path,
+            metrics_file: opt_path("METRICS_FILE"),
             resolved,
         })
     }

@@ -121,6 +121,13 @@ pub fn run(opts: &Options, out: &Output, confirm: &dyn Fn(&str) -> Result<()>) -
             None
         }
     };
+    if fs::metadata(&opts.dest).is_ok_and(|m| !m.is_file()) {
+        return Err(crate::error::usage(format!(
+            "TARGET_DB_PATH={} is not a regular file (a folder, FIFO or device); it was left \
+             untouched — point TARGET_DB_PATH at a file path of its own",
+            opts.dest.display()
+        )));
+    }
     let dest_stamp = match FileStamp::of(&opts.dest) {
         Ok(s) => Some(s),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
@@ -219,10 +226,23 @@ pub fn run(opts: &Options, out: &Output, confirm: &dyn Fn(&str) -> Result<()>) -
         ));
     }
     match &recorded {
-        None => drift.push(format!(
-            "runtime copy {} differs from the source and has no valid manifest",
-            opts.dest.display()
-        )),
+        // Not a copy we made: drift confirmation is a question about our copy, never a licence
+        // to replace someone else's file (`--yes` included).
+        None => {
+            return Err(crate::error::Classified::new(
+                "not_a_golden_copy",
+                crate::error::ExitStatus::Usage,
+                format!(
+                    "TARGET_DB_PATH={} is not a golden copy (no valid manifest {}) and differs from \
+                     the source {}; it was left untouched — move it away or point TARGET_DB_PATH at \
+                     a path of its own",
+                    opts.dest.display(),
+                    manifest_path.display(),
+                    opts.source.display()
+                ),
+            )
+            .into())
+        }
         Some(m) => {
             if m.sha256 != copy_sha {
                 drift.push(format!(

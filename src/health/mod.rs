@@ -2,10 +2,12 @@
 //! warnings, 3 when any critical check fails. Components add their checks in [`run`].
 
 mod files;
+mod layout;
 mod redis;
 mod target;
 
 pub use files::human_bytes;
+pub use layout::layout_check;
 
 use crate::config::Settings;
 use serde::Serialize;

@@ -269,6 +269,7 @@ fn steps_with_db(r: &mut Runner, db: &mut Db, settings: &Settings, opts: &Option
     let ok = r.step("migrations", true, || {
         // Held for the rest of init (migrations, admin user, ontology, demo data).
         db.lock_for_init()?;
+        system_db::ownership::check_db(db, &settings.database_url.masked())?;
         let m = system_db::migrations::migrate(db)?;
         let detail = if m.applied.is_empty() {
             format!("schema at version {}", m.to_version)

@@ -15,6 +15,8 @@ pub fn lock_path(file: &Path) -> PathBuf {
 }
 
 pub fn write_merged(file: &Path, run: &[Sample]) -> Result<()> {
+    // Refused before the lock file is created beside it; read again under the lock.
+    read_existing(file)?;
     let lp = lock_path(file);
     let dir = crate::fsutil::parent_dir(file);
     std::fs::create_dir_all(&dir)
@@ -32,19 +34,43 @@ pub fn write_merged(file: &Path, run: &[Sample]) -> Result<()> {
         return Err(std::io::Error::last_os_error())
             .with_context(|| format!("cannot lock {}", lp.display()));
     }
-    let existing = match std::fs::read_to_string(file) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-        Err(e) => return Err(e).with_context(|| format!("cannot read {}", file.display())),
-    };
-    let (mut m, bad) = MetricsFile::parse(&existing);
-    for line in bad {
-        tracing::warn!(
-            "metrics file {}: dropped unreadable line {line:?}",
-            file.display()
-        );
-    }
+    let mut m = read_existing(file)?;
     m.merge(run);
     crate::fsutil::write_atomic(file, m.render().as_bytes(), 0o644)
         .with_context(|| format!("cannot write metrics file {}", file.display()))
+}
+
+/// The metrics now in `file` (empty when there is none).
+fn read_existing(file: &Path) -> Result<MetricsFile> {
+    let existing = match std::fs::metadata(file) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", file.display())),
+        Ok(meta) if !meta.is_file() => return Err(not_metrics(file, "is not a regular file")),
+        Ok(_) => match std::fs::read(file) {
+            Ok(bytes) => String::from_utf8(bytes)
+                .map_err(|_| not_metrics(file, "holds binary data, not Prometheus metrics"))?,
+            Err(e) => return Err(e).with_context(|| format!("cannot read {}", file.display())),
+        },
+    };
+    // Only a file of metrics is replaced: a METRICS_FILE that names a database, a config file or
+    // anything else is someone's data.
+    let (m, bad) = MetricsFile::parse(&existing);
+    if let Some(first) = bad.first() {
+        let first: String = first.chars().take(60).collect();
+        return Err(not_metrics(
+            file,
+            &format!(
+                "holds {} lines that are not Prometheus metrics (first: {first:?})",
+                bad.len()
+            ),
+        ));
+    }
+    Ok(m)
+}
+
+fn not_metrics(file: &Path, what: &str) -> anyhow::Error {
+    crate::error::usage(format!(
+        "METRICS_FILE={} {what}; it was not overwritten — point METRICS_FILE at a file of its own",
+        file.display()
+    ))
 }

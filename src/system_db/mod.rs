@@ -8,6 +8,7 @@
 pub mod admin;
 mod health;
 pub mod migrations;
+pub mod ownership;
 pub mod password_policy;
 mod postgres;
 pub(crate) mod sqlite;

@@ -1,6 +1,7 @@
 //! Embedded SQLite backend. The file holds password hashes, so it is created mode 0600 before
 //! SQLite opens it (SQLite gives its -wal/-shm/-journal files the database file's mode).
 
+use super::ownership;
 use super::{OpenMode, Val};
 use crate::error::fail;
 use anyhow::{Context, Result};
@@ -46,6 +47,10 @@ pub fn open(path: &Path, mode: OpenMode) -> Result<Connection> {
     )
     .with_context(|| format!("cannot open system DB sqlite://{}", path.display()))?;
     conn.busy_timeout(Duration::from_secs(5))?;
+    // Before the first write (the journal-mode header): is this our database at all?
+    let shown = format!("sqlite://{}", path.display());
+    let tables = ownership::sqlite_tables(&conn).map_err(|_| ownership::not_sqlite(&shown))?;
+    ownership::check_tables(&shown, &tables)?;
     // WAL lets the app read while vannactl writes; foreign keys are per connection in SQLite.
     conn.pragma_update(None, "journal_mode", "WAL")
         .and_then(|_| conn.pragma_update(None, "foreign_keys", "ON"))

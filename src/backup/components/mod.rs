@@ -3,6 +3,7 @@
 
 pub mod chroma;
 pub mod knowledge;
+pub mod owned;
 pub mod sqlite;
 pub mod system_postgres;
 pub mod system_sqlite;
