@@ -33,7 +33,8 @@ impl TempFile {
             .truncate(true)
             .mode(mode)
             .open(&path)
-            .with_context(|| format!("cannot create temporary file {}", path.display()))?;
+            .with_context(|| format!("cannot create temporary file {}", path.display()))
+            .map_err(|e| crate::error::or_disk_full(e, &dir, None))?;
         Ok(TempFile {
             path,
             file: Some(file),
@@ -52,7 +53,8 @@ impl TempFile {
     pub fn persist(mut self) -> Result<()> {
         let f = self.file.take().expect("persist once");
         f.sync_all()
-            .with_context(|| format!("fsync {}", self.path.display()))?;
+            .with_context(|| format!("fsync {}", self.path.display()))
+            .map_err(|e| crate::error::or_disk_full(e, &parent_dir(&self.dest), None))?;
         drop(f);
         fs::rename(&self.path, &self.dest).with_context(|| {
             format!(
@@ -85,7 +87,8 @@ pub fn write_atomic(dest: &Path, bytes: &[u8], mode: u32) -> Result<()> {
     let mut tmp = TempFile::new(dest, mode)?;
     tmp.file()
         .write_all(bytes)
-        .with_context(|| format!("cannot write {}", tmp.path.display()))?;
+        .with_context(|| format!("cannot write {}", tmp.path.display()))
+        .map_err(|e| crate::error::or_disk_full(e, &parent_dir(dest), None))?;
     tmp.persist()
 }
 

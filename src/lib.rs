@@ -17,6 +17,7 @@ pub mod layout;
 pub mod lock;
 pub mod logging;
 pub mod metrics;
+pub mod net;
 pub mod ontology;
 pub mod output;
 pub mod schema;

@@ -74,29 +74,30 @@ pub fn list_archives(dir: &Path) -> Result<Vec<(DateTime<Utc>, PathBuf)>> {
 
 /// A member path we are willing to write or read: relative, plain components, no `..`.
 pub fn check_member_path(p: &str) -> Result<()> {
-    let unsafe_member = |why: &str| {
-        fail(
+    match member_path_problem(p) {
+        Some(why) => Err(fail(
             "archive_unsafe_member",
             format!("unsafe archive member {p:?}: {why}; refusing the archive"),
-        )
-    };
+        )),
+        None => Ok(()),
+    }
+}
+
+fn member_path_problem(p: &str) -> Option<&'static str> {
     if p.is_empty() {
-        return Err(unsafe_member("empty path"));
+        return Some("empty path");
     }
     if p.starts_with('/') {
-        return Err(unsafe_member("absolute path"));
+        return Some("absolute path");
     }
     if p.contains('\\') || p.contains('\0') {
-        return Err(unsafe_member("backslash or NUL in path"));
+        return Some("backslash or NUL in path");
     }
-    for part in p.split('/') {
-        match part {
-            ".." => return Err(unsafe_member("contains `..`")),
-            "" | "." => return Err(unsafe_member("empty or `.` path component")),
-            _ => {}
-        }
-    }
-    Ok(())
+    p.split('/').find_map(|part| match part {
+        ".." => Some("contains `..`"),
+        "" | "." => Some("empty or `.` path component"),
+        _ => None,
+    })
 }
 
 /// Counts and hashes what passes through.
@@ -250,32 +251,36 @@ fn tar_of<R: Read>(r: R) -> tar::Archive<GzDecoder<BufReader<R>>> {
     tar::Archive::new(GzDecoder::new(BufReader::with_capacity(1 << 20, r)))
 }
 
-/// Check type and path of a tar entry before touching its data.
-fn check_entry<R: Read>(e: &tar::Entry<R>) -> Result<String> {
+/// Check type and path of a tar entry of `archive` before touching its data; an unsafe one is
+/// refused naming the archive and the member (quoted: a name may hold any byte).
+fn check_entry<R: Read>(archive: &str, e: &tar::Entry<R>) -> Result<String> {
     let raw = e.path_bytes();
     let path = String::from_utf8_lossy(&raw).into_owned();
     let kind = e.header().entry_type();
-    if !kind.is_file() {
-        let what = if kind.is_symlink() {
-            "symbolic link"
-        } else if kind.is_hard_link() {
-            "hard link"
-        } else if kind.is_character_special() || kind.is_block_special() {
-            "device"
-        } else if kind.is_dir() {
-            "directory"
-        } else if kind.is_fifo() {
-            "FIFO"
-        } else {
-            "not a regular file"
-        };
-        return Err(fail(
+    let problem = if kind.is_file() {
+        member_path_problem(&path)
+    } else if kind.is_symlink() {
+        Some("symbolic link")
+    } else if kind.is_hard_link() {
+        Some("hard link")
+    } else if kind.is_character_special() || kind.is_block_special() {
+        Some("device")
+    } else if kind.is_dir() {
+        Some("directory")
+    } else if kind.is_fifo() {
+        Some("FIFO")
+    } else {
+        Some("not a regular file")
+    };
+    match problem {
+        Some(why) => Err(fail(
             "archive_unsafe_member",
-            format!("unsafe archive member {path:?}: {what}; refusing the archive"),
-        ));
+            format!(
+                "archive {archive} has an unsafe member {path:?} ({why}); refusing the archive"
+            ),
+        )),
+        None => Ok(path),
     }
-    check_member_path(&path)?;
-    Ok(path)
 }
 
 /// Read only the manifest (the first member): cheap, for `list` and early format checks.
@@ -296,7 +301,7 @@ fn first_manifest<R: Read>(archive: &str, entries: &mut tar::Entries<R>) -> Resu
         Some(Err(e)) => return Err(corrupt(archive, e)),
         None => return Err(corrupt(archive, "it is empty (no manifest.json)")),
     };
-    let path = check_entry(&first)?;
+    let path = check_entry(archive, &first)?;
     if path != MANIFEST_NAME {
         return Err(corrupt(
             archive,
@@ -327,7 +332,7 @@ pub fn read_from<R: Read>(archive: &str, r: R, sink: &mut dyn MemberSink) -> Res
     let mut seen = BTreeSet::new();
     for entry in entries {
         let entry = entry.map_err(|e| corrupt(archive, e))?;
-        let path = check_entry(&entry)?;
+        let path = check_entry(archive, &entry)?;
         let Some(expected) = manifest.member(&path).cloned() else {
             return Err(corrupt(
                 archive,

@@ -83,6 +83,14 @@ fn progress_line(out: &Output, text: String) {
     }
 }
 
+/// The variable that chose the folder snapshots are staged in.
+fn stage_setting(s: &Settings) -> &'static str {
+    match s.backup_repo {
+        crate::config::BackupRepo::Local(_) => "BACKUP_DIR (--dir)",
+        crate::config::BackupRepo::S3 { .. } => "BACKUP_STAGE_DIR",
+    }
+}
+
 /// Write one archive of the selected components into `BACKUP_DIR`, then apply retention.
 pub fn create(s: &Settings, opts: &CreateOptions, out: &Output) -> Result<Created> {
     let started = Instant::now();
@@ -106,7 +114,8 @@ pub fn create(s: &Settings, opts: &CreateOptions, out: &Output) -> Result<Create
         let snap = if opts.components.contains(&c) {
             testhook::at(&format!("backup:{}", c.as_str()))?;
             components::snapshot(c, s, dir)
-                .with_context(|| format!("backup of the {} component failed", c.as_str()))?
+                .with_context(|| format!("backup of the {} component failed", c.as_str()))
+                .map_err(|e| crate::error::or_disk_full(e, dir, Some(stage_setting(s))))?
         } else {
             components::Snapshot {
                 info: ComponentInfo::not_present(State::Skipped, String::new(), "not selected"),

@@ -92,7 +92,8 @@ impl RunMetrics {
         }
         if let Err(e) = write_merged(&self.file, &samples) {
             let msg = crate::error::message(&e);
-            tracing::warn!("metrics not written: {msg}");
+            // The log gets it; the terminal gets the one line below.
+            tracing::warn!(target: crate::logging::FILE_ONLY, "metrics not written: {msg}");
             eprintln!("warning: metrics not written: {msg}; the command's result is unaffected");
         }
     }

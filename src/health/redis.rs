@@ -5,11 +5,9 @@
 use super::{Check, Status};
 use crate::config::{mask_url, Settings};
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 const COMPONENT: &str = "redis";
-/// Bounds connect and every read so an unreachable or stalled host cannot hang `health`.
-const TIMEOUT: Duration = Duration::from_secs(3);
 /// Warn when used memory reaches this share of a non-zero maxmemory.
 const MEMORY_WARN_PCT: f64 = 90.0;
 
@@ -49,7 +47,7 @@ pub fn checks(settings: &Settings) -> Vec<Check> {
                 "server",
                 Status::Critical,
                 ms(t),
-                format!("cannot use Redis at {shown}: {}; check REDIS_URL (password, host, port) and that the server runs", scrub(&e.to_string(), url)),
+                format!("cannot use Redis at {shown}: {}; check REDIS_URL (password, host, port) and that the server runs", why(&e, url, crate::net::current().login)),
             )]
         }
     };
@@ -70,8 +68,8 @@ pub fn checks(settings: &Settings) -> Vec<Check> {
                 Status::Critical,
                 ping_ms,
                 format!(
-                    "Redis at {shown} refused PING: {}; check REDIS_URL credentials",
-                    scrub(&e.to_string(), url)
+                    "Redis at {shown} did not answer PING: {}; check REDIS_URL (credentials, host, port)",
+                    why(&e, url, crate::net::current().request)
                 ),
             )]
         }
@@ -89,7 +87,10 @@ pub fn checks(settings: &Settings) -> Vec<Check> {
                 "info",
                 Status::Warn,
                 info_ms,
-                format!("INFO failed: {}", scrub(&e.to_string(), url)),
+                format!(
+                    "INFO failed: {}",
+                    why(&e, url, crate::net::current().request)
+                ),
             ));
             return out;
         }
@@ -121,12 +122,39 @@ fn scrub(msg: &str, url: &str) -> String {
     m
 }
 
+/// Within the deadlines of [`crate::net`]: connect and set-up (AUTH, SELECT, the crate's CLIENT
+/// SETINFO) within `login` as a whole — the crate gives each set-up reply its own timeout, so a
+/// silent server costs one timeout per command — then each command within `request`.
 fn connect(url: &str) -> redis::RedisResult<redis::Connection> {
+    let d = crate::net::current();
     let client = redis::Client::open(url)?;
-    let con = client.get_connection_with_timeout(TIMEOUT)?;
-    con.set_read_timeout(Some(TIMEOUT))?;
-    con.set_write_timeout(Some(TIMEOUT))?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(client.get_connection_with_timeout(d.login));
+    });
+    let con = match rx.recv_timeout(d.login) {
+        Ok(r) => r?,
+        // The thread ends with the process.
+        Err(_) => {
+            return Err(
+                std::io::Error::new(std::io::ErrorKind::TimedOut, "set-up timed out").into(),
+            )
+        }
+    };
+    con.set_read_timeout(Some(d.request))?;
+    con.set_write_timeout(Some(d.request))?;
     Ok(con)
+}
+
+/// A Redis error for a message: one line, timeouts said as such, no password.
+fn why(e: &redis::RedisError, url: &str, deadline: std::time::Duration) -> String {
+    if e.is_timeout() {
+        return format!("no answer within {}", crate::net::secs(deadline));
+    }
+    if e.is_connection_refusal() {
+        return "connection refused".into();
+    }
+    crate::net::excerpt(&scrub(&e.to_string(), url))
 }
 
 /// `key:value` lines of INFO; `# Section` headers and blank lines ignored.

@@ -13,15 +13,9 @@ use mysql::{Conn, Opts, OptsBuilder, Row, Value};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-/// The whole login (TCP, handshake, authentication, session set-up): the crate bounds only the TCP
-/// connect, and a host that accepts it but never speaks would otherwise hold on until `IO_TIMEOUT`.
-pub const LOGIN_TIMEOUT: Duration = Duration::from_secs(10);
-/// Server-side limit per statement (seconds), as `statement_timeout` for PostgreSQL.
-const STATEMENT_SECONDS: u32 = 30;
-/// Socket read/write limit: a backstop beyond the server-side limit (a server that accepts the
-/// connection but never answers).
-const IO_TIMEOUT: Duration = Duration::from_secs(60);
+/// Socket read/write limit beyond the server-side statement limit: a backstop for a server that
+/// accepts the connection but never answers.
+const IO_SLACK: Duration = Duration::from_secs(5);
 
 /// `mysql://`, `mariadb://`, and SQLAlchemy's `mysql+driver://` / `mariadb+driver://` URLs.
 pub fn is_mysql_url(url: &str) -> bool {
@@ -56,31 +50,37 @@ pub fn connect(url: &str) -> Result<Conn> {
             "TARGET_DATABASE_URL={masked} names no database; add it as the path (mysql://user:password@host:3306/database)"
         )));
     }
+    // Deadlines (crate::net): TCP within `connect`; the whole login (handshake, authentication,
+    // session set-up) within `login` — the crate bounds only the TCP connect, and a host that
+    // accepts it but never speaks would otherwise hold on until the socket timeout.
+    let d = crate::net::current();
+    let io = d.statement + IO_SLACK;
     let opts = OptsBuilder::from_opts(opts)
-        .tcp_connect_timeout(Some(CONNECT_TIMEOUT))
-        .read_timeout(Some(IO_TIMEOUT))
-        .write_timeout(Some(IO_TIMEOUT))
+        .tcp_connect_timeout(Some(d.connect))
+        .read_timeout(Some(io))
+        .write_timeout(Some(io))
         // The crate would otherwise switch a loopback connection to the Unix socket, where the
         // server may see another user (`u@localhost` instead of `u@127.0.0.1`).
         .prefer_socket(false);
     // On a thread, so the deadline holds whatever the server does; a thread still waiting after it
-    // ends with its socket's IO_TIMEOUT.
+    // ends with its socket's timeout.
     let (tx, rx) = std::sync::mpsc::channel();
+    let statement = d.statement;
     std::thread::spawn(move || {
         let _ = tx.send(Conn::new(opts).map(|mut conn| {
-            let set_up = session(&mut conn);
+            let set_up = session(&mut conn, statement);
             (conn, set_up)
         }));
     });
-    let (conn, set_up) = match rx.recv_timeout(LOGIN_TIMEOUT) {
-        Ok(r) => r.map_err(|e| connect_error(&e, &masked, &db))?,
+    let (conn, set_up) = match rx.recv_timeout(d.login) {
+        Ok(r) => r.map_err(|e| connect_error(&e, &masked, &db, &d))?,
         Err(_) => {
             return Err(fail(
                 "target_unreachable",
                 format!(
-                    "the target database {masked} did not complete the login within {} s; check the host and port \
+                    "the target database {masked} did not complete the login within {}; check the host and port \
                      in TARGET_DATABASE_URL and that a MySQL/MariaDB server answers there",
-                    LOGIN_TIMEOUT.as_secs()
+                    crate::net::secs(d.login)
                 ),
             ))
         }
@@ -98,16 +98,16 @@ pub fn connect(url: &str) -> Result<Conn> {
 }
 
 /// Read-only, time-limited, and SHOW CREATE quoting only what needs it.
-fn session(conn: &mut Conn) -> mysql::Result<()> {
+fn session(conn: &mut Conn, statement: Duration) -> mysql::Result<()> {
     let version: String = conn.query_first("SELECT VERSION()")?.unwrap_or_default();
     let limit = if version.to_ascii_lowercase().contains("mariadb") {
-        format!("SET SESSION max_statement_time = {STATEMENT_SECONDS}")
+        format!(
+            "SET SESSION max_statement_time = {}",
+            statement.as_secs_f64()
+        )
     } else {
         // MySQL's limit applies to SELECT only, which is all this session runs.
-        format!(
-            "SET SESSION max_execution_time = {}",
-            STATEMENT_SECONDS * 1000
-        )
+        format!("SET SESSION max_execution_time = {}", statement.as_millis())
     };
     conn.query_drop(limit)?;
     conn.query_drop("SET SESSION sql_quote_show_create = 0")?;
@@ -118,7 +118,12 @@ fn session(conn: &mut Conn) -> mysql::Result<()> {
 }
 
 /// What went wrong connecting, for the operator: which URL, and what to check.
-fn connect_error(e: &mysql::Error, masked: &str, db: &str) -> anyhow::Error {
+fn connect_error(
+    e: &mysql::Error,
+    masked: &str,
+    db: &str,
+    d: &crate::net::Deadlines,
+) -> anyhow::Error {
     match e {
         // ER_DBACCESS_DENIED_ERROR: logged in, but not into that database (the server does not say
         // whether it exists).
@@ -157,25 +162,25 @@ fn connect_error(e: &mysql::Error, masked: &str, db: &str) -> anyhow::Error {
         _ => fail(
             "target_unreachable",
             format!(
-                "cannot reach the target database {masked} (connect timeout {} s): {}; check the host and port \
+                "cannot reach the target database {masked} (connect timeout {}): {}; check the host and port \
                  in TARGET_DATABASE_URL and that the server is running and reachable",
-                CONNECT_TIMEOUT.as_secs(),
+                crate::net::secs(d.connect),
                 error_text(e)
             ),
         ),
     }
 }
 
-/// The crate's error without its `MySqlError { … }` wrapping.
+/// The crate's error without its `MySqlError { … }` wrapping, on one line.
 fn error_text(e: &mysql::Error) -> String {
-    match e {
+    crate::net::excerpt(&match e {
         mysql::Error::MySqlError(s) => format!("{} (error {})", s.message, s.code),
         mysql::Error::IoError(io) => io.to_string(),
         mysql::Error::CodecError(c) => c.to_string(),
         mysql::Error::DriverError(d) => d.to_string(),
         mysql::Error::UrlError(u) => u.to_string(),
         other => other.to_string(),
-    }
+    })
 }
 
 fn db_err(e: mysql::Error) -> anyhow::Error {

@@ -5,27 +5,41 @@
 use super::{Column, ForeignKey, ObjectKind, Schema, SchemaObject, Verdict};
 use crate::config::mask_url;
 use anyhow::{Context, Result};
-use postgres::{Client, NoTls};
+use postgres::Client;
 use std::str::FromStr;
-use std::time::Duration;
 
+/// A read-only session on the target within the deadlines in force ([`crate::net`]): login
+/// bounded as a whole, every statement limited server-side.
 pub fn connect(url: &str) -> Result<Client> {
-    let mut cfg = postgres::Config::from_str(url).map_err(|e| {
+    let masked = mask_url(url);
+    let cfg = postgres::Config::from_str(url).map_err(|e| {
         crate::error::usage(format!(
-            "TARGET_DATABASE_URL={} is not a valid PostgreSQL URL: {e}",
-            mask_url(url)
+            "TARGET_DATABASE_URL={masked} is not a valid PostgreSQL URL: {e}"
         ))
     })?;
-    cfg.connect_timeout(Duration::from_secs(5));
-    let mut client = cfg.connect(NoTls).with_context(|| {
-        format!(
-            "cannot connect to the target database {}; check TARGET_DATABASE_URL and that the server is running",
-            mask_url(url)
+    let d = crate::net::current();
+    let mut client = crate::net::pg_connect(cfg, &d).map_err(|e| {
+        let (kind, what) = match e.db_error() {
+            Some(_) => ("target_connect_failed", "cannot connect to"),
+            None => ("target_unreachable", "cannot reach"),
+        };
+        crate::error::fail(
+            kind,
+            format!(
+                "{what} the target database {masked}: {}; check TARGET_DATABASE_URL and that the server is running",
+                e.reason()
+            ),
         )
     })?;
     // The target is only ever read; make the session refuse writes too.
     client
-        .batch_execute("SET default_transaction_read_only = on; SET statement_timeout = '30s'")?;
+        .batch_execute(&format!(
+            "SET default_transaction_read_only = on; SET statement_timeout = {}",
+            d.statement.as_millis()
+        ))
+        .with_context(|| {
+            format!("cannot set up a read-only session on the target database {masked}")
+        })?;
     Ok(client)
 }
 

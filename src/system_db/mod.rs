@@ -20,11 +20,6 @@ pub use migrations::{check_schema, SchemaCheck, EXPECTED_VERSION};
 use crate::config::{Settings, SystemDbUrl};
 use anyhow::{Context, Result};
 use std::collections::BTreeMap;
-use std::time::Duration;
-
-/// How long connecting to PostgreSQL may take before we call the host unreachable (unless the URL
-/// sets `connect_timeout` itself).
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// PostgreSQL URLs found unreachable in this process, with the (masked) reason.
 static UNREACHABLE: std::sync::Mutex<BTreeMap<String, String>> =
@@ -79,6 +74,15 @@ impl From<Option<String>> for Val {
     }
 }
 
+/// Remember a PostgreSQL system DB URL found unreachable by another client (the backup's dump
+/// connection), so the audit entry that follows does not wait the login deadline again.
+pub fn note_unreachable(url: &str, message: String) {
+    UNREACHABLE
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(url.to_string(), message);
+}
+
 /// An open system DB connection.
 pub enum Db {
     Pg(::postgres::Client),
@@ -112,7 +116,7 @@ impl Db {
                     ));
                 }
                 // Held while connecting: a concurrent open of the same URL waits for this answer.
-                let r = postgres::connect(u, CONNECT_TIMEOUT);
+                let r = postgres::connect(u);
                 if let Err(e) = &r {
                     if crate::error::classify(e).0 == "db_unreachable" {
                         known.insert(u.clone(), crate::error::message(e));
@@ -268,7 +272,7 @@ mod tests {
             // Read first, as seed and the ontology loader do, while another writer (the app) runs.
             db.count("t")?;
             let app = rusqlite::Connection::open(&p)?;
-            app.busy_timeout(Duration::ZERO)?;
+            app.busy_timeout(std::time::Duration::ZERO)?;
             assert!(
                 app.execute("INSERT INTO t VALUES (2)", []).is_err(),
                 "another connection could write inside our transaction"

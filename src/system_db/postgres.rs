@@ -7,10 +7,8 @@ use crate::error::fail;
 use anyhow::{anyhow, Result};
 use postgres::error::SqlState;
 use postgres::types::{ToSql, Type};
-use postgres::{Client, Config, NoTls};
+use postgres::{Client, Config};
 use std::str::FromStr;
-use std::sync::mpsc;
-use std::time::Duration;
 
 /// Where a URL points, for messages (never the password).
 struct Target {
@@ -37,42 +35,34 @@ fn target_of(url: &str, cfg: &Config) -> Target {
     }
 }
 
-/// Connect within `timeout` (the URL's own `connect_timeout` wins). The whole startup, not only
-/// the TCP handshake, is bounded: a host that accepts but never answers is unreachable too.
-pub fn connect(url: &str, timeout: Duration) -> Result<Client> {
+/// Connect within the deadlines in force ([`crate::net`]; a `connect_timeout` in the URL wins).
+/// The whole startup, not only the TCP handshake, is bounded: a host that accepts but never
+/// answers is unreachable too. Under `health`'s probe deadlines the session also gets a
+/// `statement_timeout`, so a server that logs us in but hangs on a query cannot hold the check.
+pub fn connect(url: &str) -> Result<Client> {
     let mut cfg = Config::from_str(url).map_err(|e| {
         crate::error::usage(format!(
             "DATABASE_URL {} is not a valid PostgreSQL URL: {e}",
             mask_url(url)
         ))
     })?;
-    let timeout = cfg.get_connect_timeout().copied().unwrap_or(timeout);
-    cfg.connect_timeout(timeout);
     cfg.application_name("vannactl");
     let t = target_of(url, &cfg);
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(cfg.connect(NoTls));
-    });
-    // A little slack over the socket timeout so a refused/timed-out socket reports its own error.
-    match rx.recv_timeout(timeout + Duration::from_secs(1)) {
-        Ok(Ok(client)) => Ok(client),
-        Ok(Err(e)) => Err(classify_connect(&e, &t, timeout)),
-        Err(_) => Err(fail(
-            "db_unreachable",
-            format!(
-                "system DB {} did not answer within {} s (host {}:{}); check that PostgreSQL is running there and the host/port in DATABASE_URL are right",
-                t.masked,
-                timeout.as_secs(),
-                t.host,
-                t.port
-            ),
-        )),
+    let d = crate::net::current();
+    let mut client = crate::net::pg_connect(cfg, &d).map_err(|e| classify_connect(&e, &t))?;
+    if crate::net::in_probe() {
+        client
+            .batch_execute(&format!(
+                "SET statement_timeout = {}",
+                d.statement.as_millis()
+            ))
+            .map_err(describe)?;
     }
+    Ok(client)
 }
 
-fn classify_connect(e: &postgres::Error, t: &Target, timeout: Duration) -> anyhow::Error {
-    if let Some(db) = e.as_db_error() {
+fn classify_connect(e: &crate::net::PgConnectError, t: &Target) -> anyhow::Error {
+    if let Some(db) = e.db_error() {
         let code = db.code();
         if *code == SqlState::INVALID_PASSWORD
             || *code == SqlState::INVALID_AUTHORIZATION_SPECIFICATION
@@ -101,24 +91,30 @@ fn classify_connect(e: &postgres::Error, t: &Target, timeout: Duration) -> anyho
             format!(
                 "system DB {} refused the connection: {}",
                 t.masked,
-                db.message()
+                crate::net::excerpt(db.message())
             ),
         );
     }
-    let io = std::error::Error::source(e).and_then(|s| s.downcast_ref::<std::io::Error>());
-    let why = match io.map(|i| i.kind()) {
-        Some(std::io::ErrorKind::ConnectionRefused) => "connection refused".to_string(),
-        Some(std::io::ErrorKind::TimedOut) => format!("no answer within {} s", timeout.as_secs()),
-        _ if e.to_string().contains("timeout") || e.to_string().contains("timed out") => {
-            format!("no answer within {} s", timeout.as_secs())
-        }
-        _ => e.to_string(),
-    };
+    if let crate::net::PgConnectError::Silent(timeout) = e {
+        return fail(
+            "db_unreachable",
+            format!(
+                "system DB {} did not answer within {} (host {}:{}); check that PostgreSQL is running there and the host/port in DATABASE_URL are right",
+                t.masked,
+                crate::net::secs(*timeout),
+                t.host,
+                t.port
+            ),
+        );
+    }
     fail(
         "db_unreachable",
         format!(
-            "cannot reach system DB {} at {}:{} ({why}); check that PostgreSQL is running there and the host/port in DATABASE_URL are right",
-            t.masked, t.host, t.port
+            "cannot reach system DB {} at {}:{} ({}); check that PostgreSQL is running there and the host/port in DATABASE_URL are right",
+            t.masked,
+            t.host,
+            t.port,
+            e.reason()
         ),
     )
 }

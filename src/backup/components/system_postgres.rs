@@ -77,15 +77,24 @@ impl Pg {
         })
     }
 
+    /// Within the deadlines of [`crate::net`], like every other connection.
     pub fn connect(&self) -> Result<postgres::Client> {
-        postgres::Client::connect(&self.full, postgres::NoTls).map_err(|e| {
-            fail(
-                "system_db_unreachable",
-                format!(
-                    "cannot connect to the system DB {}: {e}; check DATABASE_URL and that PostgreSQL is running",
-                    self.masked
-                ),
-            )
+        let cfg: postgres::Config = self.full.parse().map_err(|e| {
+            crate::error::usage(format!(
+                "DATABASE_URL {} is not a valid PostgreSQL URL: {e}",
+                self.masked
+            ))
+        })?;
+        crate::net::pg_connect(cfg, &crate::net::current()).map_err(|e| {
+            let message = format!(
+                "cannot connect to the system DB {}: {}; check DATABASE_URL and that PostgreSQL is running",
+                self.masked,
+                e.reason()
+            );
+            if e.db_error().is_none() {
+                crate::system_db::note_unreachable(&self.full, message.clone());
+            }
+            fail("system_db_unreachable", message)
         })
     }
 
@@ -95,6 +104,14 @@ impl Pg {
             Some(p) => c.env("PGPASSWORD", p),
             None => c.env_remove("PGPASSWORD"),
         };
+        // libpq bounds the whole connection set-up by this (a `connect_timeout` in the URL or the
+        // operator's own variable wins); the transfer after it is not bounded in time.
+        if std::env::var_os("PGCONNECT_TIMEOUT").is_none() {
+            c.env(
+                "PGCONNECT_TIMEOUT",
+                crate::net::current().login.as_secs().to_string(),
+            );
+        }
         // SAFETY: prctl is async-signal-safe; a dump or restore must not outlive a killed vannactl
         // (an orphaned pg_restore would commit after we reported nothing).
         unsafe {

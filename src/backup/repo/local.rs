@@ -42,10 +42,10 @@ impl Local {
     pub fn writer(&self, name: &str) -> Result<Box<dyn Upload + '_>> {
         std::fs::create_dir_all(&self.dir)
             .with_context(|| format!("cannot create backup folder {}", self.dir.display()))?;
-        Ok(Box::new(LocalUpload(TempFile::new(
-            &self.dir.join(name),
-            0o600,
-        )?)))
+        Ok(Box::new(LocalUpload {
+            file: TempFile::new(&self.dir.join(name), 0o600)?,
+            dir: self.dir.clone(),
+        }))
     }
 
     pub fn put_small(&self, name: &str, bytes: &[u8]) -> Result<()> {
@@ -71,19 +71,71 @@ impl Local {
     }
 }
 
-struct LocalUpload(TempFile);
+struct LocalUpload {
+    file: TempFile,
+    dir: PathBuf,
+}
+
+impl LocalUpload {
+    /// A full disk is said as such, naming the backup folder (the archive writer's own context
+    /// only knows the member it was writing).
+    fn blame(&self, e: io::Error) -> io::Error {
+        match e.raw_os_error() {
+            Some(libc::ENOSPC) | Some(libc::EDQUOT) => {
+                io::Error::new(e.kind(), crate::error::Classified::new(
+                    "disk_full",
+                    crate::error::ExitStatus::Failure,
+                    format!(
+                        "{e}; the disk holding the backup folder {} is full; free space there (older archives \
+                         can go) or set BACKUP_DIR (--dir) to a folder on a larger disk",
+                        self.dir.display()
+                    ),
+                ))
+            }
+            _ => e,
+        }
+    }
+}
 
 impl Write for LocalUpload {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.file().write(buf)
+        self.file.file().write(buf).map_err(|e| self.blame(e))
     }
     fn flush(&mut self) -> io::Result<()> {
-        self.0.file().flush()
+        self.file.file().flush().map_err(|e| self.blame(e))
     }
 }
 
 impl Upload for LocalUpload {
     fn commit(self: Box<Self>) -> Result<()> {
-        self.0.persist()
+        self.file.persist()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_disk_names_the_backup_folder() {
+        let d = tempfile::tempdir().unwrap();
+        let up = LocalUpload {
+            file: TempFile::new(&d.path().join("a.tar.gz"), 0o600).unwrap(),
+            dir: d.path().to_path_buf(),
+        };
+        let e = up.blame(io::Error::from_raw_os_error(libc::ENOSPC));
+        let err = anyhow::Error::new(e).context("cannot write member x to the archive");
+        assert_eq!(crate::error::classify(&err).0, "disk_full");
+        let msg = crate::error::message(&err);
+        assert!(
+            msg.contains(&format!(
+                "the disk holding the backup folder {} is full",
+                d.path().display()
+            )),
+            "{msg}"
+        );
+        // Other errors pass unchanged.
+        let e = up.blame(io::Error::from_raw_os_error(libc::EIO));
+        assert_eq!(e.raw_os_error(), Some(libc::EIO));
     }
 }

@@ -29,9 +29,6 @@ use xml::{blocks, tag};
 /// How long a signed URL stays valid; each request is signed just before it is sent (retries
 /// reuse it: they follow within seconds).
 const SIGN_FOR: Duration = Duration::from_secs(600);
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-/// A server that stops answering mid-transfer fails the run after this long.
-const IO_TIMEOUT: Duration = Duration::from_secs(60);
 /// Error bodies are small XML documents.
 const MAX_ERROR_BODY: u64 = 64 << 10;
 /// ureq's socket buffers (128 KiB by default): bigger ones mean fewer, larger reads and writes
@@ -43,6 +40,8 @@ struct Refusal {
     status: u16,
     code: String,
     message: String,
+    /// The answer is a web page or plain text, not S3's XML: some other web server answered.
+    foreign: Option<String>,
 }
 
 impl Refusal {
@@ -50,7 +49,12 @@ impl Refusal {
         if self.code.is_empty() {
             format!("HTTP {}", self.status)
         } else {
-            format!("HTTP {} {}: {}", self.status, self.code, self.message)
+            format!(
+                "HTTP {} {}: {}",
+                self.status,
+                crate::net::excerpt(&self.code),
+                crate::net::excerpt(&self.message)
+            )
         }
     }
 }
@@ -67,6 +71,19 @@ pub struct S3 {
     /// Set once the server answered a part without confirming its CRC32 (it may not check
     /// it): from then on parts also carry `Content-MD5`, which every S3 server checks.
     md5_parts: Arc<AtomicBool>,
+    /// Taken when the repository is opened (`health` probes with shorter ones).
+    deadlines: crate::net::Deadlines,
+}
+
+/// How long one request may wait (see [`crate::net`]).
+#[derive(Clone, Copy)]
+enum Wait {
+    /// A control request (list, HEAD, create/abort an upload, small objects, delete): its whole
+    /// answer within `request`.
+    Request,
+    /// A transfer (a part, an archive read, completing an upload, which AWS may keep open for
+    /// minutes sending spaces): no total, only `idle` without progress.
+    Stream,
 }
 
 impl S3 {
@@ -100,11 +117,12 @@ impl S3 {
         };
         let mut secrets = vec![key.clone(), secret.clone()];
         secrets.extend(c.session_token.clone());
+        let deadlines = crate::net::current();
         let agent = ureq::Agent::config_builder()
-            .timeout_connect(Some(CONNECT_TIMEOUT))
-            .timeout_recv_response(Some(IO_TIMEOUT))
-            .timeout_per_read(Some(IO_TIMEOUT))
-            .timeout_per_write(Some(IO_TIMEOUT))
+            .timeout_connect(Some(deadlines.connect))
+            .timeout_recv_response(Some(deadlines.idle))
+            .timeout_per_read(Some(deadlines.idle))
+            .timeout_per_write(Some(deadlines.idle))
             .input_buffer_size(SOCKET_BUFFER)
             .output_buffer_size(SOCKET_BUFFER)
             .http_status_as_error(false)
@@ -118,6 +136,7 @@ impl S3 {
             endpoint,
             agent,
             md5_parts: Arc::default(),
+            deadlines,
         })
     }
 
@@ -156,6 +175,7 @@ impl S3 {
     fn send(
         &self,
         what: &str,
+        wait: Wait,
         method: &str,
         url: &Url,
         headers: &[(&str, String)],
@@ -170,16 +190,26 @@ impl S3 {
         let req = req.body(body.unwrap_or_default()).map_err(|e| {
             ureq::Error::Other(format!("cannot build the {what} request: {e}").into())
         })?;
+        let req = match wait {
+            Wait::Request => self
+                .agent
+                .configure_request(req)
+                .timeout_global(Some(self.deadlines.request))
+                .build(),
+            Wait::Stream => req,
+        };
         self.agent.run(req)
     }
 
     /// Send, retrying transient failures (see [`retry`]), and turn a transport failure or a
     /// non-2xx answer into a classified error naming the endpoint and what failed, never the
     /// signed URL.
+    #[allow(clippy::too_many_arguments)]
     fn call(
         &self,
         what: &str,
         target: &str,
+        wait: Wait,
         method: &str,
         url: Url,
         headers: &[(&str, String)],
@@ -187,10 +217,10 @@ impl S3 {
     ) -> Result<ureq::http::Response<ureq::Body>> {
         let mut attempt = 1;
         loop {
-            let failure = match self.send(what, method, &url, headers, body) {
+            let failure = match self.send(what, wait, method, &url, headers, body) {
                 Ok(resp) if resp.status().is_success() => return Ok(resp),
                 Ok(resp) => {
-                    let r = self.refusal(resp);
+                    let r = self.refusal(resp, method);
                     if attempt >= retry::TRIES || !retry::transient_status(r.status, &r.code) {
                         return Err(self.status_error(what, target, &r));
                     }
@@ -200,7 +230,11 @@ impl S3 {
                     if attempt >= retry::TRIES || !retry::transient_transport(&e) {
                         return Err(self.unreachable(what, target, &e));
                     }
-                    self.scrub(&e.to_string())
+                    self.scrub(&crate::net::http_failure(
+                        &e,
+                        &self.deadlines,
+                        self.deadlines.request,
+                    ))
                 }
             };
             retry::pause(
@@ -218,28 +252,59 @@ impl S3 {
                 "S3 endpoint {} did not answer ({what} {target}): {}; check AWS_ENDPOINT_URL \
                  and that the server is up",
                 self.endpoint,
-                self.scrub(&e.to_string())
+                self.scrub(&crate::net::http_failure(
+                    e,
+                    &self.deadlines,
+                    self.deadlines.request
+                ))
             ),
         )
     }
 
-    fn refusal(&self, resp: ureq::http::Response<ureq::Body>) -> Refusal {
+    fn refusal(&self, resp: ureq::http::Response<ureq::Body>, method: &str) -> Refusal {
         let status = resp.status().as_u16();
-        let mut text = String::new();
+        let content_type = answer_header(&resp, "content-type")
+            .map(|v| {
+                v.split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase()
+            })
+            .unwrap_or_default();
+        let mut bytes = Vec::new();
         let _ = resp
             .into_body()
             .into_reader()
             .take(MAX_ERROR_BODY)
-            .read_to_string(&mut text);
+            .read_to_end(&mut bytes);
+        let text = String::from_utf8_lossy(&bytes);
+        let code = tag(&text, "Code").unwrap_or_default();
+        // A HEAD answer has no body to tell by.
+        let foreign = (code.is_empty()
+            && method != "HEAD"
+            && !content_type.is_empty()
+            && !content_type.contains("xml"))
+        .then_some(content_type);
         Refusal {
             status,
-            code: tag(&text, "Code").unwrap_or_default(),
+            code,
             message: self.scrub(&tag(&text, "Message").unwrap_or_default()),
+            foreign,
         }
     }
 
     fn status_error(&self, what: &str, target: &str, r: &Refusal) -> anyhow::Error {
         let detail = r.detail();
+        if let Some(content_type) = &r.foreign {
+            return fail(
+                "s3_not_s3",
+                format!(
+                    "{} is not an S3 server (HTTP {} {content_type} to {what} {target}); check AWS_ENDPOINT_URL",
+                    self.endpoint, r.status
+                ),
+            );
+        }
         match (r.status, r.code.as_str()) {
             (404, "NoSuchBucket") => fail(
                 "s3_no_bucket",
@@ -287,7 +352,7 @@ impl S3 {
             let url = action.sign(SIGN_FOR);
             let what = "list";
             let target = self.display();
-            let resp = self.call(what, &target, "GET", url, &[], None)?;
+            let resp = self.call(what, &target, Wait::Request, "GET", url, &[], None)?;
             let text = read_text(resp, &target)?;
             let page = ListObjectsV2::parse_response(&text).map_err(|e| {
                 fail(
@@ -322,7 +387,7 @@ impl S3 {
         let key = self.key(name);
         let target = self.location(name);
         let range = len.map(|n| format!("bytes=0-{}", n.saturating_sub(1)));
-        let resp = self.get(&key, &target, "read", range, None)?;
+        let resp = self.get(&key, &target, "read", Wait::Stream, range, None)?;
         if len.is_some() {
             let what = format!("reading {target} from {}", self.endpoint);
             return Ok(Box::new(Blame {
@@ -352,7 +417,14 @@ impl S3 {
         etag: &str,
     ) -> Result<Box<dyn Read + Send>> {
         let range = Some(format!("bytes={from}-"));
-        let resp = self.get(key, target, "resuming the read of", range, Some(etag))?;
+        let resp = self.get(
+            key,
+            target,
+            "resuming the read of",
+            Wait::Stream,
+            range,
+            Some(etag),
+        )?;
         Ok(Box::new(resp.into_body().into_reader()))
     }
 
@@ -361,6 +433,7 @@ impl S3 {
         key: &str,
         target: &str,
         what: &str,
+        wait: Wait,
         range: Option<String>,
         if_match: Option<&str>,
     ) -> Result<ureq::http::Response<ureq::Body>> {
@@ -373,7 +446,7 @@ impl S3 {
             headers.push(("if-match", e.to_string()));
         }
         let url = signed(action, &headers);
-        self.call(what, target, "GET", url, &headers, None)
+        self.call(what, target, wait, "GET", url, &headers, None)
     }
 
     pub fn writer(&self, name: &str) -> Result<Box<dyn Upload + '_>> {
@@ -383,7 +456,15 @@ impl S3 {
         // AWS accepts part checksums only when the upload declares their algorithm.
         let headers = [("x-amz-checksum-algorithm", CHECKSUM_ALGORITHM.to_string())];
         let url = signed(action, &headers);
-        let resp = self.call("upload to", &target, "POST", url, &headers, None)?;
+        let resp = self.call(
+            "upload to",
+            &target,
+            Wait::Request,
+            "POST",
+            url,
+            &headers,
+            None,
+        )?;
         let text = read_text(resp, &target)?;
         let upload_id = CreateMultipartUpload::parse_response(&text)
             .map_err(|e| {
@@ -428,7 +509,15 @@ impl S3 {
             .upload_part(Some(&self.creds), key, number, upload_id);
         let url = signed(action, &headers);
         let what = format!("upload of part {number} of");
-        let resp = self.call(&what, target, "PUT", url, &headers, Some(bytes))?;
+        let resp = self.call(
+            &what,
+            target,
+            Wait::Stream,
+            "PUT",
+            url,
+            &headers,
+            Some(bytes),
+        )?;
         let answer = |n| answer_header(&resp, n).unwrap_or_default();
         let (etag, echoed) = (answer("etag"), answer("x-amz-checksum-crc32"));
         let wrong = |what: String| {
@@ -483,6 +572,7 @@ impl S3 {
         let resp = self.call(
             "completing the upload of",
             target,
+            Wait::Stream,
             "POST",
             url,
             &headers,
@@ -532,7 +622,15 @@ impl S3 {
         let action = self.bucket.head_object(Some(&self.creds), key);
         let headers = [("x-amz-checksum-mode", "ENABLED".to_string())];
         let url = signed(action, &headers);
-        let resp = self.call("checking", target, "HEAD", url, &headers, None)?;
+        let resp = self.call(
+            "checking",
+            target,
+            Wait::Request,
+            "HEAD",
+            url,
+            &headers,
+            None,
+        )?;
         let header = |n| answer_header(&resp, n);
         Ok(Stored {
             size: header("content-length").and_then(|v| v.parse().ok()),
@@ -549,7 +647,15 @@ impl S3 {
             .bucket
             .abort_multipart_upload(Some(&self.creds), key, upload_id)
             .sign(SIGN_FOR);
-        self.call("aborting the upload of", target, "DELETE", url, &[], None)?;
+        self.call(
+            "aborting the upload of",
+            target,
+            Wait::Request,
+            "DELETE",
+            url,
+            &[],
+            None,
+        )?;
         Ok(())
     }
 
@@ -574,6 +680,7 @@ impl S3 {
         let resp = self.call(
             "listing unfinished uploads in",
             &target,
+            Wait::Request,
             "GET",
             url,
             &[],
@@ -605,14 +712,22 @@ impl S3 {
         let action = self.bucket.put_object(Some(&self.creds), &key);
         let headers = [("content-md5", md5)];
         let url = signed(action, &headers);
-        self.call("upload to", &target, "PUT", url, &headers, Some(bytes))?;
+        self.call(
+            "upload to",
+            &target,
+            Wait::Request,
+            "PUT",
+            url,
+            &headers,
+            Some(bytes),
+        )?;
         Ok(())
     }
 
     pub fn get_small(&self, name: &str) -> Result<Option<Vec<u8>>> {
         let key = self.key(name);
         let target = self.location(name);
-        let resp = match self.get(&key, &target, "read", None, None) {
+        let resp = match self.get(&key, &target, "read", Wait::Request, None, None) {
             Ok(r) => r,
             Err(e) if classify(&e).0 == "archive_missing" => return Ok(None),
             Err(e) => return Err(e),
@@ -635,7 +750,7 @@ impl S3 {
             .bucket
             .delete_object(Some(&self.creds), key)
             .sign(SIGN_FOR);
-        self.call("removing", target, "DELETE", url, &[], None)?;
+        self.call("removing", target, Wait::Request, "DELETE", url, &[], None)?;
         Ok(())
     }
 }
@@ -779,6 +894,69 @@ impl Stored {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An S3 repository at a loopback server answering every request with `answer` (None:
+    /// accepts and stays silent).
+    fn s3_at(answer: Option<&'static str>) -> S3 {
+        use std::io::Write;
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let endpoint = format!("http://{}", l.local_addr().unwrap());
+        std::thread::spawn(move || {
+            let mut held = Vec::new();
+            for mut s in l.incoming().flatten() {
+                if let Some(a) = answer {
+                    let mut buf = [0u8; 4096];
+                    let _ = s.read(&mut buf);
+                    let _ = s.write_all(a.as_bytes());
+                }
+                held.push(s);
+            }
+        });
+        let env = [
+            ("BACKUP_DIR", "s3://bucket/prefix/"),
+            ("AWS_ENDPOINT_URL", endpoint.as_str()),
+            ("AWS_S3_FORCE_PATH_STYLE", "true"),
+            ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
+            ("AWS_SECRET_ACCESS_KEY", "very-secret-key"),
+        ];
+        let settings = Settings::load(&crate::config::Sources {
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            no_dotenv: true,
+            ..Default::default()
+        })
+        .unwrap();
+        S3::new(&settings, "bucket", "prefix/").unwrap()
+    }
+
+    #[test]
+    fn a_web_server_that_is_not_s3_is_named_as_such() {
+        let page = "HTTP/1.0 404 File not found\r\nContent-Type: text/html;charset=utf-8\r\n\
+                    Content-Length: 22\r\nConnection: close\r\n\r\n<html>\n<body>\n</html>\n";
+        let err = s3_at(Some(page)).list().err().unwrap();
+        let msg = crate::error::message(&err);
+        assert_eq!(classify(&err).0, "s3_not_s3", "{msg}");
+        assert!(
+            msg.contains("is not an S3 server (HTTP 404 text/html"),
+            "{msg}"
+        );
+        assert!(
+            !msg.contains("<html") && !msg.contains("very-secret-key"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn a_silent_endpoint_fails_within_the_probe_deadline() {
+        let t = Instant::now();
+        let err = crate::net::probing(|| s3_at(None).list()).err().unwrap();
+        assert!(t.elapsed() < Duration::from_secs(8), "{:?}", t.elapsed());
+        let msg = crate::error::message(&err);
+        assert_eq!(classify(&err).0, "s3_unreachable", "{msg}");
+        assert!(msg.contains("no answer within 5 s"), "{msg}");
+    }
 
     fn sent(etags: &[&str], crcs: &[u32], total: u64) -> Sent {
         Sent {

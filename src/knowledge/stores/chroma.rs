@@ -1,4 +1,4 @@
-//! Chroma v2 HTTP client (ureq, bounded timeouts) and the Chroma-backed [`Store`].
+//! Chroma v2 HTTP client (ureq, the deadlines of [`crate::net`]) and the Chroma-backed [`Store`].
 //!
 //! The client is general on purpose (list/create/get/rename/delete collections, paged reads with
 //! embeddings, add/upsert/delete in server-sized batches): backup export/import reuses it.
@@ -7,14 +7,10 @@
 use super::{CollectionState, Hit, Record, Store, SOURCE_KEY};
 use crate::config::{mask_url, Settings};
 use crate::knowledge::items::Collection;
-use anyhow::{anyhow, Context, Result};
+use anyhow::{anyhow, Result};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use std::time::Duration;
-
-/// Connection refused/unreachable must fail fast; whole calls are bounded too.
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-pub const CALL_TIMEOUT: Duration = Duration::from_secs(120);
 /// Records per page when reading a collection (embeddings make pages large).
 const PAGE: usize = 300;
 
@@ -71,6 +67,8 @@ pub struct ChromaClient {
     agent: ureq::Agent,
     pub cfg: ChromaConfig,
     max_batch: usize,
+    /// Taken when connecting: `health` probes with shorter ones.
+    deadlines: crate::net::Deadlines,
 }
 
 fn seg(s: &str) -> String {
@@ -81,11 +79,13 @@ fn seg(s: &str) -> String {
 }
 
 impl ChromaClient {
-    /// Connect: heartbeat (bounded), then read the server's `max_batch_size`.
+    /// Connect: heartbeat, which also tells a Chroma server from any other web server, then read
+    /// the server's `max_batch_size`. Both within the `login` deadline; later calls get `request`.
     pub fn connect(cfg: ChromaConfig) -> Result<ChromaClient> {
+        let deadlines = crate::net::current();
         let agent: ureq::Agent = ureq::Agent::config_builder()
-            .timeout_connect(Some(CONNECT_TIMEOUT))
-            .timeout_global(Some(CALL_TIMEOUT))
+            .timeout_connect(Some(deadlines.connect))
+            .timeout_global(Some(deadlines.request))
             .http_status_as_error(false)
             .build()
             .into();
@@ -93,9 +93,10 @@ impl ChromaClient {
             agent,
             cfg,
             max_batch: 1000,
+            deadlines,
         };
         c.heartbeat()?;
-        let pre = c.call("GET", "/api/v2/pre-flight-checks", None)?;
+        let pre = c.call_within("GET", "/api/v2/pre-flight-checks", None, deadlines.login)?;
         if let Some(n) = pre.get("max_batch_size").and_then(Value::as_u64) {
             c.max_batch = (n as usize).max(1);
         }
@@ -106,15 +107,25 @@ impl ChromaClient {
         self.max_batch
     }
 
+    /// Chroma answers `{"nanosecond heartbeat": …}`; anything else is another server.
     pub fn heartbeat(&self) -> Result<()> {
-        self.call("GET", "/api/v2/heartbeat", None).map(|_| ())
+        let path = "/api/v2/heartbeat";
+        let v = self.call_within("GET", path, None, self.deadlines.login)?;
+        if v.get("nanosecond heartbeat").is_some() {
+            return Ok(());
+        }
+        Err(self.not_chroma(&format!(
+            "HTTP 200 application/json without a heartbeat on GET {path}"
+        )))
     }
 
     pub fn version(&self) -> Result<String> {
-        Ok(match self.call("GET", "/api/v2/version", None)? {
-            Value::String(s) => s,
-            v => v.to_string(),
-        })
+        Ok(
+            match self.call_within("GET", "/api/v2/version", None, self.deadlines.login)? {
+                Value::String(s) => s,
+                v => v.to_string(),
+            },
+        )
     }
 
     fn base(&self) -> String {
@@ -125,8 +136,30 @@ impl ChromaClient {
         )
     }
 
-    /// One HTTP call; errors name the server (masked) and what to do.
+    fn not_chroma(&self, what: &str) -> anyhow::Error {
+        crate::error::fail(
+            "chroma_not_chroma",
+            format!(
+                "{} is not a Chroma server ({what}); check CHROMA_URL (the Chroma server's address, e.g. http://host:8000)",
+                mask_url(&self.cfg.url)
+            ),
+        )
+    }
+
+    /// One HTTP call within the `request` deadline.
     fn call(&self, method: &str, path: &str, body: Option<Value>) -> Result<Value> {
+        self.call_within(method, path, body, self.deadlines.request)
+    }
+
+    /// One HTTP call and its whole answer within `total`; errors are one line naming the server
+    /// (masked) and what to do. An answer that is not JSON comes from some other web server.
+    fn call_within(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+        total: Duration,
+    ) -> Result<Value> {
         let url = format!("{}{}", self.cfg.url, path);
         let shown = mask_url(&self.cfg.url);
         let auth = self.cfg.token.as_ref().map(|t| format!("Bearer {t}"));
@@ -136,14 +169,14 @@ impl ChromaClient {
                 if let Some(a) = &auth {
                     r = r.header("Authorization", a);
                 }
-                r.call()
+                r.config().timeout_global(Some(total)).build().call()
             }
             ("DELETE", _) => {
                 let mut r = self.agent.delete(&url);
                 if let Some(a) = &auth {
                     r = r.header("Authorization", a);
                 }
-                r.call()
+                r.config().timeout_global(Some(total)).build().call()
             }
             (m, body) => {
                 let mut r = match m {
@@ -153,31 +186,66 @@ impl ChromaClient {
                 if let Some(a) = &auth {
                     r = r.header("Authorization", a);
                 }
-                r.send_json(body.unwrap_or(json!({})))
+                r.config()
+                    .timeout_global(Some(total))
+                    .build()
+                    .send_json(body.unwrap_or(json!({})))
             }
         };
-        let mut resp = result.map_err(|e| {
+        let unreachable = |e: &ureq::Error| {
             crate::error::fail(
                 "chroma_unreachable",
                 format!(
-                    "cannot reach Chroma at {shown} ({method} {path}): {e}; check CHROMA_URL and that the server is running \
-                     (connect timeout {}s)",
-                    CONNECT_TIMEOUT.as_secs()
+                    "cannot reach Chroma at {shown} ({method} {path}): {}; check CHROMA_URL and that the server is running",
+                    crate::net::http_failure(e, &self.deadlines, total)
                 ),
             )
-        })?;
+        };
+        let mut resp = result.map_err(|e| unreachable(&e))?;
         let status = resp.status().as_u16();
-        let text = resp
+        let content_type = resp
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .map(|v| {
+                v.split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase()
+            })
+            .filter(|v| !v.is_empty())
+            .unwrap_or_else(|| "no content type".into());
+        let bytes = resp
             .body_mut()
             .with_config()
             .limit(512 * 1024 * 1024)
-            .read_to_string()
-            .with_context(|| format!("reading Chroma response from {shown} ({method} {path})"))?;
+            .read_to_vec()
+            .map_err(|e| unreachable(&e))?;
+        let json = content_type == "application/json";
+        if !json && matches!(status, 502..=504) {
+            return Err(crate::error::fail(
+                "chroma_unreachable",
+                format!(
+                    "{shown} answered HTTP {status} {content_type} to {method} {path}: a proxy or gateway whose Chroma server \
+                     does not answer; check that the Chroma server behind it runs"
+                ),
+            ));
+        }
+        if !json && (!(200..300).contains(&status) || !bytes.is_empty()) {
+            return Err(
+                self.not_chroma(&format!("HTTP {status} {content_type} on {method} {path}"))
+            );
+        }
         if !(200..300).contains(&status) {
-            let msg = serde_json::from_str::<Value>(&text)
+            let msg = serde_json::from_slice::<Value>(&bytes)
                 .ok()
-                .and_then(|v| v.get("message").and_then(Value::as_str).map(str::to_string))
-                .unwrap_or(text);
+                .and_then(|v| {
+                    ["message", "error", "detail"]
+                        .iter()
+                        .find_map(|k| v.get(*k).and_then(Value::as_str).map(str::to_string))
+                })
+                .unwrap_or_else(|| crate::net::excerpt_bytes(&bytes));
             let hint = match status {
                 401 | 403 => "; check CHROMA_AUTH_TOKEN",
                 404 => "; check CHROMA_TENANT and CHROMA_DATABASE",
@@ -186,16 +254,21 @@ impl ChromaClient {
             return Err(ChromaHttpError {
                 status,
                 message: format!(
-                    "Chroma at {shown}: {method} {path} returned HTTP {status}: {msg}{hint}"
+                    "Chroma at {shown}: {method} {path} returned HTTP {status}: {}{hint}",
+                    crate::net::excerpt(&msg)
                 ),
             }
             .into());
         }
-        if text.trim().is_empty() {
+        if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(Value::Null);
         }
-        serde_json::from_str(&text)
-            .with_context(|| format!("Chroma at {shown} returned invalid JSON for {method} {path}"))
+        serde_json::from_slice(&bytes).map_err(|e| {
+            crate::error::fail(
+                "chroma_bad_answer",
+                format!("Chroma at {shown} returned invalid JSON for {method} {path} ({e})"),
+            )
+        })
     }
 
     /// The configured tenant/database must exist (listing collections of a missing database
@@ -637,6 +710,80 @@ mod tests {
         assert_eq!(r[1].document, None);
         let q = json!({"ids": [["a"]], "documents": [["x"]]});
         assert_eq!(parse_records(&q, Some(0)).unwrap()[0].id, "a");
+    }
+
+    /// A loopback server answering every request with `answer`; None: accepts and stays silent.
+    fn server(answer: Option<&'static str>) -> String {
+        use std::io::{Read, Write};
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://u:secret@{}", l.local_addr().unwrap());
+        std::thread::spawn(move || {
+            let mut held = Vec::new();
+            for mut s in l.incoming().flatten() {
+                if let Some(a) = answer {
+                    let mut buf = [0u8; 4096];
+                    let _ = s.read(&mut buf);
+                    let _ = s.write_all(a.as_bytes());
+                }
+                held.push(s);
+            }
+        });
+        url
+    }
+
+    fn connect_to(url: String) -> anyhow::Error {
+        ChromaClient::connect(ChromaConfig {
+            url,
+            tenant: "default_tenant".into(),
+            database: "default_database".into(),
+            token: None,
+        })
+        .err()
+        .unwrap()
+    }
+
+    #[test]
+    fn other_web_servers_are_not_chroma() {
+        let page = "HTTP/1.0 404 File not found\r\nContent-Type: text/html;charset=utf-8\r\n\
+                    Content-Length: 22\r\nConnection: close\r\n\r\n<html>\n<body>\n</html>\n";
+        let err = connect_to(server(Some(page)));
+        let msg = crate::error::message(&err);
+        assert_eq!(crate::error::classify(&err).0, "chroma_not_chroma");
+        assert!(
+            msg.contains("is not a Chroma server (HTTP 404 text/html on GET /api/v2/heartbeat)"),
+            "{msg}"
+        );
+        assert!(!msg.contains("secret") && !msg.contains("<html"), "{msg}");
+        // JSON, but not a heartbeat (some other API).
+        let other = "HTTP/1.0 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\
+                     Connection: close\r\n\r\n{\"ok\":true}";
+        let msg = crate::error::message(&connect_to(server(Some(other))));
+        assert!(msg.contains("is not a Chroma server (HTTP 200"), "{msg}");
+        // A proxy whose Chroma is down.
+        let gateway =
+            "HTTP/1.0 502 Bad Gateway\r\nContent-Type: text/html\r\nContent-Length: 5\r\n\
+                       Connection: close\r\n\r\n<h1>\n";
+        let err = connect_to(server(Some(gateway)));
+        assert_eq!(crate::error::classify(&err).0, "chroma_unreachable");
+        assert!(crate::error::message(&err).contains("a proxy or gateway"));
+    }
+
+    #[test]
+    fn a_silent_server_fails_within_the_login_deadline() {
+        let url = server(None);
+        let t = std::time::Instant::now();
+        let err = crate::net::probing(|| connect_to(url));
+        let took = t.elapsed();
+        assert!(
+            took >= crate::net::PROBE.login
+                && took < crate::net::PROBE.login + Duration::from_secs(2),
+            "{took:?}"
+        );
+        let msg = crate::error::message(&err);
+        assert!(
+            msg.contains("no answer within 5 s") && msg.contains("u:****@"),
+            "{msg}"
+        );
     }
 
     #[test]
