@@ -245,12 +245,13 @@ pub fn ontology_terms(settings: &Settings) -> std::result::Result<Vec<Term>, Str
             Ok(rows)
         }
         SystemDbUrl::Postgres(url) => {
-            let mut cfg: postgres::Config = url
-                .parse()
-                .map_err(|e| format!("DATABASE_URL {shown} is not valid: {e}"))?;
-            cfg.connect_timeout(std::time::Duration::from_secs(5));
-            let mut client = cfg.connect(postgres::NoTls).map_err(|e| {
-                format!("system DB {shown} is not reachable ({e}); no ontology documentation")
+            // The system DB's own connection: the same deadlines (a silent server cannot hold
+            // `train`) and the same connection parameters as every other command.
+            let mut client = crate::system_db::connect_postgres(url).map_err(|e| {
+                format!(
+                    "{}; no ontology documentation",
+                    crate::error::message(&e)
+                )
             })?;
             let rows = client.query(ONTOLOGY_SQL, &[]).map_err(|e| {
                 format!("system DB {shown} has no readable business_ontologies table yet ({e}); no ontology documentation")

@@ -13,6 +13,7 @@ pub mod password_policy;
 mod postgres;
 pub(crate) mod sqlite;
 
+pub use self::postgres::connect as connect_postgres;
 pub use self::postgres::describe as describe_pg;
 pub use health::health_checks;
 pub use migrations::{check_schema, SchemaCheck, EXPECTED_VERSION};
