@@ -17,6 +17,7 @@ pub mod logging;
 pub mod metrics;
 pub mod ontology;
 pub mod output;
+pub mod pgconn;
 pub mod schema;
 pub mod seed;
 pub mod system_db;

@@ -245,13 +245,15 @@ pub fn ontology_terms(settings: &Settings) -> std::result::Result<Vec<Term>, Str
             Ok(rows)
         }
         SystemDbUrl::Postgres(url) => {
-            let mut cfg: postgres::Config = url
-                .parse()
-                .map_err(|e| format!("DATABASE_URL {shown} is not valid: {e}"))?;
-            cfg.connect_timeout(std::time::Duration::from_secs(5));
-            let mut client = cfg.connect(postgres::NoTls).map_err(|e| {
-                format!("system DB {shown} is not reachable ({e}); no ontology documentation")
-            })?;
+            let pg = crate::pgconn::PgConn::parse(url, "DATABASE_URL")
+                .map_err(|e| crate::error::message(&e))?;
+            let mut client = pg
+                .connect(Some(std::time::Duration::from_secs(5)))
+                .map_err(|e| {
+                    let e =
+                        e.or_else(|e| anyhow::anyhow!("system DB {shown} is not reachable ({e})"));
+                    format!("{}; no ontology documentation", crate::error::message(&e))
+                })?;
             let rows = client.query(ONTOLOGY_SQL, &[]).map_err(|e| {
                 format!("system DB {shown} has no readable business_ontologies table yet ({e}); no ontology documentation")
             })?;

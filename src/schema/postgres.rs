@@ -3,26 +3,23 @@
 //! `pg_get_viewdef`. Identifiers are quoted by the server (`quote_ident`), so any name survives.
 
 use super::{Column, ForeignKey, ObjectKind, Schema, SchemaObject};
-use crate::config::mask_url;
-use anyhow::{Context, Result};
-use postgres::{Client, NoTls};
-use std::str::FromStr;
+use crate::pgconn::PgConn;
+use anyhow::Result;
+use postgres::Client;
 use std::time::Duration;
 
 pub fn connect(url: &str) -> Result<Client> {
-    let mut cfg = postgres::Config::from_str(url).map_err(|e| {
-        crate::error::usage(format!(
-            "TARGET_DATABASE_URL={} is not a valid PostgreSQL URL: {e}",
-            mask_url(url)
-        ))
-    })?;
-    cfg.connect_timeout(Duration::from_secs(5));
-    let mut client = cfg.connect(NoTls).with_context(|| {
-        format!(
-            "cannot connect to the target database {}; check TARGET_DATABASE_URL and that the server is running",
-            mask_url(url)
-        )
-    })?;
+    let pg = PgConn::parse(url, "TARGET_DATABASE_URL")?;
+    let mut client = pg
+        .connect(Some(Duration::from_secs(5)))
+        .map_err(|e| {
+            e.or_else(|e| {
+                anyhow::Error::new(e).context(format!(
+                    "cannot connect to the target database {}; check TARGET_DATABASE_URL and that the server is running",
+                    pg.masked
+                ))
+            })
+        })?;
     // The target is only ever read; make the session refuse writes too.
     client
         .batch_execute("SET default_transaction_read_only = on; SET statement_timeout = '30s'")?;

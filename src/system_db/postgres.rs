@@ -2,13 +2,12 @@
 //! the parameter and column types the server reports.
 
 use super::Val;
-use crate::config::mask_url;
 use crate::error::fail;
+use crate::pgconn::PgConn;
 use anyhow::{anyhow, Result};
 use postgres::error::SqlState;
 use postgres::types::{ToSql, Type};
-use postgres::{Client, Config, NoTls};
-use std::str::FromStr;
+use postgres::Client;
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -21,43 +20,31 @@ struct Target {
     dbname: String,
 }
 
-fn target_of(url: &str, cfg: &Config) -> Target {
-    let host = match cfg.get_hosts().first() {
-        Some(postgres::config::Host::Tcp(h)) => h.clone(),
-        Some(postgres::config::Host::Unix(p)) => p.display().to_string(),
-        None => "localhost".into(),
-    };
-    let user = cfg.get_user().unwrap_or("postgres").to_string();
+fn target_of(pg: &PgConn) -> Target {
     Target {
-        masked: mask_url(url),
-        host,
-        port: cfg.get_ports().first().copied().unwrap_or(5432),
-        dbname: cfg.get_dbname().unwrap_or(&user).to_string(),
-        user,
+        masked: pg.masked.clone(),
+        host: pg.host(),
+        port: pg.port(),
+        user: pg.user().to_string(),
+        dbname: pg.dbname().to_string(),
     }
 }
 
-/// Connect within `timeout` (the URL's own `connect_timeout` wins). The whole startup, not only
-/// the TCP handshake, is bounded: a host that accepts but never answers is unreachable too.
+/// Connect within `timeout` (the URL's own `connect_timeout`, or `PGCONNECT_TIMEOUT`, wins). The
+/// whole startup, not only the TCP handshake, is bounded: a host that accepts but never answers
+/// is unreachable too. TLS, certificates and the password file follow libpq (crate::pgconn).
 pub fn connect(url: &str, timeout: Duration) -> Result<Client> {
-    let mut cfg = Config::from_str(url).map_err(|e| {
-        crate::error::usage(format!(
-            "DATABASE_URL {} is not a valid PostgreSQL URL: {e}",
-            mask_url(url)
-        ))
-    })?;
-    let timeout = cfg.get_connect_timeout().copied().unwrap_or(timeout);
-    cfg.connect_timeout(timeout);
-    cfg.application_name("vannactl");
-    let t = target_of(url, &cfg);
+    let pg = PgConn::parse(url, "DATABASE_URL")?;
+    let timeout = pg.timeout().unwrap_or(timeout);
+    let t = target_of(&pg);
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
-        let _ = tx.send(cfg.connect(NoTls));
+        let _ = tx.send(pg.connect(Some(timeout)));
     });
     // A little slack over the socket timeout so a refused/timed-out socket reports its own error.
     match rx.recv_timeout(timeout + Duration::from_secs(1)) {
         Ok(Ok(client)) => Ok(client),
-        Ok(Err(e)) => Err(classify_connect(&e, &t, timeout)),
+        Ok(Err(e)) => Err(e.or_else(|e| classify_connect(&e, &t, timeout))),
         Err(_) => Err(fail(
             "db_unreachable",
             format!(

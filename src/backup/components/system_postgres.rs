@@ -6,6 +6,7 @@
 use crate::config::mask_url;
 use crate::error::fail;
 use crate::fsutil::TempFile;
+use crate::pgconn::PgConn;
 use anyhow::{Context, Result};
 use std::collections::BTreeMap;
 use std::io::{BufWriter, Read, Write};
@@ -16,11 +17,12 @@ use std::process::{Command, Stdio};
 use super::super::archive::Hashing;
 use super::super::testhook;
 
-/// A connection target split so the password never appears on a command line.
+/// A connection target split so the password never appears on a command line: the in-process
+/// client connects through crate::pgconn; the libpq tools get the URL without its password (and
+/// with vannactl as their fallback application name) plus the password in PGPASSWORD.
 pub struct Pg {
-    /// Full URL for the in-process client.
-    full: String,
-    /// URL without any password, for pg_dump/pg_restore `--dbname`.
+    conn: PgConn,
+    /// URL without any password, for pg_dump/pg_restore/psql `--dbname`.
     pub no_password: String,
     password: Option<String>,
     pub masked: String,
@@ -70,31 +72,34 @@ impl Pg {
         }
         let _ = url.set_password(None);
         Ok(Pg {
-            full: raw.to_string(),
-            no_password: url.to_string(),
+            conn: PgConn::parse(raw, "DATABASE_URL")?,
+            no_password: PgConn::child_url(url.as_str()),
             password,
             masked,
         })
     }
 
     pub fn connect(&self) -> Result<postgres::Client> {
-        postgres::Client::connect(&self.full, postgres::NoTls).map_err(|e| {
-            fail(
-                "system_db_unreachable",
-                format!(
-                    "cannot connect to the system DB {}: {e}; check DATABASE_URL and that PostgreSQL is running",
-                    self.masked
-                ),
-            )
+        self.conn.connect(None).map_err(|e| {
+            e.or_else(|e| {
+                fail(
+                    "system_db_unreachable",
+                    format!(
+                        "cannot connect to the system DB {}: {e}; check DATABASE_URL and that PostgreSQL is running",
+                        self.masked
+                    ),
+                )
+            })
         })
     }
 
     fn command(&self, program: &str) -> Command {
         let mut c = Command::new(program);
-        match &self.password {
-            Some(p) => c.env("PGPASSWORD", p),
-            None => c.env_remove("PGPASSWORD"),
-        };
+        // Without a password in the URL the tools read PGPASSWORD or the password file
+        // themselves, as the in-process client did.
+        if let Some(p) = &self.password {
+            c.env("PGPASSWORD", p);
+        }
         // SAFETY: prctl is async-signal-safe; a dump or restore must not outlive a killed vannactl
         // (an orphaned pg_restore would commit after we reported nothing).
         unsafe {
@@ -550,7 +555,10 @@ mod tests {
     fn password_leaves_the_url() {
         let pg = Pg::parse("postgres://app:s%40cret@db:5432/app?sslmode=disable").unwrap();
         assert_eq!(pg.password.as_deref(), Some("s@cret"));
-        assert_eq!(pg.no_password, "postgres://app@db:5432/app?sslmode=disable");
+        assert_eq!(
+            pg.no_password,
+            "postgres://app@db:5432/app?sslmode=disable&fallback_application_name=vannactl"
+        );
         assert!(!pg.masked.contains("cret"));
         let pg = Pg::parse("postgres://db/app?user=a&password=hunter2").unwrap();
         assert_eq!(pg.password.as_deref(), Some("hunter2"));
