@@ -234,6 +234,8 @@ fn wrong_ca_wrong_host_expired_and_no_tls() {
         &format!("hostaddr=127.0.0.1&sslmode=verify-ca&sslrootcert={ca}"),
     ));
     ok(&env, &["init"]);
+    // allow: refused without TLS, libpq tries again with it.
+    ok(&env_on(&u("127.0.0.1", port(), "sslmode=allow")), &["init"]);
     assert_tls_failure(
         &u(
             "localhost",

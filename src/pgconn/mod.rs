@@ -152,20 +152,18 @@ impl PgConn {
         let mut own = std::collections::HashMap::new();
         let mut kept = Vec::new();
         for (key, value, raw) in params {
-            if OWN.contains(&key.as_str()) {
+            let k = key.as_str();
+            let ignored = IGNORED.contains(&k)
+                || (k == "gssencmode" && value != "require")
+                || (k == "sslpassword" && value.is_empty());
+            let refused = UNSUPPORTED.contains(&k) || k == "gssencmode" || k == "sslpassword";
+            if OWN.contains(&k) {
                 own.insert(key, value);
-            } else if IGNORED.contains(&key.as_str())
-                || (key == "gssencmode" && value != "require")
-                || (key == "sslpassword" && value.is_empty())
-            {
-            } else if UNSUPPORTED.contains(&key.as_str())
-                || key == "gssencmode"
-                || key == "sslpassword"
-            {
+            } else if refused && !ignored {
                 return Err(bad(format!(
                     "the parameter {key} is not supported by vannactl; remove it (docs/connecting.md)"
                 )));
-            } else {
+            } else if !ignored {
                 kept.push(raw);
             }
         }
@@ -344,11 +342,11 @@ impl PgConn {
         }
         match self.mode {
             SslMode::Disable => self.plain(&cfg),
-            SslMode::Allow => match self.plain(&cfg) {
-                Err(ConnectError::Driver(e)) if e.as_db_error().is_some() => {
-                    self.tls(&mut cfg, DriverMode::Require)
-                }
-                r => r,
+            // libpq retries with TLS when the server refused the plain connection.
+            SslMode::Allow => match plain_connect(&cfg) {
+                Ok(c) => Ok(c),
+                Err(e) if e.as_db_error().is_some() => self.tls(&mut cfg, DriverMode::Require),
+                Err(e) => Err(self.explain_plain(e)),
             },
             SslMode::Prefer => match self.tls(&mut cfg, DriverMode::Prefer) {
                 Err(ConnectError::Explained(tls_error)) => {
@@ -365,10 +363,7 @@ impl PgConn {
     }
 
     fn plain(&self, cfg: &Config) -> Result<Client, ConnectError> {
-        let mut cfg = cfg.clone();
-        cfg.ssl_mode(DriverMode::Disable);
-        cfg.connect(postgres::NoTls)
-            .map_err(|e| self.explain_plain(e))
+        plain_connect(cfg).map_err(|e| self.explain_plain(e))
     }
 
     fn tls(&self, cfg: &mut Config, mode: DriverMode) -> Result<Client, ConnectError> {
@@ -505,6 +500,12 @@ impl PgConn {
         };
         format!("{url_without_password}{sep}fallback_application_name={APPLICATION_NAME}")
     }
+}
+
+fn plain_connect(cfg: &Config) -> Result<Client, postgres::Error> {
+    let mut cfg = cfg.clone();
+    cfg.ssl_mode(DriverMode::Disable);
+    cfg.connect(postgres::NoTls)
 }
 
 fn is_hostssl_refusal(e: &postgres::Error) -> bool {
