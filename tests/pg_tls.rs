@@ -350,3 +350,85 @@ fn target_database_errors_speak_tls_too() {
     );
     assert!(detail.starts_with("TARGET_DATABASE_URL"), "{detail}");
 }
+
+#[test]
+fn system_trust_store_in_process_and_in_the_client_tools() {
+    // sslrootcert=system is the OS store, which SSL_CERT_FILE replaces (OpenSSL's convention,
+    // so libpq's too). pg_dump/pg_restore/psql 15 do not know `system`: they get the file.
+    let db = TlsDb::create("postgres");
+    let mut env = env_on(&db.url("postgres", "localhost", "sslrootcert=system"));
+    env.set("SSL_CERT_FILE", &file("ca.crt"));
+    ok(&env, &["init"]);
+    // libpq 15 would read `system` as a missing file and then verify nothing (sslmode defaults
+    // to prefer there): pg_dump must get the bundle file and verify-full. A pg_dump first on PATH
+    // records what it was given.
+    let bin = env.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let log = env.path().join("pg_dump.args");
+    let real = String::from_utf8(
+        std::process::Command::new("sh")
+            .args(["-c", "command -v pg_dump"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let wrapper = bin.join("pg_dump");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\necho \"$*\" >> '{}'\nexec '{}' \"$@\"\n",
+            log.display(),
+            real.trim()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        &wrapper,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    env.set("PATH", &path);
+    let (v, _) = ok(&env, &["backup"]);
+    let args = std::fs::read_to_string(&log).unwrap();
+    let dbname = args
+        .lines()
+        .find(|l| l.contains("--dbname="))
+        .unwrap_or_default();
+    let version = std::process::Command::new("psql")
+        .arg("--version")
+        .output()
+        .unwrap();
+    if String::from_utf8_lossy(&version.stdout).contains("(PostgreSQL) 15") {
+        assert!(
+            dbname.contains(&format!("sslrootcert={}", file("ca.crt")))
+                && dbname.contains("sslmode=verify-full"),
+            "{dbname}"
+        );
+    }
+    let archive = env.path().join(v["archive"].as_str().unwrap());
+    ok(
+        &env,
+        &[
+            "--yes",
+            "restore",
+            "--no-safety-backup",
+            archive.to_str().unwrap(),
+        ],
+    );
+    // The distribution's store does not hold the test CA.
+    let bundle = "/etc/ssl/certs/ca-certificates.crt";
+    if std::path::Path::new(bundle).exists() {
+        env.set("SSL_CERT_FILE", bundle);
+        let (code, v, _) = run(&env, &["init"]);
+        assert_eq!(code, 1, "{v}");
+        let msg = v["error"]["message"].as_str().unwrap();
+        assert!(
+            msg.contains(
+                "certificate not trusted (issuer CN=vannactl test CA) by the system trust store"
+            ),
+            "{msg}"
+        );
+    }
+}

@@ -260,3 +260,24 @@ fn percent_decoding_is_libpq_s() {
     assert_eq!(percent_decode("a%2Fb+c%zz%4"), "a/b+c%zz%4");
     assert_eq!(percent_decode("%+1"), "%+1");
 }
+
+#[test]
+fn system_roots_spelled_for_libpq_before_16() {
+    let none = |_: &str| None;
+    let bundle = std::path::Path::new("/etc/ssl/certs/ca certs.crt");
+    let (url, vars) = system_roots_for_old_libpq(
+        "postgres://u@h/d?sslrootcert=system&fallback_application_name=vannactl",
+        bundle,
+        &none,
+    );
+    assert_eq!(
+        url,
+        "postgres://u@h/d?sslrootcert=/etc/ssl/certs/ca%20certs.crt&fallback_application_name=vannactl&sslmode=verify-full"
+    );
+    assert!(vars.is_empty());
+    // From PGSSLROOTCERT=system, with the mode already in the URL.
+    let (url, vars) =
+        system_roots_for_old_libpq("postgres://u@h/d?sslmode=verify-full", bundle, &none);
+    assert_eq!(url, "postgres://u@h/d?sslmode=verify-full");
+    assert_eq!(vars, [("PGSSLROOTCERT", bundle.display().to_string())]);
+}

@@ -24,6 +24,8 @@ pub struct Pg {
     conn: PgConn,
     /// URL without any password, for pg_dump/pg_restore/psql `--dbname`.
     pub no_password: String,
+    /// Variables the tools need beyond ours (sslrootcert=system spelled for libpq before 16).
+    child_env: Vec<(&'static str, String)>,
     password: Option<String>,
     pub masked: String,
 }
@@ -71,9 +73,20 @@ impl Pg {
             url.set_query((!q.is_empty()).then_some(q.as_str()));
         }
         let _ = url.set_password(None);
+        let conn = PgConn::parse(raw, "DATABASE_URL")?;
+        let mut no_password = PgConn::child_url(url.as_str());
+        let mut child_env = Vec::new();
+        if conn.uses_system_roots() && tool_major("psql").is_ok_and(|m| m < 16) {
+            if let Some(bundle) = crate::pgconn::system_bundle() {
+                let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+                (no_password, child_env) =
+                    crate::pgconn::system_roots_for_old_libpq(&no_password, &bundle, &env);
+            }
+        }
         Ok(Pg {
-            conn: PgConn::parse(raw, "DATABASE_URL")?,
-            no_password: PgConn::child_url(url.as_str()),
+            conn,
+            no_password,
+            child_env,
             password,
             masked,
         })
@@ -100,6 +113,7 @@ impl Pg {
         if let Some(p) = &self.password {
             c.env("PGPASSWORD", p);
         }
+        c.envs(self.child_env.iter().map(|(k, v)| (k, v)));
         // SAFETY: prctl is async-signal-safe; a dump or restore must not outlive a killed vannactl
         // (an orphaned pg_restore would commit after we reported nothing).
         unsafe {
