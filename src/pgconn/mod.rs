@@ -10,13 +10,17 @@
 //! everything else goes back to the caller as the driver's error to classify.
 
 mod cert;
+mod child;
+mod explain;
 mod pgpass;
 mod tls;
+
+pub use child::{system_bundle, system_roots_for_old_libpq};
 
 pub use tls::RootSource;
 
 use crate::config::mask_url;
-use crate::error::{fail, usage};
+use crate::error::usage;
 use postgres::config::{Host, SslMode as DriverMode};
 use postgres::{Client, Config};
 use std::path::PathBuf;
@@ -398,175 +402,12 @@ impl PgConn {
         cfg.connect(MakeRustlsConnect::new(config))
             .map_err(|e| self.explain_tls(e, &rejected))
     }
-
-    fn explained(&self, what: String) -> ConnectError {
-        ConnectError::Explained(fail(
-            "db_tls",
-            format!("{} {}: {what}", self.var, self.masked),
-        ))
-    }
-
-    /// A connection without TLS refused by a `hostssl`-only server, or by one that wants a
-    /// client certificate.
-    fn explain_plain(&self, e: postgres::Error) -> ConnectError {
-        if is_hostssl_refusal(&e) {
-            return self.explained(format!(
-                "the server requires TLS (hostssl only): use sslmode=require or stricter (now sslmode={})",
-                self.mode.as_str()
-            ));
-        }
-        ConnectError::Driver(e)
-    }
-
-    fn explain_tls(&self, e: postgres::Error, rejected: &tls::Rejection) -> ConnectError {
-        if let Some(db) = e.as_db_error() {
-            if db.message().contains("requires a valid client certificate") {
-                let missing = if self.cert.exists() {
-                    String::new()
-                } else {
-                    format!(" ({} does not exist)", self.cert.display())
-                };
-                return ConnectError::Explained(fail(
-                    "db_auth_failed",
-                    format!(
-                        "{} {}: the server requires a client certificate: set sslcert and sslkey (or PGSSLCERT and PGSSLKEY){missing}",
-                        self.var, self.masked
-                    ),
-                ));
-            }
-            return ConnectError::Driver(e);
-        }
-        let text = e.to_string();
-        if !text.starts_with("error performing TLS handshake") {
-            return ConnectError::Driver(e);
-        }
-        let cause = std::error::Error::source(&e)
-            .map(|s| s.to_string())
-            .unwrap_or_else(|| text.clone());
-        if cause.contains("server does not support TLS") {
-            return self.explained(format!(
-                "server does not support TLS but sslmode={}: enable ssl on the server, or connect with sslmode=prefer (only on a network you trust)",
-                self.mode.as_str()
-            ));
-        }
-        let seen = rejected.lock().unwrap_or_else(|p| p.into_inner()).take();
-        if let Some((err, der)) = seen {
-            return self.explained(self.certificate_refused(&err, &der));
-        }
-        self.explained(format!(
-            "TLS handshake with {}:{} failed: {cause}",
-            self.host(),
-            self.port()
-        ))
-    }
-
-    fn certificate_refused(&self, err: &rustls::Error, der: &[u8]) -> String {
-        use rustls::CertificateError as C;
-        let n = cert::names(der);
-        let subject = n
-            .subject_cn
-            .as_deref()
-            .map(|c| format!(" (CN={c})"))
-            .unwrap_or_default();
-        match err {
-            rustls::Error::InvalidCertificate(C::NotValidForName)
-            | rustls::Error::InvalidCertificate(C::NotValidForNameContext { .. }) => format!(
-                "host name {} does not match the certificate ({}): connect by a name it holds, or use sslmode=verify-ca to check only the CA",
-                self.host(),
-                n.hosts()
-            ),
-            rustls::Error::InvalidCertificate(C::Expired | C::ExpiredContext { .. }) => format!(
-                "the server's certificate{subject} expired on {}: renew it on the server",
-                n.not_after.as_deref().unwrap_or("an earlier date")
-            ),
-            rustls::Error::InvalidCertificate(C::NotValidYet | C::NotValidYetContext { .. }) => format!(
-                "the server's certificate{subject} is not valid yet: check the clocks of this machine and the server"
-            ),
-            rustls::Error::InvalidCertificate(C::UnknownIssuer | C::BadSignature) => format!(
-                "certificate not trusted (issuer CN={}) by {}: set sslrootcert to the CA certificate that signed the server's",
-                n.issuer_cn.as_deref().unwrap_or("?"),
-                self.root.describe()
-            ),
-            other => format!("the server's certificate{subject} was refused: {other}"),
-        }
-    }
-
-    /// The URL for libpq child tools: the password left out (it goes in `PGPASSWORD`), and
-    /// `fallback_application_name=vannactl` added unless the URL names one, so an explicit
-    /// `application_name` or `PGAPPNAME` still wins as in libpq.
-    pub fn child_url(url_without_password: &str) -> String {
-        if url_without_password.contains("fallback_application_name=") {
-            return url_without_password.to_string();
-        }
-        let sep = if url_without_password.contains('?') {
-            '&'
-        } else {
-            '?'
-        };
-        format!("{url_without_password}{sep}fallback_application_name={APPLICATION_NAME}")
-    }
-}
-
-/// The OS trust store as one file: `SSL_CERT_FILE`, else where the distributions put it.
-pub fn system_bundle() -> Option<PathBuf> {
-    if let Some(f) = process_env("SSL_CERT_FILE") {
-        return Some(PathBuf::from(f));
-    }
-    [
-        "/etc/ssl/certs/ca-certificates.crt",
-        "/etc/pki/tls/certs/ca-bundle.crt",
-        "/etc/ssl/ca-bundle.pem",
-        "/etc/ssl/cert.pem",
-    ]
-    .iter()
-    .map(PathBuf::from)
-    .find(|p| p.exists())
-}
-
-/// libpq before 16 reads `sslrootcert=system` as a file named "system". For such child tools,
-/// the URL (or `PGSSLROOTCERT`) names the bundle file instead, with the `verify-full` that
-/// `system` implies: the same check, spelled for older libpq. Returns the child URL and the
-/// variables to set for it.
-pub fn system_roots_for_old_libpq(
-    child_url: &str,
-    bundle: &std::path::Path,
-    env: &dyn Fn(&str) -> Option<String>,
-) -> (String, Vec<(&'static str, String)>) {
-    let file = bundle.display().to_string();
-    // libpq decodes %XX only (a `+` stays a `+`), so everything but plain characters is %XX.
-    let encoded: String = file
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect();
-    let mut vars = Vec::new();
-    let (base, params) = split_query(child_url);
-    let mut segments: Vec<String> = params.iter().map(|(_, _, raw)| raw.to_string()).collect();
-    match params.iter().position(|(k, _, _)| k == "sslrootcert") {
-        Some(i) => segments[i] = format!("sslrootcert={encoded}"),
-        None => vars.push(("PGSSLROOTCERT", file)),
-    }
-    if !params.iter().any(|(k, _, _)| k == "sslmode") && env("PGSSLMODE").is_none() {
-        segments.push("sslmode=verify-full".into());
-    }
-    (format!("{base}?{}", segments.join("&")), vars)
 }
 
 fn plain_connect(cfg: &Config) -> Result<Client, postgres::Error> {
     let mut cfg = cfg.clone();
     cfg.ssl_mode(DriverMode::Disable);
     cfg.connect(postgres::NoTls)
-}
-
-fn is_hostssl_refusal(e: &postgres::Error) -> bool {
-    e.as_db_error().is_some_and(|db| {
-        let m = db.message();
-        m.contains("no pg_hba.conf entry") && (m.contains("no encryption") || m.contains("SSL off"))
-    })
 }
 
 /// The default socket directory (libpq's compiled-in default on Debian and most Linux builds).
