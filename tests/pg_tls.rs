@@ -95,8 +95,16 @@ fn client_certificate_authentication() {
     let env = env_on(&url);
     ok(&env, &["init"]);
     let (_, all) = ok(&env, &["backup"]);
+    let audit = psql(
+        &db.name,
+        "SELECT string_agg(resource || ' ' || details::text, ' ') FROM audit_logs",
+    );
     for line in pem_body_lines(&key) {
         assert!(!all.contains(&line), "key material in the output: {all}");
+        assert!(
+            !audit.contains(&line),
+            "key material in the audit rows: {audit}"
+        );
     }
     // Without a certificate the server refuses, and the message says what to set.
     let env = env_on(&db.url("vannactl_cert", "localhost", &verify_full()));
@@ -145,6 +153,12 @@ fn password_file_as_libpq_reads_it() {
     // pg_dump reads the same file itself.
     let (_, all) = ok(&env, &["backup"]);
     assert!(!all.contains(PW_ROLE_PASSWORD), "{all}");
+    let audit = psql(
+        &db.name,
+        "SELECT string_agg(resource || ' ' || details::text, ' ') FROM audit_logs",
+    );
+    assert!(audit.contains("backup"), "{audit}");
+    assert!(!audit.contains(PW_ROLE_PASSWORD), "{audit}");
 
     // PGPASSFILE elsewhere; a group-readable file is ignored with a warning, as libpq does.
     let other = env.path().join("pgpass-elsewhere");
