@@ -20,6 +20,7 @@ pub mod metrics;
 pub mod net;
 pub mod ontology;
 pub mod output;
+pub mod pgconn;
 pub mod schema;
 pub mod seed;
 pub mod system_db;

@@ -144,32 +144,36 @@ pub fn excerpt_bytes(bytes: &[u8]) -> String {
 }
 
 /// A PostgreSQL connection within the deadlines: TCP within `connect`, and the whole startup
-/// (authentication included) within `login` — the crate bounds only the TCP connect, and a host
-/// that accepts it but never speaks would hold on forever. A `connect_timeout` in the URL wins
-/// for both, as it does for libpq. Keepalives and `tcp_user_timeout` notice a peer that vanishes
-/// later (no answer to what we sent for `request`).
+/// (TLS, authentication, libpq's `allow`/`prefer` fallbacks) within `login` — the crate bounds only
+/// the TCP connect, and a host that accepts it but never speaks would hold on forever. A
+/// `connect_timeout` in the URL (or `PGCONNECT_TIMEOUT`) wins for both, as it does for libpq.
+/// Keepalives and `tcp_user_timeout` notice a peer that vanishes later (no answer to what we sent
+/// for `request`). How to connect (TLS, certificates, password file) is [`crate::pgconn`]'s.
 pub fn pg_connect(
-    mut cfg: postgres::Config,
+    pg: &crate::pgconn::PgConn,
     d: &Deadlines,
 ) -> Result<postgres::Client, PgConnectError> {
-    let login = cfg.get_connect_timeout().copied().unwrap_or(d.login);
-    if cfg.get_connect_timeout().is_none() {
-        cfg.connect_timeout(d.connect);
-    }
-    cfg.keepalives(true)
-        .keepalives_idle(Duration::from_secs(30))
-        .keepalives_interval(Duration::from_secs(5))
-        .keepalives_retries(3)
-        .tcp_user_timeout(d.request);
+    let login = pg.timeout().unwrap_or(d.login);
+    let mut pg = pg.clone();
+    let request = d.request;
+    pg.tune(|cfg| {
+        cfg.keepalives(true)
+            .keepalives_idle(Duration::from_secs(30))
+            .keepalives_interval(Duration::from_secs(5))
+            .keepalives_retries(3)
+            .tcp_user_timeout(request);
+    });
+    let connect = d.connect;
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        let _ = tx.send(cfg.connect(postgres::NoTls));
+        let _ = tx.send(pg.connect(Some(connect)));
     });
     // A little slack over the socket's own timeout, so a refused or timed-out socket reports its
     // own error; a thread still waiting after this ends with the process.
     match rx.recv_timeout(login + Duration::from_millis(500)) {
         Ok(Ok(client)) => Ok(client),
-        Ok(Err(e)) => Err(PgConnectError::Failed(e, login)),
+        Ok(Err(crate::pgconn::ConnectError::Driver(e))) => Err(PgConnectError::Failed(e, login)),
+        Ok(Err(crate::pgconn::ConnectError::Explained(e))) => Err(PgConnectError::Explained(e)),
         Err(_) => Err(PgConnectError::Silent(login)),
     }
 }
@@ -180,12 +184,15 @@ pub enum PgConnectError {
     Failed(postgres::Error, Duration),
     /// Nothing completed the startup within this long.
     Silent(Duration),
+    /// Already one line in TLS terms, masked URL (certificates, keys, a TLS-only server).
+    Explained(anyhow::Error),
 }
 
 impl PgConnectError {
     /// Why the server could not be reached, in words (never the URL: callers name it masked).
     pub fn reason(&self) -> String {
         match self {
+            PgConnectError::Explained(e) => crate::error::message(e),
             PgConnectError::Silent(t) => format!("no answer within {}", secs(*t)),
             PgConnectError::Failed(e, t) => {
                 let io =
@@ -207,11 +214,19 @@ impl PgConnectError {
         }
     }
 
+    /// The one-line TLS explanation as it is, for callers to return unchanged.
+    pub fn explained(self) -> Result<anyhow::Error, PgConnectError> {
+        match self {
+            PgConnectError::Explained(e) => Ok(e),
+            other => Err(other),
+        }
+    }
+
     /// The server's own refusal (authentication, missing database), when it answered.
     pub fn db_error(&self) -> Option<&postgres::error::DbError> {
         match self {
             PgConnectError::Failed(e, _) => e.as_db_error(),
-            PgConnectError::Silent(_) => None,
+            PgConnectError::Silent(_) | PgConnectError::Explained(_) => None,
         }
     }
 }

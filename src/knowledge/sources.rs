@@ -247,12 +247,8 @@ pub fn ontology_terms(settings: &Settings) -> std::result::Result<Vec<Term>, Str
         SystemDbUrl::Postgres(url) => {
             // The system DB's own connection: the same deadlines (a silent server cannot hold
             // `train`) and the same connection parameters as every other command.
-            let mut client = crate::system_db::connect_postgres(url).map_err(|e| {
-                format!(
-                    "{}; no ontology documentation",
-                    crate::error::message(&e)
-                )
-            })?;
+            let mut client = crate::system_db::connect_postgres(url)
+                .map_err(|e| format!("{}; no ontology documentation", crate::error::message(&e)))?;
             let rows = client.query(ONTOLOGY_SQL, &[]).map_err(|e| {
                 format!("system DB {shown} has no readable business_ontologies table yet ({e}); no ontology documentation")
             })?;

@@ -3,22 +3,21 @@
 //! `pg_get_viewdef`. Identifiers are quoted by the server (`quote_ident`), so any name survives.
 
 use super::{Column, ForeignKey, ObjectKind, Schema, SchemaObject, Verdict};
-use crate::config::mask_url;
+use crate::pgconn::PgConn;
 use anyhow::{Context, Result};
 use postgres::Client;
-use std::str::FromStr;
 
 /// A read-only session on the target within the deadlines in force ([`crate::net`]): login
 /// bounded as a whole, every statement limited server-side.
 pub fn connect(url: &str) -> Result<Client> {
-    let masked = mask_url(url);
-    let cfg = postgres::Config::from_str(url).map_err(|e| {
-        crate::error::usage(format!(
-            "TARGET_DATABASE_URL={masked} is not a valid PostgreSQL URL: {e}"
-        ))
-    })?;
+    let pg = PgConn::parse(url, "TARGET_DATABASE_URL")?;
+    let masked = pg.masked.clone();
     let d = crate::net::current();
-    let mut client = crate::net::pg_connect(cfg, &d).map_err(|e| {
+    let mut client = crate::net::pg_connect(&pg, &d).map_err(|e| {
+        let e = match e.explained() {
+            Ok(tls) => return tls,
+            Err(e) => e,
+        };
         let (kind, what) = match e.db_error() {
             Some(_) => ("target_connect_failed", "cannot connect to"),
             None => ("target_unreachable", "cannot reach"),

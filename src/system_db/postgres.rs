@@ -2,13 +2,12 @@
 //! the parameter and column types the server reports.
 
 use super::Val;
-use crate::config::mask_url;
 use crate::error::fail;
+use crate::pgconn::PgConn;
 use anyhow::{anyhow, Result};
 use postgres::error::SqlState;
 use postgres::types::{ToSql, Type};
-use postgres::{Client, Config};
-use std::str::FromStr;
+use postgres::Client;
 
 /// Where a URL points, for messages (never the password).
 struct Target {
@@ -19,37 +18,29 @@ struct Target {
     dbname: String,
 }
 
-fn target_of(url: &str, cfg: &Config) -> Target {
-    let host = match cfg.get_hosts().first() {
-        Some(postgres::config::Host::Tcp(h)) => h.clone(),
-        Some(postgres::config::Host::Unix(p)) => p.display().to_string(),
-        None => "localhost".into(),
-    };
-    let user = cfg.get_user().unwrap_or("postgres").to_string();
+fn target_of(pg: &PgConn) -> Target {
     Target {
-        masked: mask_url(url),
-        host,
-        port: cfg.get_ports().first().copied().unwrap_or(5432),
-        dbname: cfg.get_dbname().unwrap_or(&user).to_string(),
-        user,
+        masked: pg.masked.clone(),
+        host: pg.host(),
+        port: pg.port(),
+        user: pg.user().to_string(),
+        dbname: pg.dbname().to_string(),
     }
 }
 
-/// Connect within the deadlines in force ([`crate::net`]; a `connect_timeout` in the URL wins).
-/// The whole startup, not only the TCP handshake, is bounded: a host that accepts but never
-/// answers is unreachable too. Under `health`'s probe deadlines the session also gets a
+/// Connect within the deadlines in force ([`crate::net`]; a `connect_timeout` in the URL or
+/// `PGCONNECT_TIMEOUT` wins). The whole startup, not only the TCP handshake, is bounded: a host that
+/// accepts but never answers is unreachable too. TLS, certificates and the password file follow
+/// libpq ([`crate::pgconn`]). Under `health`'s probe deadlines the session also gets a
 /// `statement_timeout`, so a server that logs us in but hangs on a query cannot hold the check.
 pub fn connect(url: &str) -> Result<Client> {
-    let mut cfg = Config::from_str(url).map_err(|e| {
-        crate::error::usage(format!(
-            "DATABASE_URL {} is not a valid PostgreSQL URL: {e}",
-            mask_url(url)
-        ))
-    })?;
-    cfg.application_name("vannactl");
-    let t = target_of(url, &cfg);
+    let pg = PgConn::parse(url, "DATABASE_URL")?;
+    let t = target_of(&pg);
     let d = crate::net::current();
-    let mut client = crate::net::pg_connect(cfg, &d).map_err(|e| classify_connect(&e, &t))?;
+    let mut client = crate::net::pg_connect(&pg, &d).map_err(|e| match e.explained() {
+        Ok(tls) => tls,
+        Err(e) => classify_connect(&e, &t),
+    })?;
     if crate::net::in_probe() {
         client
             .batch_execute(&format!(

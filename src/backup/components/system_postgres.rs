@@ -6,6 +6,7 @@
 use crate::config::mask_url;
 use crate::error::fail;
 use crate::fsutil::TempFile;
+use crate::pgconn::PgConn;
 use anyhow::{Context, Result};
 use std::collections::BTreeMap;
 use std::io::{BufWriter, Read, Write};
@@ -16,12 +17,17 @@ use std::process::{Command, Stdio};
 use super::super::archive::Hashing;
 use super::super::testhook;
 
-/// A connection target split so the password never appears on a command line.
+/// A connection target split so the password never appears on a command line: the in-process
+/// client connects through crate::pgconn; the libpq tools get the URL without its password (and
+/// with vannactl as their fallback application name) plus the password in PGPASSWORD.
 pub struct Pg {
-    /// Full URL for the in-process client.
+    /// The URL as configured, only as the key of the system DB's unreachable cache.
     full: String,
-    /// URL without any password, for pg_dump/pg_restore `--dbname`.
+    conn: PgConn,
+    /// URL without any password, for pg_dump/pg_restore/psql `--dbname`.
     pub no_password: String,
+    /// Variables the tools need beyond ours (sslrootcert=system spelled for libpq before 16).
+    child_env: Vec<(&'static str, String)>,
     password: Option<String>,
     pub masked: String,
 }
@@ -69,9 +75,21 @@ impl Pg {
             url.set_query((!q.is_empty()).then_some(q.as_str()));
         }
         let _ = url.set_password(None);
+        let conn = PgConn::parse(raw, "DATABASE_URL")?;
+        let mut no_password = PgConn::child_url(url.as_str());
+        let mut child_env = Vec::new();
+        if conn.uses_system_roots() && tool_major("psql").is_ok_and(|m| m < 16) {
+            if let Some(bundle) = crate::pgconn::system_bundle() {
+                let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+                (no_password, child_env) =
+                    crate::pgconn::system_roots_for_old_libpq(&no_password, &bundle, &env);
+            }
+        }
         Ok(Pg {
             full: raw.to_string(),
-            no_password: url.to_string(),
+            conn,
+            no_password,
+            child_env,
             password,
             masked,
         })
@@ -79,13 +97,11 @@ impl Pg {
 
     /// Within the deadlines of [`crate::net`], like every other connection.
     pub fn connect(&self) -> Result<postgres::Client> {
-        let cfg: postgres::Config = self.full.parse().map_err(|e| {
-            crate::error::usage(format!(
-                "DATABASE_URL {} is not a valid PostgreSQL URL: {e}",
-                self.masked
-            ))
-        })?;
-        crate::net::pg_connect(cfg, &crate::net::current()).map_err(|e| {
+        crate::net::pg_connect(&self.conn, &crate::net::current()).map_err(|e| {
+            let e = match e.explained() {
+                Ok(tls) => return tls,
+                Err(e) => e,
+            };
             let message = format!(
                 "cannot connect to the system DB {}: {}; check DATABASE_URL and that PostgreSQL is running",
                 self.masked,
@@ -100,10 +116,12 @@ impl Pg {
 
     fn command(&self, program: &str) -> Command {
         let mut c = Command::new(program);
-        match &self.password {
-            Some(p) => c.env("PGPASSWORD", p),
-            None => c.env_remove("PGPASSWORD"),
-        };
+        // Without a password in the URL the tools read PGPASSWORD or the password file
+        // themselves, as the in-process client did.
+        if let Some(p) = &self.password {
+            c.env("PGPASSWORD", p);
+        }
+        c.envs(self.child_env.iter().map(|(k, v)| (k, v)));
         // libpq bounds the whole connection set-up by this (a `connect_timeout` in the URL or the
         // operator's own variable wins); the transfer after it is not bounded in time.
         if std::env::var_os("PGCONNECT_TIMEOUT").is_none() {
@@ -566,7 +584,10 @@ mod tests {
     fn password_leaves_the_url() {
         let pg = Pg::parse("postgres://app:s%40cret@db:5432/app?sslmode=disable").unwrap();
         assert_eq!(pg.password.as_deref(), Some("s@cret"));
-        assert_eq!(pg.no_password, "postgres://app@db:5432/app?sslmode=disable");
+        assert_eq!(
+            pg.no_password,
+            "postgres://app@db:5432/app?sslmode=disable&fallback_application_name=vannactl"
+        );
         assert!(!pg.masked.contains("cret"));
         let pg = Pg::parse("postgres://db/app?user=a&password=hunter2").unwrap();
         assert_eq!(pg.password.as_deref(), Some("hunter2"));
