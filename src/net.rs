@@ -277,13 +277,17 @@ mod tests {
     fn silent_postgres_fails_within_login() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = l.local_addr().unwrap().port();
-        let cfg: postgres::Config = format!("postgres://u@127.0.0.1:{port}/db").parse().unwrap();
+        let pg = crate::pgconn::PgConn::parse(
+            &format!("postgres://u@127.0.0.1:{port}/db"),
+            "DATABASE_URL",
+        )
+        .unwrap();
         let d = Deadlines {
             login: Duration::from_secs(1),
             ..PROBE
         };
         let t = std::time::Instant::now();
-        let e = pg_connect(cfg, &d).err().unwrap();
+        let e = pg_connect(&pg, &d).err().unwrap();
         assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
         assert_eq!(e.reason(), "no answer within 1 s");
         drop(l);
