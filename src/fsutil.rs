@@ -92,6 +92,24 @@ pub fn write_atomic(dest: &Path, bytes: &[u8], mode: u32) -> Result<()> {
     tmp.persist()
 }
 
+/// `std::fs::read_to_string`, but only of a regular file: a FIFO would block the run forever and a
+/// device or folder is nobody's configuration.
+pub fn read_to_string(path: &Path) -> std::io::Result<String> {
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
+    if !f.metadata()?.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file (a FIFO, device or folder)",
+        ));
+    }
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut &f, &mut text)?;
+    Ok(text)
+}
+
 pub fn parent_dir(p: &Path) -> PathBuf {
     match p.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),

@@ -33,11 +33,11 @@ pub fn acquire(path: &Path, operation: &str) -> Result<LockGuard> {
     let dir = crate::fsutil::parent_dir(path);
     std::fs::create_dir_all(&dir)
         .with_context(|| format!("cannot create lock folder {}", dir.display()))?;
-    if let Ok(m) = std::fs::metadata(path) {
-        if !m.is_file() {
-            return Err(not_a_lock(path, "is not a regular file"));
-        }
-    }
+    let existed = match std::fs::metadata(path) {
+        Ok(m) if !m.is_file() => return Err(not_a_lock(path, "is not a regular file")),
+        Ok(_) => true,
+        Err(_) => false,
+    };
     // O_NONBLOCK: a FIFO swapped in after the check must not hang the run.
     let mut file = OpenOptions::new()
         .read(true)
@@ -96,9 +96,24 @@ pub fn acquire(path: &Path, operation: &str) -> Result<LockGuard> {
     // One write at offset 0, then cut: a crash in between leaves our record followed by the tail
     // of an older one, which `read_holder` still recognises.
     let record = serde_json::to_string(&me)?;
-    file.write_all_at(record.as_bytes(), 0)?;
-    file.set_len(record.len() as u64)?;
-    file.sync_all()?;
+    let written = file
+        .write_all_at(record.as_bytes(), 0)
+        .and_then(|_| file.set_len(record.len() as u64))
+        .and_then(|_| file.sync_all());
+    if let Err(e) = written {
+        // A lock file this run created is not left behind (a full disk, a read-only mount).
+        if !existed {
+            let _ = std::fs::remove_file(path);
+        }
+        return Err(crate::error::or_disk_full(
+            anyhow::Error::new(e).context(format!(
+                "cannot write the lock file LOCK_PATH={}",
+                path.display()
+            )),
+            &crate::fsutil::parent_dir(path),
+            Some("LOCK_PATH"),
+        ));
+    }
     if let Some(h) = &previous {
         tracing::warn!(
             "took over stale lock {} left by {} (pid {}, started {}), which is no longer running",

@@ -80,7 +80,7 @@ pub fn init(log_dir: Option<&Path>, verbose: u8, quiet: bool) {
             .try_init();
         if let Some(e) = file_err {
             tracing::warn!(
-                "cannot write log file under {}: {e}; logging to stderr only (set LOG_DIR to a writable folder)",
+                "cannot write the log file in LOG_DIR={}: {e}; logging to stderr only (set LOG_DIR to a writable folder of its own)",
                 log_dir.map(Path::display).unwrap_or(Path::new("").display())
             );
         }
@@ -89,7 +89,7 @@ pub fn init(log_dir: Option<&Path>, verbose: u8, quiet: bool) {
 
 /// Append to `LOG_DIR/vannactl.log`, but only to a regular file: a FIFO there would block the run
 /// and a device is nobody's log.
-fn open_log(log_dir: &Path) -> std::io::Result<std::fs::File> {
+fn open_log(log_dir: &Path) -> std::io::Result<LogFile> {
     use std::os::unix::fs::OpenOptionsExt;
     std::fs::create_dir_all(log_dir)?;
     let f = OpenOptions::new()
@@ -102,5 +102,52 @@ fn open_log(log_dir: &Path) -> std::io::Result<std::fs::File> {
             "{LOG_FILE} there is not a regular file"
         )));
     }
-    Ok(f)
+    // Appending to someone's binary file would corrupt it: a log is text.
+    let mut head = Vec::with_capacity(512);
+    std::io::Read::read_to_end(
+        &mut std::io::Read::take(std::fs::File::open(log_dir.join(LOG_FILE))?, 512),
+        &mut head,
+    )?;
+    let text = match std::str::from_utf8(&head) {
+        Ok(_) => true,
+        // A multi-byte character cut by the 512-byte window is still text.
+        Err(e) => e.error_len().is_none(),
+    };
+    if head.contains(&0) || !text {
+        return Err(std::io::Error::other(format!(
+            "{LOG_FILE} there holds binary data, not a log; it was left untouched"
+        )));
+    }
+    Ok(LogFile {
+        file: f,
+        dir: log_dir.to_path_buf(),
+        failed: false,
+    })
+}
+
+/// The log file; a failed write (a full disk) is reported once on stderr, then logging goes on
+/// to stderr only instead of failing the run.
+pub struct LogFile {
+    file: std::fs::File,
+    dir: std::path::PathBuf,
+    failed: bool,
+}
+
+impl std::io::Write for LogFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if !self.failed {
+            if let Err(e) = self.file.write_all(buf) {
+                self.failed = true;
+                eprintln!(
+                    "warning: cannot write the log file in LOG_DIR={}: {e}; logging to stderr only",
+                    self.dir.display()
+                );
+            }
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }

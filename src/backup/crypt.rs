@@ -23,7 +23,7 @@ pub fn recipients(s: &Settings) -> Result<Option<Recipients>> {
         }
     }
     if let Some(file) = &s.backup_age_recipients_file {
-        let text = std::fs::read_to_string(file).map_err(|e| {
+        let text = crate::fsutil::read_to_string(file).map_err(|e| {
             usage(format!(
                 "BACKUP_AGE_RECIPIENTS_FILE={}: cannot read it ({e}); nothing was written \
                  (fix the file, or unset the variable to back up without encryption)",

@@ -312,6 +312,16 @@ struct ScratchDb {
 impl ScratchDb {
     fn prepare(s: &Settings, opts: &Options) -> Result<ScratchDb> {
         match (&opts.drill_url, &s.database_url) {
+            (Some(url), SystemDbUrl::Postgres(system))
+                if crate::layout::same_postgres_database(url, system) =>
+            {
+                Err(crate::error::usage(format!(
+                    "--drill-url {} is the system DB itself (DATABASE_URL={}); a drill replaces \
+                     everything in its database: give an empty database created for drills",
+                    mask_url(url),
+                    mask_url(system)
+                )))
+            }
             (Some(url), _) => ScratchDb::given(url),
             (None, SystemDbUrl::Postgres(url)) => ScratchDb::create(url),
             (None, SystemDbUrl::Sqlite(_)) => Err(crate::error::usage(

@@ -112,6 +112,21 @@ pub fn run(
     out: &Output,
     confirm: &dyn Fn(&Plan) -> Result<()>,
 ) -> Result<Restored> {
+    let new_folder = !s.backup_dir.exists();
+    let r = run_in(s, opts, out, confirm);
+    // A failed run leaves no staging folder it created (remove_dir takes only an empty one).
+    if new_folder && !r.as_ref().is_ok_and(|r| r.ok) {
+        let _ = std::fs::remove_dir(&s.backup_dir);
+    }
+    r
+}
+
+fn run_in(
+    s: &Settings,
+    opts: &Options,
+    out: &Output,
+    confirm: &dyn Fn(&Plan) -> Result<()>,
+) -> Result<Restored> {
     let started = Instant::now();
     let mut cleaned = Vec::new();
     for d in components::temp_dirs(s) {

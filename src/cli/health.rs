@@ -25,6 +25,9 @@ pub fn run(g: &GlobalArgs, out: &Output, args: HealthArgs) -> Result<Box<dyn Rep
     };
     // A broken configuration is a health finding (exit 3), not a usage error.
     let checks = match Context::inspect(g, out, Default::default()) {
+        // With two settings naming one place, probing the components could open (and write, as
+        // SQLite's side files) the wrong one: the layout finding is the whole report.
+        Ok(ctx) if !ctx.layout.conflicts.is_empty() => vec![health::layout_check(&ctx.layout)],
         Ok(ctx) => {
             let mut checks = health::run(&ctx.settings, &opts);
             checks.insert(checks.len().min(1), health::layout_check(&ctx.layout));

@@ -82,6 +82,13 @@ impl Sources {
             }
         };
         let mut map = BTreeMap::new();
+        // A FIFO would block the run forever; only a regular file is a configuration file.
+        if !std::fs::metadata(&path).is_ok_and(|m| m.is_file()) {
+            return Err(usage(format!(
+                "env file {} is not a regular file (a FIFO, device or folder); point --env-file at a .env file",
+                path.display()
+            )));
+        }
         let iter = dotenvy::from_path_iter(&path)
             .with_context(|| format!("cannot read env file {}", path.display()))?;
         for item in iter {

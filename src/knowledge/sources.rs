@@ -65,7 +65,7 @@ fn malformed(file: &Path, what: String) -> anyhow::Error {
 /// Read a training file: a YAML or JSON list of `{question, sql}` (`query` is accepted for `sql`, as
 /// in Spider's files; other keys are ignored).
 pub fn load_pairs(file: &Path) -> Result<Vec<Pair>> {
-    let text = std::fs::read_to_string(file).map_err(|e| {
+    let text = crate::fsutil::read_to_string(file).map_err(|e| {
         fail(
             "training_file_invalid",
             format!("cannot read training file {}: {e}", file.display()),
@@ -120,7 +120,7 @@ fn short(s: &str) -> String {
 /// A documentation file split into sections at Markdown headings (one item per section), so each
 /// item stays within what the embedding model reads (256 tokens).
 pub fn load_docs(file: &Path) -> Result<Vec<String>> {
-    let text = std::fs::read_to_string(file).map_err(|e| {
+    let text = crate::fsutil::read_to_string(file).map_err(|e| {
         fail(
             "documentation_file_invalid",
             format!("cannot read documentation file {}: {e}", file.display()),

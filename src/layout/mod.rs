@@ -10,6 +10,7 @@ pub use resolve::{identity, real_path};
 use crate::config::{mask_url, BackupRepo, Settings, SystemDbUrl};
 use anyhow::Result;
 use serde::Serialize;
+use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -245,6 +246,7 @@ impl Layout {
             }
         }
         conflicts.extend(same_database(s));
+        conflicts.extend(roles.iter().filter_map(wrong_kind));
         Layout { roles, conflicts }
     }
 
@@ -269,6 +271,39 @@ impl Layout {
     pub fn conflicted(&self, var: &str) -> bool {
         self.conflicts.iter().any(|c| c.involves(var))
     }
+}
+
+/// A place that exists but is not what its role needs (a FIFO would block the run, a folder where a
+/// file belongs cannot be written): refused like a collision, naming the setting alone.
+fn wrong_kind(r: &Role) -> Option<Conflict> {
+    let meta = std::fs::metadata(&r.path).ok()?;
+    let what = match r.extent {
+        Extent::File if !meta.is_file() => "a regular file",
+        Extent::Folder if !meta.is_dir() => "a folder",
+        _ => return None,
+    };
+    let is = if meta.is_dir() {
+        "a folder"
+    } else if meta.file_type().is_fifo() {
+        "a FIFO"
+    } else if meta.is_file() {
+        "a file"
+    } else {
+        "a device or socket"
+    };
+    Some(Conflict {
+        first: r.var.clone(),
+        second: r.var.clone(),
+        shared: r.path.clone(),
+        message: format!(
+            "{} ({}) is {is} at {}, not {what}; point {} at {what} of its own",
+            r.shown(),
+            r.what,
+            r.path.display(),
+            r.var,
+            what = what
+        ),
+    })
 }
 
 /// How `b` collides with `a` (seen from `a`'s side), if it does.
@@ -356,6 +391,11 @@ fn same_database(s: &Settings) -> Option<Conflict> {
             a.1
         ),
     })
+}
+
+/// Whether two PostgreSQL URLs name the same database (host, port, database; libpq's defaults).
+pub fn same_postgres_database(a: &str, b: &str) -> bool {
+    matches!((pg_identity(a), pg_identity(b)), (Some(x), Some(y)) if x == y)
 }
 
 /// `(host, port, database)` of a PostgreSQL URL with libpq's defaults (port 5432, database = user);

@@ -116,7 +116,7 @@ pub fn parse_dir(dir: &Path) -> Result<Parsed> {
     let mut parsed = Parsed::default();
     let mut seen: BTreeMap<String, String> = BTreeMap::new();
     for path in yaml_files(dir)? {
-        let text = std::fs::read_to_string(&path)
+        let text = crate::fsutil::read_to_string(&path)
             .with_context(|| format!("cannot read {}", path.display()))?;
         let Some(file) = parse_text(&path, &text)? else {
             parsed.ignored.push(path);

@@ -13,6 +13,25 @@ use std::path::Path;
 use std::time::Duration;
 
 pub fn open(path: &Path, mode: OpenMode) -> Result<Connection> {
+    let created = !path.exists();
+    let r = open_inner(path, mode);
+    // A file this call created and could not make a database of (a full disk) is not left behind.
+    if r.is_err() && created {
+        if std::fs::metadata(path).is_ok_and(|m| m.len() == 0) {
+            let _ = std::fs::remove_file(path);
+        }
+        for side in ["-wal", "-shm", "-journal"] {
+            let mut p = path.as_os_str().to_owned();
+            p.push(side);
+            let _ = std::fs::remove_file(p);
+        }
+    }
+    r.map_err(|e| {
+        crate::error::or_disk_full(e, &crate::fsutil::parent_dir(path), Some("DATABASE_URL"))
+    })
+}
+
+fn open_inner(path: &Path, mode: OpenMode) -> Result<Connection> {
     if !path.exists() {
         if mode == OpenMode::Existing {
             return Err(fail(

@@ -134,6 +134,7 @@ pub fn snapshot(c: Component, s: &Settings, stage_dir: &Path) -> Result<Snapshot
                         format!("no embedded knowledge store at {} yet", path.display()),
                     ));
                 }
+                owned::knowledge_store(&path)?;
                 let file = sqlite::snapshot(&path, &stage_dir.join("stage-knowledge.db"))?;
                 let mut info = present("embedded", source);
                 info.counts = sqlite::counts_of(&file.path)?;

@@ -34,17 +34,35 @@ pub fn check(c: Component, s: &Settings, archived: &ComponentInfo) -> Result<()>
             }
         },
         Component::Knowledge => match Store::from_settings(s) {
-            Store::Embedded(p) => sqlite_role(
-                &p,
-                &["collections", "records", "meta"],
-                "KNOWLEDGE_DB_PATH",
-                &p.display().to_string(),
-                "an embedded knowledge store",
-            ),
+            Store::Embedded(p) => knowledge_store(&p),
             // A server's collections are addressed by name: there is nothing else to mistake.
             Store::Chroma { .. } => Ok(()),
         },
         Component::Target => golden_copy_role(&s.target_db_path, &archived.source),
+    }
+}
+
+/// The embedded knowledge store: a SQLite file with only the store's tables (a first run killed
+/// while creating them may have left some), or nothing. Checked before a backup reads it too, so
+/// a foreign file is named as such (exit 2) instead of failing halfway.
+pub fn knowledge_store(path: &Path) -> Result<()> {
+    const OURS: [&str; 3] = ["collections", "records", "meta"];
+    let shown = path.display().to_string();
+    let what = "an embedded knowledge store";
+    sqlite_role(path, &[], "KNOWLEDGE_DB_PATH", &shown, what)?;
+    let tables = crate::target::open_readonly(path)
+        .ok()
+        .and_then(|c| ownership::sqlite_tables(&c).ok())
+        .unwrap_or_default();
+    let foreign: Vec<&String> = tables
+        .iter()
+        .filter(|t| !OURS.contains(&t.as_str()))
+        .collect();
+    match foreign.first() {
+        None => Ok(()),
+        Some(t) => Err(not_ours(format!(
+            "KNOWLEDGE_DB_PATH={shown} holds other tables ({t}…), not {what}; it was left untouched — point KNOWLEDGE_DB_PATH at the right file"
+        ))),
     }
 }
 

@@ -176,6 +176,11 @@ impl ArchiveRef {
             });
         }
         let p = Path::new(arg);
+        if std::fs::metadata(p).is_ok_and(|m| !m.is_file()) {
+            return Err(crate::error::usage(format!(
+                "{arg} is not an archive file (a FIFO, device or folder); name a backup archive"
+            )));
+        }
         let name = p
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())

@@ -5,7 +5,7 @@
 
 use super::{CollectionState, Hit, Record, Store};
 use crate::knowledge::items::Collection;
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use rusqlite::{params, Connection, OptionalExtension};
 use std::path::{Path, PathBuf};
 
@@ -34,15 +34,70 @@ pub struct EmbeddedStore {
     conn: Option<Connection>,
     /// Whether `conn` was opened for writing (reads use a read-only connection).
     writable: bool,
+    /// Whether this run created the file (removed again if the first write fails).
+    created: bool,
 }
 
 impl EmbeddedStore {
+    fn apply_inner(
+        &mut self,
+        adds: &[(Collection, Vec<Record>)],
+        deletes: &[(Collection, Vec<String>)],
+    ) -> Result<()> {
+        let what = format!(
+            "cannot write the knowledge store KNOWLEDGE_DB_PATH={}",
+            self.path.display()
+        );
+        let conn = self.conn(true)?.expect("created");
+        let tx = conn.transaction().context(what.clone())?;
+        Self::write(&tx, adds, deletes).context(what.clone())?;
+        tx.commit().context(what)?;
+        Ok(())
+    }
+
+    /// Records, deletions and the "trained" stamp in one transaction.
+    fn apply_trained_inner(
+        &mut self,
+        adds: &[(Collection, Vec<Record>)],
+        deletes: &[(Collection, Vec<String>)],
+        (model, at): (&str, &str),
+    ) -> Result<()> {
+        let what = format!(
+            "cannot write the knowledge store KNOWLEDGE_DB_PATH={}",
+            self.path.display()
+        );
+        let conn = self.conn(true)?.expect("created");
+        let tx = conn.transaction().context(what.clone())?;
+        Self::write(&tx, adds, deletes).context(what.clone())?;
+        crate::backup::testhook::at("train:written")?;
+        Self::stamp(&tx, model, at).context(what.clone())?;
+        tx.commit().context(what)?;
+        Ok(())
+    }
+
+    /// A failed first write leaves no file this run created (a full disk, a read-only place).
+    fn undo_created_on(&mut self, r: Result<()>) -> Result<()> {
+        if r.is_err() && self.created {
+            self.conn = None;
+            self.created = false;
+            for suffix in ["", "-wal", "-shm", "-journal"] {
+                let mut p = self.path.as_os_str().to_owned();
+                p.push(suffix);
+                let _ = std::fs::remove_file(p);
+            }
+        }
+        // Only the first write of a new file is undone; later ones fail inside their transaction.
+        self.created = false;
+        r
+    }
+
     /// Nothing is opened or created until first use; reads of a missing file see an empty store.
     pub fn new(path: &Path) -> EmbeddedStore {
         EmbeddedStore {
             path: path.to_path_buf(),
             conn: None,
             writable: false,
+            created: false,
         }
     }
 
@@ -66,6 +121,7 @@ impl EmbeddedStore {
                 return Ok(None);
             }
             let conn = if write {
+                self.created = !self.path.exists();
                 let dir = crate::fsutil::parent_dir(&self.path);
                 std::fs::create_dir_all(&dir)
                     .with_context(|| format!("cannot create folder {}", dir.display()))?;
@@ -80,7 +136,7 @@ impl EmbeddedStore {
             conn.busy_timeout(std::time::Duration::from_secs(10))?;
             let not_sqlite = || {
                 format!(
-                    "{} is not a SQLite database; point KNOWLEDGE_DB_PATH at the knowledge store file",
+                    "KNOWLEDGE_DB_PATH={} is not a SQLite database; it was left untouched — point KNOWLEDGE_DB_PATH at the knowledge store file",
                     self.path.display()
                 )
             };
@@ -92,18 +148,24 @@ impl EmbeddedStore {
                     |r| r.get(0),
                 )
                 .optional()
-                .with_context(not_sqlite)?;
+                .map_err(|_| crate::error::usage(not_sqlite()))?;
+            // Someone else's file: exit 2 and untouched, like the lock and the system DB.
             if let Some(t) = foreign {
-                bail!(
-                    "{} is not a vannactl knowledge store (it has a table {t:?}); point KNOWLEDGE_DB_PATH elsewhere",
+                return Err(crate::error::usage(format!(
+                    "KNOWLEDGE_DB_PATH={} is not a vannactl knowledge store (it has a table {t:?}); it was left untouched — point KNOWLEDGE_DB_PATH elsewhere",
                     self.path.display()
-                );
+                )));
             }
             if write {
-                conn.pragma_update(None, "journal_mode", "WAL")?;
-                conn.execute_batch(SCHEMA).with_context(|| {
-                    format!("cannot prepare knowledge store {}", self.path.display())
-                })?;
+                let what = || {
+                    format!(
+                        "cannot write the knowledge store KNOWLEDGE_DB_PATH={}",
+                        self.path.display()
+                    )
+                };
+                conn.pragma_update(None, "journal_mode", "WAL")
+                    .with_context(what)?;
+                conn.execute_batch(SCHEMA).with_context(what)?;
             } else {
                 let tables: i64 = conn
                     .query_row(
@@ -112,7 +174,7 @@ impl EmbeddedStore {
                         [],
                         |r| r.get(0),
                     )
-                    .with_context(not_sqlite)?;
+                    .map_err(|_| crate::error::usage(not_sqlite()))?;
                 if tables < 3 {
                     // An empty file (or one a killed first run left): nothing stored yet.
                     return Ok(None);
@@ -257,13 +319,18 @@ impl Store for EmbeddedStore {
         adds: &[(Collection, Vec<Record>)],
         deletes: &[(Collection, Vec<String>)],
     ) -> Result<()> {
-        let path = self.path.display().to_string();
-        let conn = self.conn(true)?.expect("created");
-        let tx = conn.transaction()?;
-        Self::write(&tx, adds, deletes)?;
-        tx.commit()
-            .with_context(|| format!("cannot write knowledge store {path}"))?;
-        Ok(())
+        let r = self.apply_inner(adds, deletes);
+        self.undo_created_on(r)
+    }
+
+    fn apply_trained(
+        &mut self,
+        adds: &[(Collection, Vec<Record>)],
+        deletes: &[(Collection, Vec<String>)],
+        trained: (&str, &str),
+    ) -> Result<()> {
+        let r = self.apply_trained_inner(adds, deletes, trained);
+        self.undo_created_on(r)
     }
 
     fn records(&mut self, c: Collection, with_embeddings: bool) -> Result<Vec<Record>> {
@@ -329,24 +396,6 @@ impl Store for EmbeddedStore {
         let tx = conn.transaction()?;
         Self::stamp(&tx, model, at)?;
         tx.commit()?;
-        Ok(())
-    }
-
-    /// Records, deletions and the "trained" stamp in one transaction.
-    fn apply_trained(
-        &mut self,
-        adds: &[(Collection, Vec<Record>)],
-        deletes: &[(Collection, Vec<String>)],
-        (model, at): (&str, &str),
-    ) -> Result<()> {
-        let path = self.path.display().to_string();
-        let conn = self.conn(true)?.expect("created");
-        let tx = conn.transaction()?;
-        Self::write(&tx, adds, deletes)?;
-        crate::backup::testhook::at("train:written")?;
-        Self::stamp(&tx, model, at)?;
-        tx.commit()
-            .with_context(|| format!("cannot write knowledge store {path}"))?;
         Ok(())
     }
 
