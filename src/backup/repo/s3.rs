@@ -191,9 +191,12 @@ impl S3 {
             ureq::Error::Other(format!("cannot build the {what} request: {e}").into())
         })?;
         let req = match wait {
+            // A server that accepts and never answers is given up on within `login`, like
+            // every other service's handshake, not after the stream's `idle`.
             Wait::Request => self
                 .agent
                 .configure_request(req)
+                .timeout_recv_response(Some(self.deadlines.login))
                 .timeout_global(Some(self.deadlines.request))
                 .build(),
             Wait::Stream => req,
@@ -228,13 +231,9 @@ impl S3 {
                 }
                 Err(e) => {
                     if attempt >= retry::TRIES || !retry::transient_transport(&e) {
-                        return Err(self.unreachable(what, target, &e));
+                        return Err(self.unreachable(what, target, wait, &e));
                     }
-                    self.scrub(&crate::net::http_failure(
-                        &e,
-                        &self.deadlines,
-                        self.deadlines.request,
-                    ))
+                    self.failure(wait, &e)
                 }
             };
             retry::pause(
@@ -245,18 +244,27 @@ impl S3 {
         }
     }
 
-    fn unreachable(&self, what: &str, target: &str, e: &ureq::Error) -> anyhow::Error {
+    /// What a transport failure was, with the deadline that applied to this kind of request.
+    fn failure(&self, wait: Wait, e: &ureq::Error) -> String {
+        let d = match wait {
+            // `http_failure` names `idle` for an answer that never started.
+            Wait::Request => crate::net::Deadlines {
+                idle: self.deadlines.login,
+                ..self.deadlines
+            },
+            Wait::Stream => self.deadlines,
+        };
+        self.scrub(&crate::net::http_failure(e, &d, self.deadlines.request))
+    }
+
+    fn unreachable(&self, what: &str, target: &str, wait: Wait, e: &ureq::Error) -> anyhow::Error {
         fail(
             "s3_unreachable",
             format!(
                 "S3 endpoint {} did not answer ({what} {target}): {}; check AWS_ENDPOINT_URL \
                  and that the server is up",
                 self.endpoint,
-                self.scrub(&crate::net::http_failure(
-                    e,
-                    &self.deadlines,
-                    self.deadlines.request
-                ))
+                self.failure(wait, e)
             ),
         )
     }
