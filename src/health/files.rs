@@ -209,3 +209,28 @@ pub fn human_bytes(n: u64) -> String {
         format!("{v:.1} {}", UNITS[i])
     }
 }
+
+#[cfg(test)]
+mod writable_tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_folder_is_judged_by_its_parent_and_not_created() {
+        let t = tempfile::tempdir().unwrap();
+        let dir = t.path().join("a/b");
+        let (status, detail) = writable(&dir, Status::Warn);
+        assert_eq!(status, Status::Ok, "{detail}");
+        assert!(!t.path().join("a").exists(), "{detail}");
+        assert_eq!(
+            std::fs::read_dir(t.path()).unwrap().count(),
+            0,
+            "probe removed"
+        );
+
+        let file = t.path().join("f");
+        std::fs::write(&file, b"x").unwrap();
+        let (status, detail) = writable(&file.join("sub"), Status::Warn);
+        assert_eq!(status, Status::Warn, "{detail}");
+        assert!(detail.contains("is not a folder"), "{detail}");
+    }
+}
