@@ -20,7 +20,8 @@ pub struct Deadlines {
     /// TCP connect (each address tried).
     pub connect: Duration,
     /// Connect, handshake, authentication and session set-up, total: PostgreSQL startup, MySQL
-    /// login, Redis AUTH/SELECT, Chroma's heartbeat and pre-flight calls (each).
+    /// login, Redis AUTH/SELECT, Chroma's heartbeat and pre-flight calls (each); and the start
+    /// of the answer to an S3 control request (a silent server is given up on this soon).
     pub login: Duration,
     /// One request and its whole answer: a Chroma call, an S3 control request (list, HEAD,
     /// create/complete/abort upload, small objects), a Redis command.

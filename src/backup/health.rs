@@ -19,7 +19,9 @@ fn newest(s: &Settings) -> (Status, String) {
     });
     let (dir, first) = match newest {
         Ok(x) => x,
-        Err(e) => return (Status::Warn, crate::error::message(&e)),
+        // The repository cannot be opened or listed (a wrong endpoint, credentials, a server
+        // that is down): no backup can be written or read, which is critical.
+        Err(e) => return (Status::Critical, crate::error::message(&e)),
     };
     let Some((entry, repo)) = first else {
         return (

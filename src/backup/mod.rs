@@ -11,6 +11,7 @@ pub mod manifest;
 pub mod repo;
 pub mod restore;
 pub mod retention;
+pub mod stage;
 pub mod testhook;
 pub mod verify;
 
@@ -84,7 +85,7 @@ fn progress_line(out: &Output, text: String) {
 }
 
 /// The variable that chose the folder snapshots are staged in.
-fn stage_setting(s: &Settings) -> &'static str {
+pub(crate) fn stage_setting(s: &Settings) -> &'static str {
     match s.backup_repo {
         crate::config::BackupRepo::Local(_) => "BACKUP_DIR (--dir)",
         crate::config::BackupRepo::S3 { .. } => "BACKUP_STAGE_DIR",
@@ -108,8 +109,9 @@ fn create_in(s: &Settings, opts: &CreateOptions, out: &Output) -> Result<Created
     let recipients = crypt::recipients(s)?;
     let repo = repo::Repo::open(s)?;
     let dir = &s.backup_dir;
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("cannot create backup folder {}", dir.display()))?;
+    // Checked before the repository is contacted, so a full or unwritable stage is named as
+    // such; a run that fails removes the folders it created.
+    let stage = stage::Stage::prepare(dir, stage_setting(s))?;
     let mut cleaned = Vec::new();
     for d in components::temp_dirs(s) {
         cleaned.extend(clean_stale_temps(&d));
@@ -246,6 +248,7 @@ fn create_in(s: &Settings, opts: &CreateOptions, out: &Output) -> Result<Created
             None
         }
     };
+    stage.keep();
     Ok(Created {
         archive: location,
         name,

@@ -284,10 +284,10 @@ fn verify_ref_plan(
 ) -> Result<(Verified, Manifest, Staged)> {
     let started = Instant::now();
     let stage_dir = &s.backup_dir;
-    std::fs::create_dir_all(stage_dir)
-        .with_context(|| format!("cannot create {}", stage_dir.display()))?;
+    let stage = super::stage::Stage::prepare(stage_dir, super::stage_setting(s))?;
     let plan = verify_plan(stage_dir, keep);
     let (manifest, staged) = stage_ref(s, a, &plan)?;
+    stage.keep();
     let v = verified(a.location(), &manifest, started);
     Ok((v, manifest, staged))
 }

@@ -103,17 +103,50 @@ pub fn folders(settings: &Settings) -> Vec<Check> {
     checks
 }
 
+/// Whether `dir` could be written, without creating it: `health` changes nothing, so a folder
+/// that does not exist yet is judged by the nearest one that does (where it would be created).
 fn writable(dir: &Path, if_not: Status) -> (Status, String) {
-    if let Err(e) = std::fs::create_dir_all(dir) {
-        return (if_not, format!("cannot create {}: {e}", dir.display()));
+    let existing = dir
+        .ancestors()
+        .find(|a| a.as_os_str().is_empty() || a.exists())
+        .map(|a| {
+            if a.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                a
+            }
+        })
+        .unwrap_or(Path::new("."));
+    if !existing.is_dir() {
+        return (
+            if_not,
+            format!(
+                "cannot create {}: {} is not a folder",
+                dir.display(),
+                existing.display()
+            ),
+        );
     }
-    let probe = dir.join(format!(".vannactl-health-{}", std::process::id()));
-    match std::fs::write(&probe, b"") {
-        Ok(()) => {
-            let _ = std::fs::remove_file(&probe);
-            (Status::Ok, format!("{} is writable", dir.display()))
-        }
-        Err(e) => (if_not, format!("cannot write in {}: {e}", dir.display())),
+    let probe = existing.join(format!(".vannactl-health-{}", std::process::id()));
+    let wrote = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe);
+    let _ = std::fs::remove_file(&probe);
+    match (wrote, existing == dir) {
+        (Ok(_), true) => (Status::Ok, format!("{} is writable", dir.display())),
+        (Ok(_), false) => (
+            Status::Ok,
+            format!(
+                "{} can be created (in {})",
+                dir.display(),
+                existing.display()
+            ),
+        ),
+        (Err(e), _) => (
+            if_not,
+            format!("cannot write in {}: {e}", existing.display()),
+        ),
     }
 }
 
@@ -174,5 +207,30 @@ pub fn human_bytes(n: u64) -> String {
         format!("{n} B")
     } else {
         format!("{v:.1} {}", UNITS[i])
+    }
+}
+
+#[cfg(test)]
+mod writable_tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_folder_is_judged_by_its_parent_and_not_created() {
+        let t = tempfile::tempdir().unwrap();
+        let dir = t.path().join("a/b");
+        let (status, detail) = writable(&dir, Status::Warn);
+        assert_eq!(status, Status::Ok, "{detail}");
+        assert!(!t.path().join("a").exists(), "{detail}");
+        assert_eq!(
+            std::fs::read_dir(t.path()).unwrap().count(),
+            0,
+            "probe removed"
+        );
+
+        let file = t.path().join("f");
+        std::fs::write(&file, b"x").unwrap();
+        let (status, detail) = writable(&file.join("sub"), Status::Warn);
+        assert_eq!(status, Status::Warn, "{detail}");
+        assert!(detail.contains("is not a folder"), "{detail}");
     }
 }

@@ -95,6 +95,12 @@ impl S3 {
                  (in the environment or .env)"
             )));
         };
+        check_credential("AWS_ACCESS_KEY_ID", key)?;
+        check_credential("AWS_SECRET_ACCESS_KEY", secret)?;
+        if let Some(t) = &c.session_token {
+            check_credential("AWS_SESSION_TOKEN", t)?;
+        }
+        check_region(&c.region)?;
         let endpoint = match &c.endpoint_url {
             Some(e) => e.trim_end_matches('/').to_string(),
             None => format!("https://s3.{}.amazonaws.com", c.region),
@@ -191,9 +197,12 @@ impl S3 {
             ureq::Error::Other(format!("cannot build the {what} request: {e}").into())
         })?;
         let req = match wait {
+            // A server that accepts and never answers is given up on within `login`, like
+            // every other service's handshake, not after the stream's `idle`.
             Wait::Request => self
                 .agent
                 .configure_request(req)
+                .timeout_recv_response(Some(self.deadlines.login))
                 .timeout_global(Some(self.deadlines.request))
                 .build(),
             Wait::Stream => req,
@@ -228,13 +237,9 @@ impl S3 {
                 }
                 Err(e) => {
                     if attempt >= retry::TRIES || !retry::transient_transport(&e) {
-                        return Err(self.unreachable(what, target, &e));
+                        return Err(self.unreachable(what, target, wait, &e));
                     }
-                    self.scrub(&crate::net::http_failure(
-                        &e,
-                        &self.deadlines,
-                        self.deadlines.request,
-                    ))
+                    self.failure(wait, &e)
                 }
             };
             retry::pause(
@@ -245,18 +250,27 @@ impl S3 {
         }
     }
 
-    fn unreachable(&self, what: &str, target: &str, e: &ureq::Error) -> anyhow::Error {
+    /// What a transport failure was, with the deadline that applied to this kind of request.
+    fn failure(&self, wait: Wait, e: &ureq::Error) -> String {
+        let d = match wait {
+            // `http_failure` names `idle` for an answer that never started.
+            Wait::Request => crate::net::Deadlines {
+                idle: self.deadlines.login,
+                ..self.deadlines
+            },
+            Wait::Stream => self.deadlines,
+        };
+        self.scrub(&crate::net::http_failure(e, &d, self.deadlines.request))
+    }
+
+    fn unreachable(&self, what: &str, target: &str, wait: Wait, e: &ureq::Error) -> anyhow::Error {
         fail(
             "s3_unreachable",
             format!(
                 "S3 endpoint {} did not answer ({what} {target}): {}; check AWS_ENDPOINT_URL \
                  and that the server is up",
                 self.endpoint,
-                self.scrub(&crate::net::http_failure(
-                    e,
-                    &self.deadlines,
-                    self.deadlines.request
-                ))
+                self.failure(wait, e)
             ),
         )
     }
@@ -755,6 +769,36 @@ impl S3 {
     }
 }
 
+/// Credentials go into signatures and headers: only visible ASCII can be sent. The value is
+/// never shown (it is a secret), only where it goes wrong.
+fn check_credential(var: &str, value: &str) -> Result<()> {
+    match value.chars().position(|c| !c.is_ascii_graphic()) {
+        None => Ok(()),
+        Some(i) => Err(usage(format!(
+            "{var} has a space, control character or non-ASCII character at position {}; \
+             copy it again without line breaks or quotes",
+            i + 1
+        ))),
+    }
+}
+
+/// A region is a name like `us-east-1` (S3-compatible servers accept their own names, of the
+/// same characters): anything else would only produce signatures every server refuses.
+fn check_region(region: &str) -> Result<()> {
+    let ok = !region.is_empty()
+        && region.len() <= 64
+        && region
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if ok {
+        return Ok(());
+    }
+    Err(usage(format!(
+        "AWS_REGION={} is not a region name; use letters, digits and `-`, e.g. us-east-1",
+        crate::net::excerpt(&region.escape_debug().to_string())
+    )))
+}
+
 /// A response body whose read errors say what was being read from where.
 struct Blame<R> {
     inner: R,
@@ -956,6 +1000,44 @@ mod tests {
         let msg = crate::error::message(&err);
         assert_eq!(classify(&err).0, "s3_unreachable", "{msg}");
         assert!(msg.contains("no answer within 5 s"), "{msg}");
+    }
+
+    #[test]
+    fn a_silent_endpoint_fails_within_the_login_deadline_outside_health() {
+        // Control requests wait `login` for an answer to start, not the streams' `idle`.
+        let t = Instant::now();
+        let err = s3_at(None).list().err().unwrap();
+        let waited = t.elapsed();
+        assert!(
+            waited >= crate::net::STANDARD.login && waited < crate::net::STANDARD.idle,
+            "{waited:?}"
+        );
+        let msg = crate::error::message(&err);
+        assert_eq!(classify(&err).0, "s3_unreachable", "{msg}");
+        assert!(msg.contains("no answer within 10 s"), "{msg}");
+        assert!(msg.contains("AWS_ENDPOINT_URL"), "{msg}");
+    }
+
+    #[test]
+    fn malformed_credentials_and_regions_are_refused_without_showing_secrets() {
+        assert!(check_credential("AWS_SESSION_TOKEN", "FwoGZXIvYXdzEJr/+=").is_ok());
+        for bad in ["tok\nen", "tok en", "t\u{e9}k", " tok"] {
+            let e = check_credential("AWS_SESSION_TOKEN", bad).unwrap_err();
+            let msg = crate::error::message(&e);
+            assert_eq!(classify(&e).1.code(), 2, "{msg}");
+            assert!(
+                msg.contains("AWS_SESSION_TOKEN") && !msg.contains("tok"),
+                "{msg}"
+            );
+        }
+        for good in ["us-east-1", "eu-central-2", "garage", "local_1"] {
+            assert!(check_region(good).is_ok(), "{good}");
+        }
+        for bad in ["us east\n1", "", "us-east-1/", "r\u{0}"] {
+            let msg = crate::error::message(&check_region(bad).unwrap_err());
+            assert!(msg.starts_with("AWS_REGION="), "{msg}");
+            assert!(!msg.contains('\n'), "{msg}");
+        }
     }
 
     fn sent(etags: &[&str], crcs: &[u32], total: u64) -> Sent {

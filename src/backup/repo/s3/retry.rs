@@ -16,10 +16,11 @@ pub fn backoff(attempt: u32) -> Duration {
     FIRST_WAIT * 2u32.pow(attempt.saturating_sub(1).min(4))
 }
 
-/// Log why attempt number `attempt` failed and wait before the next one.
+/// Log why attempt number `attempt` failed and wait before the next one. At info: the log file
+/// keeps it, while stderr shows only the final error when every attempt fails (one line).
 pub fn pause(attempt: u32, failed: std::fmt::Arguments) {
     let wait = backoff(attempt);
-    tracing::warn!(
+    tracing::info!(
         "{failed}; trying again in {} ms (attempt {} of {TRIES})",
         wait.as_millis(),
         attempt + 1
