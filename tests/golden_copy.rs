@@ -185,19 +185,20 @@ fn bad_sources_are_refused_and_nothing_is_touched() {
     writer
         .execute_batch("PRAGMA journal_mode=WAL; PRAGMA wal_autocheckpoint=0; CREATE TABLE t(a); INSERT INTO t VALUES (1);")
         .unwrap();
-    let cases: &[(&str, &str)] = &[
-        ("missing.db", "source_missing"),
-        ("empty.db", "source_empty"),
-        ("text.db", "source_not_sqlite"),
-        ("short.db", "source_not_sqlite"),
-        ("folder.db", "source_not_file"),
-        ("text.db/inner.db", "source_unreadable"),
-        ("wal.db", "source_has_wal"),
+    // A place of the wrong kind (a folder where a file belongs) is a setting error: exit 2.
+    let cases: &[(&str, &str, i32)] = &[
+        ("missing.db", "source_missing", 1),
+        ("empty.db", "source_empty", 1),
+        ("text.db", "source_not_sqlite", 1),
+        ("short.db", "source_not_sqlite", 1),
+        ("folder.db", "layout_conflict", 2),
+        ("text.db/inner.db", "source_unreadable", 1),
+        ("wal.db", "source_has_wal", 1),
     ];
-    for (name, kind) in cases {
+    for (name, kind, code) in cases {
         let src = env.path(name);
         let out = env.run(&src, &["--yes"]);
-        assert_eq!(out.status.code(), Some(1), "{name}: {out:?}");
+        assert_eq!(out.status.code(), Some(*code), "{name}: {out:?}");
         let j = json_of(&out);
         assert_eq!(j["ok"], false, "{name}");
         assert_eq!(j["error"]["kind"], *kind, "{name}: {j}");

@@ -94,16 +94,6 @@ pub(crate) fn stage_setting(s: &Settings) -> &'static str {
 
 /// Write one archive of the selected components into `BACKUP_DIR`, then apply retention.
 pub fn create(s: &Settings, opts: &CreateOptions, out: &Output) -> Result<Created> {
-    let new_folder = !s.backup_dir.exists();
-    let r = create_in(s, opts, out);
-    // A failed run leaves no folder it created (remove_dir takes only an empty one).
-    if r.is_err() && new_folder {
-        let _ = std::fs::remove_dir(&s.backup_dir);
-    }
-    r
-}
-
-fn create_in(s: &Settings, opts: &CreateOptions, out: &Output) -> Result<Created> {
     let started = Instant::now();
     // Encryption is settled first: a broken recipients setting stops the run before any work.
     let recipients = crypt::recipients(s)?;

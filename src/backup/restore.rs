@@ -112,21 +112,6 @@ pub fn run(
     out: &Output,
     confirm: &dyn Fn(&Plan) -> Result<()>,
 ) -> Result<Restored> {
-    let new_folder = !s.backup_dir.exists();
-    let r = run_in(s, opts, out, confirm);
-    // A failed run leaves no staging folder it created (remove_dir takes only an empty one).
-    if new_folder && !r.as_ref().is_ok_and(|r| r.ok) {
-        let _ = std::fs::remove_dir(&s.backup_dir);
-    }
-    r
-}
-
-fn run_in(
-    s: &Settings,
-    opts: &Options,
-    out: &Output,
-    confirm: &dyn Fn(&Plan) -> Result<()>,
-) -> Result<Restored> {
     let started = Instant::now();
     let mut cleaned = Vec::new();
     for d in components::temp_dirs(s) {
@@ -201,8 +186,8 @@ fn run_in(
     }
 
     // Verify everything, staging what will be restored.
-    std::fs::create_dir_all(&s.backup_dir)
-        .with_context(|| format!("cannot create {}", s.backup_dir.display()))?;
+    // A run that fails removes the staging folders it created.
+    let stage = super::stage::Stage::prepare(&s.backup_dir, super::stage_setting(s))?;
     let (manifest, mut staged) = stage_components(&source, &head, &replace, s).context(nothing)?;
 
     for r in results
@@ -284,6 +269,9 @@ fn run_in(
         }
     }
 
+    if failure.is_none() {
+        stage.keep();
+    }
     Ok(Restored {
         archive: location,
         archive_created_at: manifest.created_at.clone(),

@@ -107,9 +107,19 @@ impl S3 {
         };
         let endpoint_url: Url = endpoint.parse().map_err(|e| {
             usage(format!(
-                "AWS_ENDPOINT_URL={endpoint} is not a URL ({e}); use http(s)://host:port"
+                "AWS_ENDPOINT_URL={} is not a URL ({e}); use http(s)://host:port",
+                crate::config::mask_url(&endpoint)
             ))
         })?;
+        // Credentials travel only in the signature; a user:password in the URL would be sent as
+        // something else and shown in every message naming the endpoint.
+        if !endpoint_url.username().is_empty() || endpoint_url.password().is_some() {
+            return Err(usage(format!(
+                "AWS_ENDPOINT_URL={} holds credentials; remove them from the URL and set \
+                 AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
+                crate::config::mask_url(&endpoint)
+            )));
+        }
         let style = if c.force_path_style {
             UrlStyle::Path
         } else {
@@ -973,6 +983,33 @@ mod tests {
         })
         .unwrap();
         S3::new(&settings, "bucket", "prefix/").unwrap()
+    }
+
+    #[test]
+    fn credentials_in_the_endpoint_url_are_refused_and_masked() {
+        let env = [
+            ("BACKUP_DIR", "s3://bucket/prefix/"),
+            (
+                "AWS_ENDPOINT_URL",
+                "https://minio:hunter2-pw@s3.internal:9000",
+            ),
+            ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
+            ("AWS_SECRET_ACCESS_KEY", "very-secret-key"),
+        ];
+        let settings = Settings::load(&crate::config::Sources {
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            no_dotenv: true,
+            ..Default::default()
+        })
+        .unwrap();
+        let err = S3::new(&settings, "bucket", "prefix/").err().unwrap();
+        let msg = crate::error::message(&err);
+        assert_eq!(classify(&err).0, "usage", "{msg}");
+        assert!(msg.contains("minio:****@s3.internal:9000"), "{msg}");
+        assert!(!msg.contains("hunter2-pw"), "{msg}");
     }
 
     #[test]
