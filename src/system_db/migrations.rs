@@ -1,10 +1,10 @@
 //! Versioned migrations, one SQL file per version and backend, embedded in the binary.
 //!
-//! `schema_migrations(version, name, checksum, applied_at)` records what ran. Each pending
-//! migration runs in its own transaction together with its bookkeeping row (the first one also
-//! creates the table), so a failure leaves the previous version intact. An applied migration whose
-//! SQL changed since is an error, never a silent re-run; a database newer than this build is an
-//! error too.
+//! `schema_migrations(version, name, checksum, applied_at)` records what ran. All pending
+//! migrations run in one transaction together with their bookkeeping rows (which also creates the
+//! table), so a failure or a kill leaves the previous version intact, never a version in between.
+//! An applied migration whose SQL changed since is an error, never a silent re-run; a database
+//! newer than this build is an error too.
 
 use super::{now_text, Db, Val};
 use crate::error::fail;
@@ -128,7 +128,8 @@ pub fn verify_history(known: &[Migration], applied: &[Applied]) -> Vec<String> {
     problems
 }
 
-/// Bring the DB to [`EXPECTED_VERSION`]. Each migration and its bookkeeping row commit together.
+/// Bring the DB to [`EXPECTED_VERSION`]. The pending migrations and their bookkeeping rows commit
+/// together.
 pub fn migrate(db: &mut Db) -> Result<MigrateOutcome> {
     let create_table = match db {
         Db::Pg(_) => CREATE_TABLE_PG,
@@ -141,41 +142,51 @@ pub fn migrate(db: &mut Db) -> Result<MigrateOutcome> {
         return Err(fail("migration_history", problems.join("; ")));
     }
     let from = done.iter().map(|a| a.version).max().unwrap_or(0);
-    let mut applied_now = Vec::new();
-    for m in known
+    let pending: Vec<&Migration> = known
         .iter()
         .filter(|m| !done.iter().any(|a| a.version == m.version))
-    {
-        db.in_tx(|db| {
-            // Created with the first migration, in its transaction: a run killed before that
-            // commits leaves no empty bookkeeping table behind.
-            db.batch(create_table)
-                .context("cannot create schema_migrations")?;
-            db.batch(m.sql)?;
-            db.exec(
-                "INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES ($1, $2, $3, $4)",
-                &[
-                    Val::Int(m.version),
-                    Val::text(m.name),
-                    Val::text(m.checksum()),
-                    Val::text(now_text()),
-                ],
-            )?;
-            Ok(())
-        })
-        .map_err(|e| {
-            fail(
-                "migration_failed",
-                format!(
-                    "migration {} ({}) failed and was rolled back; the system DB stays at version {}: {e:#}",
-                    m.version,
-                    m.name,
-                    applied_now.len() as i64 + from
-                ),
-            )
-        })?;
+        .collect();
+    if pending.is_empty() {
+        return Ok(MigrateOutcome {
+            from_version: from,
+            to_version: from,
+            applied: Vec::new(),
+        });
+    }
+    // All pending migrations and their bookkeeping rows commit together (DDL is transactional in
+    // both backends): a run killed or failing anywhere leaves the DB exactly at `from`, never
+    // between two versions.
+    db.in_tx(|db| {
+        // Created in the same transaction: a run that does not commit leaves no empty
+        // bookkeeping table behind.
+        db.batch(create_table)
+            .context("cannot create schema_migrations")?;
+        for m in &pending {
+            db.batch(m.sql)
+                .and_then(|_| {
+                    db.exec(
+                        "INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES ($1, $2, $3, $4)",
+                        &[
+                            Val::Int(m.version),
+                            Val::text(m.name),
+                            Val::text(m.checksum()),
+                            Val::text(now_text()),
+                        ],
+                    )
+                })
+                .with_context(|| format!("migration {} ({})", m.version, m.name))?;
+        }
+        Ok(())
+    })
+    .map_err(|e| {
+        fail(
+            "migration_failed",
+            format!("{e:#}; rolled back: the system DB stays at version {from}"),
+        )
+    })?;
+    let applied_now: Vec<String> = pending.iter().map(|m| m.name.to_string()).collect();
+    for m in &pending {
         tracing::info!(version = m.version, name = m.name, "applied migration");
-        applied_now.push(m.name.to_string());
     }
     Ok(MigrateOutcome {
         from_version: from,
@@ -361,9 +372,15 @@ mod tests {
         let mut fresh = mem();
         fresh.batch("CREATE TABLE queries (x)").unwrap();
         let err = migrate(&mut fresh).unwrap_err();
-        assert!(format!("{err:#}").contains("stays at version 1"), "{err:#}");
-        assert_eq!(applied(&mut fresh).unwrap().len(), 1);
+        // One transaction: migration 1, which succeeded, is rolled back with it.
+        assert!(format!("{err:#}").contains("stays at version 0"), "{err:#}");
+        assert!(
+            format!("{err:#}").contains("migration 2 (0002_queries_feedback)"),
+            "{err:#}"
+        );
+        assert!(applied(&mut fresh).unwrap().is_empty());
         assert!(!fresh.table_exists("feedback").unwrap());
+        assert!(!fresh.table_exists("users").unwrap());
     }
 
     #[test]
