@@ -234,14 +234,22 @@ pub fn explain_text(text: &str, hint: &str) -> Option<String> {
 fn certificate(what: &str, hint: &str) -> String {
     const NAME: &str = "certificate not valid for name ";
     if let Some(rest) = what.strip_prefix(NAME) {
-        // `"host"; certificate is only valid for a, b or c`
+        // `"host"; certificate is only valid for DnsName("a"), IpAddress(1.2.3.4) or …`
         let (host, rest) = rest.split_once(';').unwrap_or((rest, ""));
         let valid = rest
             .trim()
-            .strip_prefix("certificate ")
-            .unwrap_or(rest.trim());
+            .strip_prefix("certificate is only valid for ")
+            .map(|names| {
+                names
+                    .split(", ")
+                    .flat_map(|n| n.split(" or "))
+                    .map(plain_name)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .unwrap_or_else(|| "no names".into());
         return format!(
-            "host name {} does not match the certificate (it {valid}): connect by a name it holds",
+            "host name {} does not match the certificate ({valid}): connect by a name it holds",
             host.trim().trim_matches('"')
         );
     }
@@ -264,6 +272,17 @@ fn certificate(what: &str, hint: &str) -> String {
         "certificate refused ({}): {hint}",
         crate::net::excerpt(what)
     )
+}
+
+/// `DnsName("a")` → `a`, `IpAddress(1.2.3.4)` → `1.2.3.4` (webpki's debug form of a name).
+fn plain_name(n: &str) -> &str {
+    n.strip_prefix("DnsName(\"")
+        .and_then(|r| r.strip_suffix("\")"))
+        .or_else(|| {
+            n.strip_prefix("IpAddress(")
+                .and_then(|r| r.strip_suffix(')'))
+        })
+        .unwrap_or(n)
 }
 
 /// The date of `… {marker}<unix seconds> …` as `YYYY-MM-DD HH:MM:SS UTC`.
@@ -289,10 +308,10 @@ mod tests {
             e("io: invalid peer certificate: UnknownIssuer"),
             "certificate not trusted: set SSL_CERT_FILE to the CA certificate that signed it"
         );
-        let m = e("invalid peer certificate: certificate not valid for name \"db.example\"; certificate is only valid for localhost or 127.0.0.1");
+        let m = e("invalid peer certificate: certificate not valid for name \"db.example\"; certificate is only valid for DnsName(\"localhost\"), DnsName(\"x.example\") or IpAddress(127.0.0.1)");
         assert_eq!(
             m,
-            "host name db.example does not match the certificate (it is only valid for localhost or 127.0.0.1): connect by a name it holds"
+            "host name db.example does not match the certificate (localhost, x.example, 127.0.0.1): connect by a name it holds"
         );
         let m = e("invalid peer certificate: certificate expired: verification time 1765000000 (UNIX), but certificate is not valid after 1764900000 (100000 seconds ago)");
         assert_eq!(

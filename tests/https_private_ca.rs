@@ -15,15 +15,20 @@ use std::io::BufRead;
 use std::process::{Command, Stdio};
 use train_support::{ChromaServer, Sandbox};
 
-/// The proxy in front of 127.0.0.1:`target`, stopped by PID on drop.
+/// The proxy in front of 127.0.0.1:`target` with the certificate for localhost and 127.0.0.1,
+/// stopped by PID on drop.
 fn proxy(certs: &tls_support::Certs, target: u16) -> tls_support::Server {
+    proxy_with(&certs.server_crt, &certs.server_key, target)
+}
+
+fn proxy_with(crt: &std::path::Path, key: &std::path::Path, target: u16) -> tls_support::Server {
     let mut child = Command::new(common::paths::python())
         .arg(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/tests/python/tls_proxy.py"
         ))
-        .arg(&certs.server_crt)
-        .arg(&certs.server_key)
+        .arg(crt)
+        .arg(key)
         .arg(target.to_string())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -75,6 +80,29 @@ fn train_into_chroma_behind_tls_with_a_private_ca() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "{out:?}");
     assert!(stderr(&out).contains("SSL_CERT_FILE="), "{out:?}");
+
+    // A certificate from the right CA for another name: the host name check, in its words.
+    let elsewhere = proxy_with(&certs.elsewhere_crt, &certs.elsewhere_key, chroma.port);
+    let out = sb
+        .cmd(&["train"])
+        .env("SSL_CERT_FILE", &certs.ca)
+        .env(
+            "CHROMA_URL",
+            format!("https://localhost:{}", elsewhere.port),
+        )
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let err = stderr(&out);
+    assert!(
+        err.contains("host name localhost does not match the certificate (elsewhere.example)"),
+        "{err}"
+    );
+    assert_eq!(
+        err.lines().filter(|l| !l.trim().is_empty()).count(),
+        1,
+        "{err}"
+    );
 
     // With it: trained, and the records are on the server behind the proxy.
     let done = sb.json_env(

@@ -14,6 +14,9 @@ pub struct Certs {
     pub other_ca: PathBuf,
     pub server_crt: PathBuf,
     pub server_key: PathBuf,
+    /// Signed by the CA, but only for `elsewhere.example`.
+    pub elsewhere_crt: PathBuf,
+    pub elsewhere_key: PathBuf,
 }
 
 fn openssl(dir: &Path, args: &[&str]) {
@@ -64,29 +67,31 @@ fn ca(dir: &Path, name: &str) {
     );
 }
 
-pub fn make() -> Certs {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    ca(d, "ca");
-    ca(d, "otherca");
-    key(d, "server.key");
+/// `NAME.crt` and `NAME.key` in `d`, signed by `ca.crt`, valid for `san` (openssl's syntax).
+fn server_cert(d: &Path, name: &str, san: &str) {
+    let key_file = format!("{name}.key");
+    let csr = format!("{name}.csr");
+    let ext = format!("{name}.ext");
+    key(d, &key_file);
     openssl(
         d,
         &[
             "req",
             "-new",
             "-key",
-            "server.key",
+            &key_file,
             "-subj",
             "/CN=localhost",
             "-out",
-            "server.csr",
+            &csr,
         ],
     );
     std::fs::write(
-        d.join("server.ext"),
-        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n\
-         keyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n",
+        d.join(&ext),
+        format!(
+            "subjectAltName={san}\nbasicConstraints=CA:FALSE\n\
+             keyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n"
+        ),
     )
     .unwrap();
     openssl(
@@ -95,7 +100,7 @@ pub fn make() -> Certs {
             "x509",
             "-req",
             "-in",
-            "server.csr",
+            &csr,
             "-CA",
             "ca.crt",
             "-CAkey",
@@ -104,21 +109,32 @@ pub fn make() -> Certs {
             "-days",
             "30",
             "-extfile",
-            "server.ext",
+            &ext,
             "-out",
-            "server.crt",
+            &format!("{name}.crt"),
         ],
     );
     // Servers running as another user (mariadbd --user) read the key too.
     use std::os::unix::fs::PermissionsExt;
-    for f in ["server.key", "server.crt", "ca.crt"] {
+    for f in [key_file, format!("{name}.crt")] {
         std::fs::set_permissions(d.join(f), std::fs::Permissions::from_mode(0o644)).unwrap();
     }
+}
+
+pub fn make() -> Certs {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ca(d, "ca");
+    ca(d, "otherca");
+    server_cert(d, "server", "DNS:localhost,IP:127.0.0.1");
+    server_cert(d, "elsewhere", "DNS:elsewhere.example");
     Certs {
         ca: d.join("ca.crt"),
         other_ca: d.join("otherca.crt"),
         server_crt: d.join("server.crt"),
         server_key: d.join("server.key"),
+        elsewhere_crt: d.join("elsewhere.crt"),
+        elsewhere_key: d.join("elsewhere.key"),
         dir,
     }
 }
