@@ -25,3 +25,4 @@ pub mod schema;
 pub mod seed;
 pub mod system_db;
 pub mod target;
+pub mod trust;

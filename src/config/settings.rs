@@ -134,6 +134,8 @@ pub struct S3Settings {
     pub region: String,
     pub endpoint_url: Option<String>,
     pub force_path_style: bool,
+    /// `AWS_CA_BUNDLE`: trusted for an https:// endpoint, with the system store and SSL_CERT_FILE.
+    pub ca_bundle: Option<PathBuf>,
 }
 
 // Hand-written so the credentials never reach a debug print.
@@ -143,6 +145,7 @@ impl std::fmt::Debug for S3Settings {
             .field("region", &self.region)
             .field("endpoint_url", &self.endpoint_url)
             .field("force_path_style", &self.force_path_style)
+            .field("ca_bundle", &self.ca_bundle)
             .finish_non_exhaustive()
     }
 }
@@ -194,8 +197,10 @@ pub struct Settings {
     pub embedding_model_dir: Option<PathBuf>,
     pub train_sample_values: bool,
     pub ontology_dir: PathBuf,
-    /// `redis://` or `rediss://` (the latter is refused by the health check: no TLS in this build).
+    /// `redis://` or `rediss://`.
     pub redis_url: Option<String>,
+    /// `SSL_CERT_FILE`: CA certificates trusted for https:// and rediss://, with the system store.
+    pub ssl_cert_file: Option<PathBuf>,
     pub log_dir: PathBuf,
     pub lock_path: PathBuf,
     /// Prometheus textfile every run merges its metrics into (`METRICS_FILE`, `--metrics-file`).
@@ -287,6 +292,7 @@ impl Settings {
                 region: non_empty(get("AWS_REGION")).unwrap_or_else(|| "us-east-1".into()),
                 endpoint_url: non_empty(get("AWS_ENDPOINT_URL")),
                 force_path_style: flag("AWS_S3_FORCE_PATH_STYLE")?,
+                ca_bundle: opt_path("AWS_CA_BUNDLE"),
             },
             backup_retention_count: parse_count(
                 "BACKUP_RETENTION_COUNT",
@@ -303,6 +309,7 @@ impl Settings {
             train_sample_values: flag("TRAIN_SAMPLE_VALUES")?,
             ontology_dir: path("ONTOLOGY_DIR")?,
             redis_url,
+            ssl_cert_file: opt_path("SSL_CERT_FILE"),
             log_dir: path("LOG_DIR")?,
             lock_path,
             metrics_file: opt_path("METRICS_FILE"),
@@ -323,6 +330,26 @@ impl Settings {
                 (r.spec.name, shown, r.source.to_string())
             })
             .collect()
+    }
+
+    /// The CA files trusted for https:// Chroma and rediss:// Redis, besides the system store.
+    pub fn ca_files(&self) -> Vec<crate::trust::CaFile> {
+        self.ssl_cert_file
+            .iter()
+            .map(|p| crate::trust::CaFile::new("SSL_CERT_FILE", p))
+            .collect()
+    }
+
+    /// [`Settings::ca_files`] and, for S3 as the AWS tools do, `AWS_CA_BUNDLE`.
+    pub fn s3_ca_files(&self) -> Vec<crate::trust::CaFile> {
+        let mut out = self.ca_files();
+        out.extend(
+            self.s3
+                .ca_bundle
+                .iter()
+                .map(|p| crate::trust::CaFile::new("AWS_CA_BUNDLE", p)),
+        );
+        out
     }
 
     pub fn is_production(&self) -> bool {

@@ -1,6 +1,7 @@
 //! Redis in `health` (REDIS_URL): reachability and PING latency, role, memory against maxmemory,
-//! evictions, persistence. Unset REDIS_URL gives one skipped row; an unreachable server, refused
-//! auth or a `rediss://` URL (this build has no TLS) is critical. Passwords never leave masked.
+//! evictions, persistence. Unset REDIS_URL gives one skipped row; an unreachable server or refused
+//! auth is critical. `rediss://` verifies the server against the system store plus
+//! `SSL_CERT_FILE` ([`crate::trust`]). Passwords never leave masked.
 
 use super::{Check, Status};
 use crate::config::{mask_url, Settings};
@@ -31,23 +32,26 @@ pub fn checks(settings: &Settings) -> Vec<Check> {
         )];
     };
     let shown = mask_url(url);
-    if url.starts_with("rediss://") {
-        return vec![check(
-            "server",
-            Status::Critical,
-            0.0,
-            format!("{shown}: rediss:// (TLS) is not supported by this build; use redis:// (e.g. through a local TLS tunnel) or unset REDIS_URL"),
-        )];
-    }
     let t = Instant::now();
-    let mut con = match connect(url) {
+    let client = match client(url, settings) {
+        Ok(c) => c,
+        Err(e) => {
+            return vec![check(
+                "server",
+                Status::Critical,
+                0.0,
+                crate::error::message(&e),
+            )]
+        }
+    };
+    let mut con = match connect(client) {
         Ok(c) => c,
         Err(e) => {
             return vec![check(
                 "server",
                 Status::Critical,
                 ms(t),
-                format!("cannot use Redis at {shown}: {}; check REDIS_URL (password, host, port) and that the server runs", why(&e, url, crate::net::current().login)),
+                connect_failure(&e, url),
             )]
         }
     };
@@ -63,6 +67,9 @@ pub fn checks(settings: &Settings) -> Vec<Check> {
             format!("{shown}: PING {ping_ms:.2} ms (connect {connect_ms:.2} ms)"),
         )],
         Err(e) => {
+            if let Some(tls) = tls_failure(&e, url) {
+                return vec![check("server", Status::Critical, ping_ms, tls)];
+            }
             return vec![check(
                 "server",
                 Status::Critical,
@@ -71,7 +78,7 @@ pub fn checks(settings: &Settings) -> Vec<Check> {
                     "Redis at {shown} did not answer PING: {}; check REDIS_URL (credentials, host, port)",
                     why(&e, url, crate::net::current().request)
                 ),
-            )]
+            )];
         }
     };
     let t = Instant::now();
@@ -122,12 +129,80 @@ fn scrub(msg: &str, url: &str) -> String {
     m
 }
 
-/// Within the deadlines of [`crate::net`]: connect and set-up (AUTH, SELECT, the crate's CLIENT
-/// SETINFO) within `login` as a whole — the crate gives each set-up reply its own timeout, so a
-/// silent server costs one timeout per command — then each command within `request`.
-fn connect(url: &str) -> redis::RedisResult<redis::Connection> {
+/// The client for REDIS_URL: `rediss://` trusts the system store plus `SSL_CERT_FILE` (the crate
+/// would take either the system store or a file, not both). A URL the crate refuses, or a CA file
+/// that cannot be used, is one line naming it.
+fn client(url: &str, settings: &Settings) -> anyhow::Result<redis::Client> {
+    let invalid = |e: redis::RedisError| {
+        crate::error::usage(format!(
+            "REDIS_URL={} is not a valid Redis URL ({}); expected redis[s]://[user:pass@]host:port[/db]",
+            mask_url(url),
+            scrub(&e.to_string(), url)
+        ))
+    };
+    if !url.starts_with("rediss://") {
+        return redis::Client::open(url).map_err(invalid);
+    }
+    crate::trust::install_provider();
+    let root_cert = crate::trust::roots_pem(&settings.ca_files())?;
+    redis::Client::build_with_tls(
+        url,
+        redis::TlsCertificates {
+            client_tls: None,
+            root_cert,
+        },
+    )
+    .map_err(invalid)
+}
+
+/// Why the connection failed, one line: TLS in TLS terms (an untrusted or mismatched certificate,
+/// or a plain `redis://` to a port that speaks only TLS), otherwise what the crate said.
+fn connect_failure(e: &redis::RedisError, url: &str) -> String {
+    if let Some(tls) = tls_failure(e, url) {
+        return tls;
+    }
+    format!(
+        "cannot use Redis at {}: {}; check REDIS_URL (password, host, port) and that the server runs",
+        mask_url(url),
+        why(e, url, crate::net::current().login)
+    )
+}
+
+/// A failure that is about TLS, in its words: the crate's TLS error, or a plain-text connection
+/// the server dropped (the crate may only notice at the first command) on a port that answers a
+/// TLS handshake.
+fn tls_failure(e: &redis::RedisError, url: &str) -> Option<String> {
+    let shown = mask_url(url);
+    if let Some(tls) = crate::trust::explain(e, crate::trust::HINT_HTTPS) {
+        return Some(format!("Redis at {shown}: {tls}"));
+    }
+    if !url.starts_with("redis://") || e.is_timeout() || e.is_connection_refusal() {
+        return None;
+    }
+    let (host, port) = host_port(url)?;
+    crate::trust::speaks_tls(&host, port, crate::net::current().connect).then(|| {
+        format!(
+            "Redis at {shown} dropped the plain-text connection and answers TLS on that port: \
+             the server may require TLS: use rediss://"
+        )
+    })
+}
+
+fn host_port(url: &str) -> Option<(String, u16)> {
+    let u = url::Url::parse(url).ok()?;
+    let host = match u.host()? {
+        url::Host::Domain(d) => d.to_string(),
+        url::Host::Ipv4(ip) => ip.to_string(),
+        url::Host::Ipv6(ip) => ip.to_string(),
+    };
+    Some((host, u.port().unwrap_or(6379)))
+}
+
+/// Within the deadlines of [`crate::net`]: connect and set-up (TLS, AUTH, SELECT, the crate's
+/// CLIENT SETINFO) within `login` as a whole — the crate gives each set-up reply its own timeout,
+/// so a silent server costs one timeout per command — then each command within `request`.
+fn connect(client: redis::Client) -> redis::RedisResult<redis::Connection> {
     let d = crate::net::current();
-    let client = redis::Client::open(url)?;
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let _ = tx.send(client.get_connection_with_timeout(d.login));

@@ -9,11 +9,11 @@
 //! Errors that are about TLS are explained here, in TLS terms, one line with the masked URL;
 //! everything else goes back to the caller as the driver's error to classify.
 
-mod cert;
+pub(crate) mod cert;
 mod child;
 mod explain;
 mod pgpass;
-mod tls;
+pub(crate) mod tls;
 
 pub use child::{system_bundle, system_roots_for_old_libpq};
 

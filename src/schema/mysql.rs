@@ -3,6 +3,9 @@
 //! then quotes only the identifiers its own parser needs quoted (keywords, odd characters), so the
 //! text reads back the same by construction and the `unquote` step is not used here. Columns, keys
 //! and relations come from information_schema. The session runs in one read-only transaction.
+//! TLS follows MySQL's clients' `ssl-mode` and `ssl-ca` ([`tls`]).
+
+pub mod tls;
 
 use super::{Column, ForeignKey, ObjectKind, Schema, SchemaObject, Verdict};
 use crate::config::mask_url;
@@ -39,12 +42,14 @@ fn crate_url(url: &str) -> String {
 
 pub fn connect(url: &str) -> Result<Conn> {
     let masked = mask_url(url);
-    let opts = Opts::from_url(&crate_url(url)).map_err(|e| {
+    let (crate_url, tls) = tls::split(&crate_url(url), &masked)?;
+    let opts = Opts::from_url(&crate_url).map_err(|e| {
         usage(format!(
             "TARGET_DATABASE_URL={masked} is not a valid MySQL URL ({e}); expected mysql://user:password@host:3306/database"
         ))
     })?;
     let db = opts.get_db_name().unwrap_or("").to_string();
+    let crates_own = tls.defaulted && opts.get_ssl_opts().is_some();
     if db.is_empty() {
         return Err(usage(format!(
             "TARGET_DATABASE_URL={masked} names no database; add it as the path (mysql://user:password@host:3306/database)"
@@ -62,18 +67,56 @@ pub fn connect(url: &str) -> Result<Conn> {
         // The crate would otherwise switch a loopback connection to the Unix socket, where the
         // server may see another user (`u@localhost` instead of `u@127.0.0.1`).
         .prefer_socket(false);
+    // The crate's own TLS parameters (root_cert_path=…) stay in charge when ssl-mode and ssl-ca
+    // are absent; otherwise MySQL's meaning.
+    let opts = if crates_own {
+        opts
+    } else {
+        opts.ssl_opts(tls.ssl_opts(&masked)?)
+    };
+    let preferred = !crates_own && tls.mode == tls::SslMode::Preferred;
+    let plain_only = !crates_own && tls.mode == tls::SslMode::Disabled;
+    crate::trust::install_provider();
     // On a thread, so the deadline holds whatever the server does; a thread still waiting after it
     // ends with its socket's timeout.
     let (tx, rx) = std::sync::mpsc::channel();
     let statement = d.statement;
     std::thread::spawn(move || {
-        let _ = tx.send(Conn::new(opts).map(|mut conn| {
-            let set_up = session(&mut conn, statement);
-            (conn, set_up)
-        }));
+        let attempt = |opts: OptsBuilder| {
+            Conn::new(opts).map(|mut conn| {
+                let set_up = session(&mut conn, statement);
+                (conn, set_up)
+            })
+        };
+        let r = match attempt(opts.clone()) {
+            // PREFERRED: plain text when the server offers no TLS.
+            Err(mysql::Error::DriverError(mysql::DriverError::TlsNotSupported)) if preferred => {
+                attempt(opts.clone().ssl_opts(None::<mysql::SslOpts>))
+            }
+            r => r,
+        };
+        // MariaDB refuses a plain-text login under require_secure_transport as "access denied",
+        // like a wrong password; the same login over TLS tells the two apart.
+        let tls_only = plain_only
+            && matches!(&r, Err(mysql::Error::MySqlError(s)) if s.code == 1045)
+            && Conn::new(opts.ssl_opts(tls::unverified())).is_ok();
+        let _ = tx.send((r, tls_only));
     });
     let (conn, set_up) = match rx.recv_timeout(d.login) {
-        Ok(r) => r.map_err(|e| connect_error(&e, &masked, &db, &d))?,
+        Ok((r, tls_only)) => r.map_err(|e| {
+            let why = if tls_only {
+                Some(tls::requires_tls(&tls))
+            } else {
+                tls::explain(&e, &tls)
+            };
+            match why {
+                Some(why) => fail(
+                    "target_tls",
+                    format!("the target database {masked}: {why}"),
+                ),
+                None => connect_error(&e, &masked, &db, &d),
+            }
+        })?,
         Err(_) => {
             return Err(fail(
                 "target_unreachable",

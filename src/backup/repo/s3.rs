@@ -134,7 +134,12 @@ impl S3 {
         let mut secrets = vec![key.clone(), secret.clone()];
         secrets.extend(c.session_token.clone());
         let deadlines = crate::net::current();
-        let agent = ureq::Agent::config_builder()
+        let mut builder = ureq::Agent::config_builder();
+        // The CA files are read only when they matter.
+        if endpoint.starts_with("https://") {
+            builder = builder.tls_config(crate::trust::ureq_tls(&s.s3_ca_files())?);
+        }
+        let agent = builder
             .timeout_connect(Some(deadlines.connect))
             .timeout_recv_response(Some(deadlines.idle))
             .timeout_per_read(Some(deadlines.idle))
@@ -274,6 +279,16 @@ impl S3 {
     }
 
     fn unreachable(&self, what: &str, target: &str, wait: Wait, e: &ureq::Error) -> anyhow::Error {
+        if let Some(tls) = crate::trust::explain(e, crate::trust::HINT_S3) {
+            return fail(
+                "s3_tls",
+                format!(
+                    "S3 endpoint {} ({what} {target}): {}",
+                    self.endpoint,
+                    self.scrub(&tls)
+                ),
+            );
+        }
         fail(
             "s3_unreachable",
             format!(

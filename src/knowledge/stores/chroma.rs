@@ -20,6 +20,8 @@ pub struct ChromaConfig {
     pub tenant: String,
     pub database: String,
     pub token: Option<String>,
+    /// Trusted for an https:// server besides the system store (`SSL_CERT_FILE`).
+    pub ca_files: Vec<crate::trust::CaFile>,
 }
 
 impl ChromaConfig {
@@ -29,6 +31,7 @@ impl ChromaConfig {
             tenant: settings.chroma_tenant.clone(),
             database: settings.chroma_database.clone(),
             token: settings.chroma_auth_token.clone(),
+            ca_files: settings.ca_files(),
         }
     }
 
@@ -83,7 +86,12 @@ impl ChromaClient {
     /// the server's `max_batch_size`. Both within the `login` deadline; later calls get `request`.
     pub fn connect(cfg: ChromaConfig) -> Result<ChromaClient> {
         let deadlines = crate::net::current();
-        let agent: ureq::Agent = ureq::Agent::config_builder()
+        let mut builder = ureq::Agent::config_builder();
+        // The CA files are read only when they matter.
+        if cfg.url.starts_with("https://") {
+            builder = builder.tls_config(crate::trust::ureq_tls(&cfg.ca_files)?);
+        }
+        let agent: ureq::Agent = builder
             .timeout_connect(Some(deadlines.connect))
             .timeout_global(Some(deadlines.request))
             .http_status_as_error(false)
@@ -193,6 +201,12 @@ impl ChromaClient {
             }
         };
         let unreachable = |e: &ureq::Error| {
+            if let Some(tls) = crate::trust::explain(e, crate::trust::HINT_HTTPS) {
+                return crate::error::fail(
+                    "chroma_tls",
+                    format!("Chroma at {shown} ({method} {path}): {tls}"),
+                );
+            }
             crate::error::fail(
                 "chroma_unreachable",
                 format!(
@@ -737,6 +751,7 @@ mod tests {
             tenant: "default_tenant".into(),
             database: "default_database".into(),
             token: None,
+            ca_files: Vec::new(),
         })
         .err()
         .unwrap()
@@ -798,6 +813,7 @@ mod tests {
             tenant: "default_tenant".into(),
             database: "default_database".into(),
             token: None,
+            ca_files: Vec::new(),
         };
         let err = ChromaClient::connect(cfg).err().unwrap();
         let msg = crate::error::message(&err);
