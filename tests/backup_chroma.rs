@@ -289,6 +289,21 @@ fn failed_swap_and_later_failure_leave_chroma_as_it_was() {
         .unwrap();
     assert_eq!(k.counts.keys().collect::<Vec<_>>(), ["ddl", "sql"], "{k:?}");
 
+    // A restore killed after its swap: the replaced `ddl` is left renamed away while the restored
+    // one holds the name. A backup keeps it; the next restore deletes it once its own collections
+    // are in place.
+    let stale = "vannactl-old-2-19700101000000000-ddl";
+    ureq::post(&server.api(T, "kbase", "/collections"))
+        .send_json(json!({"name": stale}))
+        .unwrap();
+    sb.json(&["backup"], 0);
+    assert!(server
+        .collection_names(T, "kbase")
+        .contains(&stale.to_string()));
+    sb.json(&["--yes", "restore", &archive], 0);
+    assert_eq!(server.contents(T, "kbase"), before);
+    assert_eq!(server.collection_names(T, "kbase"), THREE);
+
     // A missing tenant/database fails the backup instead of recording "nothing there".
     let v = sb.json_env(&["backup"], &[("CHROMA_TENANT", "nobody")], 1);
     let msg = v["error"]["message"].as_str().unwrap();

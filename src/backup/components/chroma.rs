@@ -428,9 +428,11 @@ impl Names {
 }
 
 /// Leftovers of a run that was killed: temporary copies are deleted; an old collection whose name
-/// is free again is renamed back (it is the only copy); one whose name is taken is kept and
-/// reported (the swap had completed for it; the safety backup holds the same data).
-fn recover_leftovers(client: &ChromaClient) -> Result<()> {
+/// is free again is renamed back (it is the only copy). One whose name is taken (the swap had
+/// completed for it; the killed run's safety backup holds the same data) is returned: it is kept
+/// until this restore has put its own collections in place, then deleted.
+fn recover_leftovers(client: &ChromaClient) -> Result<Vec<String>> {
+    let mut replaced = Vec::new();
     for info in client.list_collections()? {
         if info.name.starts_with(NEW_PREFIX) {
             tracing::warn!(collection = %info.name, "deleting a temporary collection left by an interrupted restore");
@@ -446,17 +448,17 @@ fn recover_leftovers(client: &ChromaClient) -> Result<()> {
                 tracing::warn!(collection = %info.name, "an interrupted restore left {c} renamed away; renaming it back");
                 client.rename_collection(&info.id, c.name())?;
             } else {
-                tracing::warn!(collection = %info.name, "left by an interrupted restore after {c} was replaced; delete it once the restored {c} is confirmed good");
+                replaced.push(info.name);
             }
         }
     }
-    Ok(())
+    Ok(replaced)
 }
 
 /// Put the archived collections in place, all or nothing.
 pub fn apply(mut staged: StagedComponent, s: &Settings, url: &str) -> Result<()> {
     let client = connect(s, url)?;
-    recover_leftovers(&client)?;
+    let replaced_earlier = recover_leftovers(&client)?;
     let names = Names::new();
     // Phase 1: fill temporary collections; the live ones are not touched.
     let mut plan: Vec<(Collection, Option<CollectionInfo>)> = Vec::new();
@@ -476,8 +478,8 @@ pub fn apply(mut staged: StagedComponent, s: &Settings, url: &str) -> Result<()>
     }
     // Phase 2: swap each in; phase 3: delete the old ones.
     swap(&client, &plan, &names)?;
-    for (c, _) in &plan {
-        let old = names.old_name(*c);
+    let olds = plan.iter().map(|(c, _)| names.old_name(*c));
+    for old in olds.chain(replaced_earlier) {
         if client.get_collection(&old).ok().flatten().is_some() {
             if let Err(e) = client.delete_collection(&old) {
                 tracing::warn!(collection = %old, error = %message(&e), "restored, but the replaced collection could not be deleted; delete it by hand");
