@@ -269,7 +269,8 @@ pub struct DryRun {
     pub time_zone: String,
     /// Newest first; the backup the run would write comes first, with `id` null.
     pub kept: Vec<PlannedArchive>,
-    pub would_prune: Vec<PlannedArchive>,
+    /// Locations (paths or `s3://` URLs) of the archives that would go, newest first.
+    pub would_prune: Vec<String>,
     /// Existing archives kept (the new one not counted).
     pub kept_existing: usize,
 }
@@ -282,7 +283,7 @@ pub struct PlannedArchive {
     pub location: Option<String>,
     /// Local time with its offset: what the rules' buckets are cut from.
     pub created_at: String,
-    /// The rules that keep it (empty when pruned).
+    /// The rules that keep it.
     pub reasons: Vec<retention::Reason>,
 }
 
@@ -295,16 +296,15 @@ pub fn dry_run(s: &Settings) -> Result<DryRun> {
     let now = jiff::Timestamp::now();
     let (mut kept, mut would_prune) = (Vec::new(), Vec::new());
     for d in retention::plan(&entries, &s.backup_retention, &tz, None, Some(now)) {
-        let a = PlannedArchive {
-            location: d.name.as_deref().map(|n| repo.location(n)),
-            id: d.name,
-            created_at: retention::local_time(d.at, &tz),
-            reasons: d.reasons,
-        };
-        if a.reasons.is_empty() {
-            would_prune.push(a);
-        } else {
-            kept.push(a);
+        let location = d.name.as_deref().map(|n| repo.location(n));
+        match location {
+            Some(l) if d.reasons.is_empty() => would_prune.push(l),
+            location => kept.push(PlannedArchive {
+                location,
+                id: d.name,
+                created_at: retention::local_time(d.at, &tz),
+                reasons: d.reasons,
+            }),
         }
     }
     Ok(DryRun {

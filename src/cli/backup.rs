@@ -217,11 +217,7 @@ impl Report for DryRunReport {
             println!("nothing would be pruned");
         }
         for p in &d.would_prune {
-            println!(
-                "would prune {} ({})",
-                p.location.as_deref().unwrap_or_default(),
-                p.created_at
-            );
+            println!("would prune {p}");
         }
     }
 }
