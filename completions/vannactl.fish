@@ -197,7 +197,7 @@ complete -c vannactl -n "__fish_vannactl_using_subcommand backup; and not __fish
 complete -c vannactl -n "__fish_vannactl_using_subcommand backup; and not __fish_seen_subcommand_from list verify help" -l actor -d 'Who is acting, for the audit log (default: OS user@host)' -r
 complete -c vannactl -n "__fish_vannactl_using_subcommand backup; and not __fish_seen_subcommand_from list verify help" -l app-env -d 'Profile: development or production (overrides APP_ENV)' -r
 complete -c vannactl -n "__fish_vannactl_using_subcommand backup; and not __fish_seen_subcommand_from list verify help" -l metrics-file -d 'Merge this run\'s Prometheus metrics into this textfile (overrides METRICS_FILE)' -r -F
-complete -c vannactl -n "__fish_vannactl_using_subcommand backup; and not __fish_seen_subcommand_from list verify help" -l dry-run -d 'Show which archives retention would prune after a backup; write and delete nothing'
+complete -c vannactl -n "__fish_vannactl_using_subcommand backup; and not __fish_seen_subcommand_from list verify help" -l dry-run -d 'Show which archives retention would keep (and by which rule) and prune after a backup; write and delete nothing'
 complete -c vannactl -n "__fish_vannactl_using_subcommand backup; and not __fish_seen_subcommand_from list verify help" -l no-dotenv -d 'Do not read any .env file'
 complete -c vannactl -n "__fish_vannactl_using_subcommand backup; and not __fish_seen_subcommand_from list verify help" -l json -d 'Print exactly one JSON object on stdout (errors too)'
 complete -c vannactl -n "__fish_vannactl_using_subcommand backup; and not __fish_seen_subcommand_from list verify help" -s q -l quiet -d 'Print nothing on success (errors still go to stderr)'

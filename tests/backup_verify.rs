@@ -223,6 +223,62 @@ fn retention_keeps_newest_and_never_touches_other_files() {
 }
 
 #[test]
+fn calendar_retention_cuts_days_in_local_time_and_only_after_a_complete_backup() {
+    let mut env = Env::sqlite();
+    env.set("BACKUP_KEEP_DAILY", "3");
+    std::fs::create_dir_all(env.path("backups")).unwrap();
+    // Archive names are UTC. In Europe/Berlin (UTC+1 in January) b is already January 11.
+    let names = [
+        "backup_20260111T100000.000Z.tar.gz", // Berlin 01-11 11:00
+        "backup_20260110T233000.000Z.tar.gz", // Berlin 01-11 00:30
+        "backup_20260110T223000.000Z.tar.gz", // Berlin 01-10 23:30
+        "backup_20260109T120000.000Z.tar.gz", // Berlin 01-09 13:00
+    ];
+    for n in names {
+        std::fs::write(env.path("backups").join(n), b"old").unwrap();
+    }
+    let dir = env.path("backups");
+    let loc = |i: usize| dir.join(names[i]).display().to_string();
+    // The new backup takes one day; in UTC the other two are 01-11 (names[0]) and 01-10 (names[1]).
+    env.set("TZ", "UTC");
+    let d = env.ok(&["backup", "--dry-run"]);
+    assert_eq!(
+        d["retention"]["would_prune"],
+        serde_json::json!([loc(2), loc(3)]),
+        "{d}"
+    );
+    env.set("TZ", "Europe/Berlin");
+    let d = env.ok(&["backup", "--dry-run"]);
+    assert_eq!(d["retention"]["time_zone"], "Europe/Berlin");
+    assert_eq!(
+        d["retention"]["would_prune"],
+        serde_json::json!([loc(1), loc(3)]),
+        "{d}"
+    );
+    assert_eq!(d["retention"]["kept"][1]["id"], names[0]);
+    assert_eq!(
+        d["retention"]["kept"][1]["reasons"],
+        serde_json::json!(["daily"])
+    );
+    assert_eq!(
+        d["retention"]["kept"][2]["created_at"],
+        "2026-01-10T23:30:00+01:00"
+    );
+    // A backup that fails halfway prunes nothing.
+    env.set("VANNACTL_TEST_HOOK", "fail:backup:archive");
+    let (code, v) = env.json(&["backup"]);
+    assert_eq!(code, 1, "{v}");
+    assert_eq!(env.archives().len(), names.len());
+    env.set("VANNACTL_TEST_HOOK", "");
+    let v = env.ok(&["backup"]);
+    assert_eq!(v["pruned"], serde_json::json!([loc(1), loc(3)]), "{v}");
+    let written = PathBuf::from(v["archive"].as_str().unwrap());
+    let mut left = vec![written, dir.join(names[0]), dir.join(names[2])];
+    left.sort();
+    assert_eq!(env.archives(), left);
+}
+
+#[test]
 fn health_reports_the_newest_archive() {
     let env = Env::sqlite();
     let (_, v) = env.json(&["health"]);

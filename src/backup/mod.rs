@@ -30,12 +30,12 @@ use std::time::Instant;
 
 pub struct CreateOptions {
     pub components: BTreeSet<Component>,
-    /// Prune to this many archives afterwards (None: no pruning, e.g. a restore's safety backup).
-    pub retention: Option<u32>,
+    /// Prune by this policy afterwards (None: no pruning, e.g. a restore's safety backup).
+    pub retention: Option<retention::Policy>,
 }
 
 impl CreateOptions {
-    pub fn all(retention: Option<u32>) -> Self {
+    pub fn all(retention: Option<retention::Policy>) -> Self {
         CreateOptions {
             components: Component::ALL.into_iter().collect(),
             retention,
@@ -97,6 +97,11 @@ pub fn create(s: &Settings, opts: &CreateOptions, out: &Output) -> Result<Create
     let started = Instant::now();
     // Encryption is settled first: a broken recipients setting stops the run before any work.
     let recipients = crypt::recipients(s)?;
+    // So is the zone retention cuts days in: an unknown TZ fails before, not after, the backup.
+    let tz = match opts.retention {
+        Some(_) => Some(retention::local_tz()?),
+        None => None,
+    };
     let repo = repo::Repo::open(s)?;
     let dir = &s.backup_dir;
     // Checked before the repository is contacted, so a full or unwritable stage is named as
@@ -223,9 +228,11 @@ pub fn create(s: &Settings, opts: &CreateOptions, out: &Output) -> Result<Create
         })?;
     }
 
-    let pruned = match opts.retention {
-        Some(keep) => retention::prune(&repo, keep, &name)?,
-        None => Vec::new(),
+    // Only here, after the archive is complete (members checked against their snapshots while
+    // written, committed, checksum file written): a failed run never prunes.
+    let pruned = match (&opts.retention, &tz) {
+        (Some(policy), Some(tz)) => retention::prune(&repo, policy, tz, &name)?,
+        _ => Vec::new(),
     };
     let archives = match repo.list() {
         Ok(entries) => Some(entries.len()),
@@ -257,23 +264,55 @@ pub fn create(s: &Settings, opts: &CreateOptions, out: &Output) -> Result<Create
 #[derive(Debug, Clone, Serialize)]
 pub struct DryRun {
     pub backup_dir: String,
-    pub retention_count: u32,
+    pub policy: retention::Policy,
+    /// The zone days, weeks, months and years are cut in.
+    pub time_zone: String,
+    /// Newest first; the backup the run would write comes first, with `id` null.
+    pub kept: Vec<PlannedArchive>,
+    /// Locations (paths or `s3://` URLs) of the archives that would go, newest first.
     pub would_prune: Vec<String>,
+    /// Existing archives kept (the new one not counted).
     pub kept_existing: usize,
 }
 
-/// What a backup run would prune; reads the repository, changes nothing.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlannedArchive {
+    /// The archive's name; null for the backup the run would write.
+    pub id: Option<String>,
+    /// Its path or `s3://` URL; null for the backup the run would write.
+    pub location: Option<String>,
+    /// Local time with its offset: what the rules' buckets are cut from.
+    pub created_at: String,
+    /// The rules that keep it.
+    pub reasons: Vec<retention::Reason>,
+}
+
+/// What a backup run now would keep and prune, and which rule keeps what; reads the repository,
+/// changes nothing.
 pub fn dry_run(s: &Settings) -> Result<DryRun> {
+    let tz = retention::local_tz()?;
     let repo = repo::Repo::open(s)?;
     let entries = repo.list()?;
-    let would_prune: Vec<String> = retention::candidates(&entries, s.backup_retention_count, None)
-        .into_iter()
-        .map(|n| repo.location(&n))
-        .collect();
+    let now = jiff::Timestamp::now();
+    let (mut kept, mut would_prune) = (Vec::new(), Vec::new());
+    for d in retention::plan(&entries, &s.backup_retention, &tz, None, Some(now)) {
+        let location = d.name.as_deref().map(|n| repo.location(n));
+        match location {
+            Some(l) if d.reasons.is_empty() => would_prune.push(l),
+            location => kept.push(PlannedArchive {
+                location,
+                id: d.name,
+                created_at: retention::local_time(d.at, &tz),
+                reasons: d.reasons,
+            }),
+        }
+    }
     Ok(DryRun {
         backup_dir: repo.display(),
-        retention_count: s.backup_retention_count,
-        kept_existing: entries.len() - would_prune.len(),
+        policy: s.backup_retention,
+        time_zone: retention::tz_name(&tz),
+        kept_existing: kept.iter().filter(|k| k.id.is_some()).count(),
+        kept,
         would_prune,
     })
 }

@@ -17,7 +17,7 @@ use std::path::PathBuf;
 pub struct BackupArgs {
     #[command(subcommand)]
     pub action: Option<BackupAction>,
-    /// Show which archives retention would prune after a backup; write and delete nothing
+    /// Show which archives retention would keep (and by which rule) and prune after a backup; write and delete nothing
     #[arg(long)]
     pub dry_run: bool,
     /// Folder for archives (overrides BACKUP_DIR)
@@ -69,7 +69,7 @@ pub fn run(g: &GlobalArgs, out: &Output, args: BackupArgs) -> Result<Box<dyn Rep
         None if args.dry_run => Ok(Box::new(DryRunReport(backup::dry_run(&ctx.settings)?))),
         None => {
             let lock = crate::lock::acquire(&ctx.settings.lock_path, "backup")?;
-            let opts = CreateOptions::all(Some(ctx.settings.backup_retention_count));
+            let opts = CreateOptions::all(Some(ctx.settings.backup_retention));
             let result = backup::create(&ctx.settings, &opts, out);
             ctx.audit_archive("backup", &result.as_ref().map(|c| c.archive.clone()));
             let created = result?;
@@ -195,11 +195,24 @@ impl Report for DryRunReport {
     fn human(&self, _out: &Output) {
         let d = &self.0;
         println!(
-            "dry run: a backup now would keep {} existing archive(s) in {} (BACKUP_RETENTION_COUNT={})",
+            "dry run: a backup now would keep {} existing archive(s) in {} (rules: {}; time zone {})",
             d.kept_existing,
             d.backup_dir,
-            d.retention_count
+            d.policy.describe(),
+            d.time_zone
         );
+        let rows = d.kept.iter().map(|k| {
+            vec![
+                k.id.clone().unwrap_or_else(|| "(this backup)".into()),
+                k.created_at.clone(),
+                k.reasons
+                    .iter()
+                    .map(|r| r.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            ]
+        });
+        println!("{}", table(&["archive", "created", "kept by"], rows));
         if d.would_prune.is_empty() {
             println!("nothing would be pruned");
         }

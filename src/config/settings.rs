@@ -167,6 +167,63 @@ fn parse_count(name: &str, raw: &str) -> Result<u32> {
         .map_err(|_| usage(format!("{name}={raw:?} is not a whole number >= 0")))
 }
 
+/// `BACKUP_KEEP_*` with `BACKUP_RETENTION_COUNT` as the older name of `BACKUP_KEEP_LAST`. Empty
+/// is unset; with no rule set at all, `BACKUP_RETENTION_COUNT`'s default (the newest 7) applies.
+fn retention_policy(
+    resolved: &BTreeMap<&'static str, Resolved>,
+    profile: Profile,
+) -> Result<crate::backup::retention::Policy> {
+    let get = |n: &str| resolved.get(n).map(|r| r.value.as_str()).unwrap_or("");
+    let set = |n: &str| -> Result<Option<u32>> {
+        non_empty(get(n)).map(|v| parse_count(n, &v)).transpose()
+    };
+    let alias_default = resolved
+        .get("BACKUP_RETENTION_COUNT")
+        .is_some_and(|r| matches!(r.source, super::resolve::Source::Default(_)));
+    let alias = if alias_default {
+        None
+    } else {
+        set("BACKUP_RETENTION_COUNT")?
+    };
+    let last = match (set("BACKUP_KEEP_LAST")?, alias) {
+        (Some(a), Some(b)) if a != b => {
+            return Err(usage(format!(
+                "BACKUP_KEEP_LAST={a} and BACKUP_RETENTION_COUNT={b} disagree (the latter is the older name of the former); set only BACKUP_KEEP_LAST"
+            )))
+        }
+        (a, b) => a.or(b),
+    };
+    let policy = crate::backup::retention::Policy {
+        last: last.unwrap_or(0),
+        hourly: set("BACKUP_KEEP_HOURLY")?.unwrap_or(0),
+        daily: set("BACKUP_KEEP_DAILY")?.unwrap_or(0),
+        weekly: set("BACKUP_KEEP_WEEKLY")?.unwrap_or(0),
+        monthly: set("BACKUP_KEEP_MONTHLY")?.unwrap_or(0),
+        yearly: set("BACKUP_KEEP_YEARLY")?.unwrap_or(0),
+    };
+    let any_set = last.is_some()
+        || [
+            "BACKUP_KEEP_HOURLY",
+            "BACKUP_KEEP_DAILY",
+            "BACKUP_KEEP_WEEKLY",
+            "BACKUP_KEEP_MONTHLY",
+            "BACKUP_KEEP_YEARLY",
+        ]
+        .iter()
+        .any(|n| non_empty(get(n)).is_some());
+    if any_set {
+        return Ok(policy);
+    }
+    let default = super::vars::spec("BACKUP_RETENTION_COUNT").map_or("7", |v| match profile {
+        Profile::Development => v.development,
+        Profile::Production => v.production,
+    });
+    Ok(crate::backup::retention::Policy::keep_last(parse_count(
+        "BACKUP_RETENTION_COUNT",
+        default,
+    )?))
+}
+
 /// The effective configuration.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -184,7 +241,8 @@ pub struct Settings {
     /// snapshots when `backup_repo` is S3 (`BACKUP_STAGE_DIR`).
     pub backup_dir: PathBuf,
     pub backup_repo: BackupRepo,
-    pub backup_retention_count: u32,
+    /// Which archives to keep after a backup (`BACKUP_KEEP_*`, `BACKUP_RETENTION_COUNT`).
+    pub backup_retention: crate::backup::retention::Policy,
     pub backup_age_recipients: Option<String>,
     pub backup_age_recipients_file: Option<PathBuf>,
     pub backup_age_identity_file: Option<PathBuf>,
@@ -294,10 +352,7 @@ impl Settings {
                 force_path_style: flag("AWS_S3_FORCE_PATH_STYLE")?,
                 ca_bundle: opt_path("AWS_CA_BUNDLE"),
             },
-            backup_retention_count: parse_count(
-                "BACKUP_RETENTION_COUNT",
-                get("BACKUP_RETENTION_COUNT"),
-            )?,
+            backup_retention: retention_policy(&resolved, profile)?,
             chroma_url,
             chroma_tenant: non_empty(get("CHROMA_TENANT"))
                 .unwrap_or_else(|| "default_tenant".into()),
@@ -383,7 +438,10 @@ mod tests {
         assert_eq!(s.profile, Profile::Development);
         assert!(s.seed_demo_data && !s.enable_target_db && !s.auto_train_chroma);
         assert_eq!(s.database_url, SystemDbUrl::Sqlite("data/system.db".into()));
-        assert_eq!(s.backup_retention_count, 7);
+        assert_eq!(
+            s.backup_retention,
+            crate::backup::retention::Policy::keep_last(7)
+        );
     }
 
     #[test]
@@ -465,6 +523,67 @@ mod tests {
         assert!(load(&[("REDIS_URL", "redis://127.0.0.1:6379")], &[]).is_ok());
         assert!(load(&[("APP_ENV", "staging")], &[]).is_err());
         assert!(load(&[("BACKUP_RETENTION_COUNT", "-1")], &[]).is_err());
+    }
+
+    #[test]
+    fn retention_rules_and_the_older_name() {
+        use crate::backup::retention::Policy;
+        let p = |env: &[(&str, &str)]| load(env, &[]).map(|s| s.backup_retention);
+        assert_eq!(p(&[]).unwrap(), Policy::keep_last(7));
+        assert_eq!(
+            p(&[("BACKUP_RETENTION_COUNT", "3")]).unwrap(),
+            Policy::keep_last(3)
+        );
+        assert_eq!(
+            p(&[("BACKUP_KEEP_LAST", "4")]).unwrap(),
+            Policy::keep_last(4)
+        );
+        // A bucket rule alone: no keep-last (restic's semantics), not the default 7.
+        assert_eq!(
+            p(&[("BACKUP_KEEP_DAILY", "7"), ("BACKUP_KEEP_MONTHLY", "12")]).unwrap(),
+            Policy {
+                daily: 7,
+                monthly: 12,
+                ..Policy::default()
+            }
+        );
+        // Empty is unset.
+        assert_eq!(
+            p(&[("BACKUP_KEEP_LAST", ""), ("BACKUP_RETENTION_COUNT", "")]).unwrap(),
+            Policy::keep_last(7)
+        );
+        assert_eq!(
+            p(&[("BACKUP_KEEP_LAST", "5"), ("BACKUP_RETENTION_COUNT", "5")]).unwrap(),
+            Policy::keep_last(5)
+        );
+        let e = p(&[("BACKUP_KEEP_LAST", "5"), ("BACKUP_RETENTION_COUNT", "3")]).unwrap_err();
+        let msg = crate::error::message(&e);
+        assert!(
+            msg.contains("BACKUP_KEEP_LAST=5") && msg.contains("BACKUP_RETENTION_COUNT=3"),
+            "{msg}"
+        );
+        assert_eq!(
+            crate::error::classify(&e).1,
+            crate::error::ExitStatus::Usage
+        );
+        for var in [
+            "BACKUP_KEEP_LAST",
+            "BACKUP_KEEP_HOURLY",
+            "BACKUP_KEEP_DAILY",
+            "BACKUP_KEEP_WEEKLY",
+            "BACKUP_KEEP_MONTHLY",
+            "BACKUP_KEEP_YEARLY",
+        ] {
+            for bad in ["-1", "seven", "1.5"] {
+                let e = p(&[(var, bad)]).unwrap_err();
+                let msg = crate::error::message(&e);
+                assert!(msg.contains(&format!("{var}=\"{bad}\"")), "{msg}");
+                assert_eq!(
+                    crate::error::classify(&e).1,
+                    crate::error::ExitStatus::Usage
+                );
+            }
+        }
     }
 
     #[test]
