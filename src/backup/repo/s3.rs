@@ -964,6 +964,19 @@ impl Stored {
 mod tests {
     use super::*;
 
+    /// Settings from these variables alone (no `.env`).
+    fn settings_of(env: &[(&str, &str)]) -> Settings {
+        Settings::load(&crate::config::Sources {
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            no_dotenv: true,
+            ..Default::default()
+        })
+        .unwrap()
+    }
+
     /// An S3 repository at a loopback server answering every request with `answer` (None:
     /// accepts and stays silent).
     fn s3_at(answer: Option<&'static str>) -> S3 {
@@ -988,15 +1001,7 @@ mod tests {
             ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
             ("AWS_SECRET_ACCESS_KEY", "very-secret-key"),
         ];
-        let settings = Settings::load(&crate::config::Sources {
-            env: env
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            no_dotenv: true,
-            ..Default::default()
-        })
-        .unwrap();
+        let settings = settings_of(&env);
         S3::new(&settings, "bucket", "prefix/").unwrap()
     }
 
@@ -1011,15 +1016,7 @@ mod tests {
             ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
             ("AWS_SECRET_ACCESS_KEY", "very-secret-key"),
         ];
-        let settings = Settings::load(&crate::config::Sources {
-            env: env
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            no_dotenv: true,
-            ..Default::default()
-        })
-        .unwrap();
+        let settings = settings_of(&env);
         let err = S3::new(&settings, "bucket", "prefix/").err().unwrap();
         let msg = crate::error::message(&err);
         assert_eq!(classify(&err).0, "usage", "{msg}");
