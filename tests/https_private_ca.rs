@@ -1,7 +1,8 @@
 //! HTTPS with a private CA: the real Chroma and SeaweedFS S3 servers behind a TLS-terminating proxy
 //! (`tests/python/tls_proxy.py`) on loopback, its certificate signed by a CA the test makes.
 //! `train` into Chroma and `backup` to S3 trust it through SSL_CERT_FILE (and AWS_CA_BUNDLE);
-//! without it they fail with one "not trusted" line; a CA file that is not PEM is exit 2.
+//! without it they fail with one "not trusted" line; a certificate for another name or one that
+//! has expired fails in those words; a CA file that is not PEM is exit 2.
 
 mod backup_support;
 mod common;
@@ -101,6 +102,26 @@ fn train_into_chroma_behind_tls_with_a_private_ca() {
     assert_eq!(
         err.lines().filter(|l| !l.trim().is_empty()).count(),
         1,
+        "{err}"
+    );
+
+    // A certificate from the right CA that has expired: said so (ureq's verifier passes on rustls'
+    // `Expired` without the date, so no date is asserted).
+    let expired = proxy_with(&certs.expired_crt, &certs.expired_key, chroma.port);
+    let out = sb
+        .cmd(&["train"])
+        .env("SSL_CERT_FILE", &certs.ca)
+        .env("CHROMA_URL", format!("https://localhost:{}", expired.port))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let err = stderr(&out);
+    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "{err}");
+    assert!(
+        lines[0].contains("certificate expired")
+            && lines[0].contains("renew it on the server")
+            && lines[0].contains(&format!("https://localhost:{}", expired.port)),
         "{err}"
     );
 

@@ -17,6 +17,10 @@ pub struct Certs {
     /// Signed by the CA, but only for `elsewhere.example`.
     pub elsewhere_crt: PathBuf,
     pub elsewhere_key: PathBuf,
+    /// Signed by the CA for `localhost` and 127.0.0.1, but valid only until the moment before it
+    /// was made.
+    pub expired_crt: PathBuf,
+    pub expired_key: PathBuf,
 }
 
 fn openssl(dir: &Path, args: &[&str]) {
@@ -67,8 +71,9 @@ fn ca(dir: &Path, name: &str) {
     );
 }
 
-/// `NAME.crt` and `NAME.key` in `d`, signed by `ca.crt`, valid for `san` (openssl's syntax).
-fn server_cert(d: &Path, name: &str, san: &str) {
+/// `NAME.crt` and `NAME.key` in `d`, signed by `ca.crt`, valid for `san` (openssl's syntax)
+/// for `days` days (-1: already expired).
+fn server_cert(d: &Path, name: &str, san: &str, days: i32) {
     let key_file = format!("{name}.key");
     let csr = format!("{name}.csr");
     let ext = format!("{name}.ext");
@@ -107,7 +112,7 @@ fn server_cert(d: &Path, name: &str, san: &str) {
             "ca.key",
             "-CAcreateserial",
             "-days",
-            "30",
+            &days.to_string(),
             "-extfile",
             &ext,
             "-out",
@@ -126,8 +131,9 @@ pub fn make() -> Certs {
     let d = dir.path();
     ca(d, "ca");
     ca(d, "otherca");
-    server_cert(d, "server", "DNS:localhost,IP:127.0.0.1");
-    server_cert(d, "elsewhere", "DNS:elsewhere.example");
+    server_cert(d, "server", "DNS:localhost,IP:127.0.0.1", 30);
+    server_cert(d, "elsewhere", "DNS:elsewhere.example", 30);
+    server_cert(d, "expired", "DNS:localhost,IP:127.0.0.1", -1);
     Certs {
         ca: d.join("ca.crt"),
         other_ca: d.join("otherca.crt"),
@@ -135,6 +141,8 @@ pub fn make() -> Certs {
         server_key: d.join("server.key"),
         elsewhere_crt: d.join("elsewhere.crt"),
         elsewhere_key: d.join("elsewhere.key"),
+        expired_crt: d.join("expired.crt"),
+        expired_key: d.join("expired.key"),
         dir,
     }
 }
