@@ -11,6 +11,15 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn start_redis(certs: &tls_support::Certs) -> tls_support::Server {
+    start_redis_with(certs, &certs.server_crt, &certs.server_key)
+}
+
+/// A TLS-only Redis presenting `crt`/`key`, stopped by PID on drop.
+fn start_redis_with(
+    certs: &tls_support::Certs,
+    crt: &std::path::Path,
+    key: &std::path::Path,
+) -> tls_support::Server {
     let port = common::free_port();
     let child = Command::new("redis-server")
         .args([
@@ -26,9 +35,9 @@ fn start_redis(certs: &tls_support::Certs) -> tls_support::Server {
         .arg("--tls-port")
         .arg(port.to_string())
         .arg("--tls-cert-file")
-        .arg(&certs.server_crt)
+        .arg(crt)
         .arg("--tls-key-file")
-        .arg(&certs.server_key)
+        .arg(key)
         .arg("--tls-ca-cert-file")
         .arg(&certs.ca)
         .args(["--tls-auth-clients", "no"])
@@ -104,6 +113,20 @@ fn rediss_verifies_the_server_and_redis_to_a_tls_port_says_so() {
     let detail = server_row(&out)["detail"].as_str().unwrap().to_string();
     assert!(
         detail.contains("the server may require TLS: use rediss://"),
+        "{detail}"
+    );
+
+    // A certificate from the trusted CA that has expired: said so, in one line.
+    let expired = start_redis_with(&certs, &certs.expired_crt, &certs.expired_key);
+    let out = health(
+        d.path(),
+        &format!("rediss://127.0.0.1:{}", expired.port),
+        Some(&certs.ca),
+    );
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    let detail = server_row(&out)["detail"].as_str().unwrap().to_string();
+    assert!(
+        detail.contains("certificate expired") && !detail.contains('\n'),
         "{detail}"
     );
 
