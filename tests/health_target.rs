@@ -3,20 +3,14 @@
 
 mod common;
 
-use common::cli::{json_of, named, vannactl};
+use common::cli::{json_of, named};
 use common::mysql::{load_sqlite, MyDatabase, MyUser};
 use common::paths::testdata;
 use common::pg::PgDatabase;
 
 /// `health --json` in an initialised folder with `url` as the external target.
 fn health(d: &std::path::Path, url: &str) -> (Option<i32>, serde_json::Value, String) {
-    let out = vannactl(d)
-        .env("TARGET_DB_SOURCE", testdata("car_1.sqlite"))
-        .env("ENABLE_TARGET_DB", "true")
-        .env("TARGET_DATABASE_URL", url)
-        .args(["--json", "health"])
-        .output()
-        .unwrap();
+    let out = common::cli::health_of_target(d, url);
     let all = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),

@@ -6,8 +6,7 @@ mod common;
 mod tls_support;
 mod train_support;
 
-use common::cli::{json_of, named, vannactl};
-use common::paths::testdata;
+use common::cli::{json_of, named};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use train_support::Sandbox;
@@ -105,13 +104,7 @@ impl MariaDb {
 
 /// `health --json` with `url` as the external target: (exit code, the target's row, all output).
 fn health(d: &Path, url: &str) -> (Option<i32>, serde_json::Value, String) {
-    let out = vannactl(d)
-        .env("TARGET_DB_SOURCE", testdata("car_1.sqlite"))
-        .env("ENABLE_TARGET_DB", "true")
-        .env("TARGET_DATABASE_URL", url)
-        .args(["--json", "health"])
-        .output()
-        .unwrap();
+    let out = common::cli::health_of_target(d, url);
     let all = format!("{out:?}");
     let row = named(&json_of(&out), "checks", "external target DB").clone();
     (out.status.code(), row, all)

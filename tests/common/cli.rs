@@ -38,6 +38,17 @@ pub fn init_with_target(dir: &Path, target: &str) {
     assert!(out.status.success(), "init failed: {out:?}");
 }
 
+/// `health --json` in a folder [`init_with_target`] prepared, with `url` as the external target.
+pub fn health_of_target(dir: &Path, url: &str) -> Output {
+    vannactl(dir)
+        .env("TARGET_DB_SOURCE", super::paths::testdata("car_1.sqlite"))
+        .env("ENABLE_TARGET_DB", "true")
+        .env("TARGET_DATABASE_URL", url)
+        .args(["--json", "health"])
+        .output()
+        .unwrap()
+}
+
 /// Parse the single JSON object a `--json` run printed.
 pub fn json_of(out: &Output) -> Value {
     let text = String::from_utf8_lossy(&out.stdout);
