@@ -231,6 +231,17 @@ fn drill_component(
                 Vec::new(),
             ))
         }
+        (Component::Knowledge, components::chroma_dir::KIND) => {
+            let db = file(&mut part, components::chroma_dir::MEMBER)?;
+            // The member is the database a restore puts in place: every record read back with
+            // its vector, as `train` reads the directory.
+            let conn = crate::target::open_readonly(&db.path)?;
+            let e = crate::knowledge::stores::persistent::export(
+                &conn,
+                &crate::fsutil::parent_dir(&db.path),
+            )?;
+            Ok((db.path.display().to_string(), e.counts(), Vec::new()))
+        }
         (Component::Knowledge, "chroma") => {
             let url = scratch.chroma_url.as_deref().context("no Chroma server")?;
             let (names, counts) = chroma::drill(s, url, part)?;

@@ -154,6 +154,10 @@ pub fn create(s: &Settings, opts: &CreateOptions, out: &Output) -> Result<Create
         pending.extend(snap.members);
     }
 
+    let infos_kinds: Vec<(Component, State, String)> = infos
+        .iter()
+        .map(|(c, i)| (*c, i.state, i.kind.clone()))
+        .collect();
     let manifest = Manifest {
         format_version: FORMAT_VERSION,
         tool: "vannactl".into(),
@@ -228,6 +232,8 @@ pub fn create(s: &Settings, opts: &CreateOptions, out: &Output) -> Result<Create
         })?;
     }
 
+    forget_converted_store(s, &infos_kinds);
+
     // Only here, after the archive is complete (members checked against their snapshots while
     // written, committed, checksum file written): a failed run never prunes.
     let pruned = match (&opts.retention, &tz) {
@@ -259,6 +265,21 @@ pub fn create(s: &Settings, opts: &CreateOptions, out: &Output) -> Result<Create
         archives,
         duration_ms: started.elapsed().as_millis(),
     })
+}
+
+/// The former knowledge store kept as `.bak` after its conversion goes once a complete backup
+/// holds the Chroma directory it was converted into.
+fn forget_converted_store(s: &Settings, kinds: &[(Component, State, String)]) {
+    let holds_directory = kinds.iter().any(|(c, st, k)| {
+        *c == Component::Knowledge && *st == State::Present && k == components::chroma_dir::KIND
+    });
+    let bak = crate::knowledge::stores::persistent::legacy::backup_path(&s.knowledge_db_path);
+    if holds_directory && bak.is_file() {
+        match std::fs::remove_file(&bak) {
+            Ok(()) => tracing::info!("removed {} (converted, now backed up)", bak.display()),
+            Err(e) => tracing::warn!("cannot remove {}: {e}", bak.display()),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]

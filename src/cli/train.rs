@@ -4,7 +4,7 @@ use super::{Context, GlobalArgs};
 use crate::knowledge::embed;
 use crate::knowledge::items::Collection;
 use crate::knowledge::ops::{self, PushOutcome, StatusOutcome};
-use crate::knowledge::stores::{self, embedded::EmbeddedStore, Hit};
+use crate::knowledge::stores::{self, Hit};
 use crate::knowledge::train::{self, TrainOptions, TrainOutcome};
 use crate::output::{kv_table, table, Output, Report};
 use anyhow::Result;
@@ -27,12 +27,12 @@ pub struct TrainArgs {
 /// Where the knowledge base and the model are (flags override the variables).
 #[derive(Debug, Args, Clone, Default)]
 pub struct StoreArgs {
-    /// Chroma server to use (overrides CHROMA_URL; empty CHROMA_URL = embedded store)
+    /// Chroma server to use (overrides CHROMA_URL; empty CHROMA_URL = the Chroma directory)
     #[arg(long, global = true, value_name = "URL")]
     pub chroma_url: Option<String>,
-    /// Embedded knowledge store file (overrides KNOWLEDGE_DB_PATH)
+    /// Chroma persistent directory (overrides CHROMA_PATH)
     #[arg(long, global = true, value_name = "PATH")]
-    pub knowledge_db: Option<PathBuf>,
+    pub chroma_path: Option<PathBuf>,
     /// Folder with all-MiniLM-L6-v2 (overrides EMBEDDING_MODEL_DIR)
     #[arg(long, global = true, value_name = "PATH")]
     pub model_dir: Option<PathBuf>,
@@ -116,8 +116,8 @@ pub fn run(g: &GlobalArgs, out: &Output, args: TrainArgs) -> Result<Box<dyn Repo
     if let Some(u) = &args.store.chroma_url {
         flags.insert("CHROMA_URL".to_string(), u.clone());
     }
-    if let Some(p) = &args.store.knowledge_db {
-        flags.insert("KNOWLEDGE_DB_PATH".to_string(), p.display().to_string());
+    if let Some(p) = &args.store.chroma_path {
+        flags.insert("CHROMA_PATH".to_string(), p.display().to_string());
     }
     if let Some(p) = &args.store.model_dir {
         flags.insert("EMBEDDING_MODEL_DIR".to_string(), p.display().to_string());
@@ -237,21 +237,21 @@ pub fn run(g: &GlobalArgs, out: &Output, args: TrainArgs) -> Result<Box<dyn Repo
                     crate::config::mask_url(&url)
                 )));
             }
-            if !s.knowledge_db_path.exists() {
-                return Err(crate::error::fail(
-                    "store_missing",
-                    format!(
-                        "embedded knowledge store {} does not exist; train it first (`vannactl train` with CHROMA_URL empty)",
-                        s.knowledge_db_path.display()
-                    ),
-                ));
-            }
             let _lock = if a.dry_run {
                 None
             } else {
                 Some(crate::lock::acquire(&s.lock_path, "train push")?)
             };
-            let mut from = EmbeddedStore::new(&s.knowledge_db_path);
+            let mut from = stores::open_directory(s)?;
+            if !from.db_path().exists() {
+                return Err(crate::error::fail(
+                    "store_missing",
+                    format!(
+                        "the Chroma directory {} does not exist; train it first (`vannactl train` with CHROMA_URL empty)",
+                        s.chroma_path.display()
+                    ),
+                ));
+            }
             let mut to = ops::chroma_store(s, &url)?;
             let result = ops::push(&mut from, &mut to, a.dry_run);
             if !a.dry_run {

@@ -251,6 +251,9 @@ pub struct Settings {
     pub chroma_tenant: String,
     pub chroma_database: String,
     pub chroma_auth_token: Option<String>,
+    /// The Chroma persistent directory (the default knowledge store).
+    pub chroma_path: PathBuf,
+    /// The former embedded store file, read only to convert it.
     pub knowledge_db_path: PathBuf,
     pub embedding_model_dir: Option<PathBuf>,
     pub train_sample_values: bool,
@@ -296,7 +299,7 @@ impl Settings {
         if let Some(u) = &chroma_url {
             if !(u.starts_with("http://") || u.starts_with("https://")) {
                 return Err(usage(format!(
-                    "CHROMA_URL={} must start with http:// or https:// (or be empty for the embedded store)",
+                    "CHROMA_URL={} must start with http:// or https:// (or be empty for the Chroma directory CHROMA_PATH)",
                     mask_url(u)
                 )));
             }
@@ -359,6 +362,7 @@ impl Settings {
             chroma_database: non_empty(get("CHROMA_DATABASE"))
                 .unwrap_or_else(|| "default_database".into()),
             chroma_auth_token: non_empty(get("CHROMA_AUTH_TOKEN")),
+            chroma_path: path("CHROMA_PATH")?,
             knowledge_db_path: path("KNOWLEDGE_DB_PATH")?,
             embedding_model_dir: non_empty(get("EMBEDDING_MODEL_DIR")).map(PathBuf::from),
             train_sample_values: flag("TRAIN_SAMPLE_VALUES")?,

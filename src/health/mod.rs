@@ -103,8 +103,8 @@ fn groups(settings: &Settings, opts: &Options) -> Vec<Group> {
             format!("Chroma at {}", crate::config::mask_url(u)),
         ),
         None => (
-            "embedded store",
-            format!("knowledge store {}", settings.knowledge_db_path.display()),
+            "chroma directory",
+            format!("Chroma directory {}", settings.chroma_path.display()),
         ),
     };
     vec![

@@ -1,9 +1,9 @@
-//! Inspect and maintain the knowledge base: status, list, query, clear, push (embedded -> Chroma),
+//! Inspect and maintain the knowledge base: status, list, query, clear, push (Chroma directory -> Chroma server),
 //! and the health checks.
 
 use super::embed::{self, Embedder, DIMENSION, MODEL_NAME};
 use super::items::Collection;
-use super::stores::{self, chroma, embedded::EmbeddedStore, Hit, Record, Store};
+use super::stores::{self, chroma, persistent, Hit, Record, Store};
 use crate::config::Settings;
 use crate::error::fail;
 use crate::health::{timed, Check, Status};
@@ -121,9 +121,9 @@ pub struct PushCounts {
     pub copied: usize,
 }
 
-/// Copy the embedded store into a Chroma server (ids the server already has are skipped). Checks
-/// every collection's dimension before writing anything.
-pub fn push(from: &mut EmbeddedStore, to: &mut dyn Store, dry_run: bool) -> Result<PushOutcome> {
+/// Copy one store into another (the Chroma directory into a server, or back): ids the
+/// destination already has are skipped. Checks every collection's dimension before writing.
+pub fn push(from: &mut dyn Store, to: &mut dyn Store, dry_run: bool) -> Result<PushOutcome> {
     let mut plan: Vec<(Collection, Vec<Record>, PushCounts)> = Vec::new();
     for c in Collection::ALL {
         let recs = from.records(c, true)?;
@@ -176,17 +176,40 @@ pub fn health_checks(settings: &Settings) -> Vec<Check> {
     let name = if settings.chroma_url.is_some() {
         "chroma reachable"
     } else {
-        "embedded store"
+        "chroma directory"
     };
     checks.push(timed("knowledge", name, || {
-        if settings.chroma_url.is_none() && !settings.knowledge_db_path.exists() {
-            return (
-                Status::Warn,
-                format!(
-                    "{} does not exist yet; run `vannactl train`",
-                    settings.knowledge_db_path.display()
-                ),
-            );
+        if settings.chroma_url.is_none() {
+            let db = settings.chroma_path.join(persistent::DB_FILE);
+            if settings.knowledge_db_path.is_file() {
+                return (
+                    Status::Warn,
+                    format!(
+                        "{} (vannactl's former format, which the app cannot read) is converted into {} by the next `vannactl train`",
+                        settings.knowledge_db_path.display(),
+                        settings.chroma_path.display()
+                    ),
+                );
+            }
+            if !db.exists() {
+                return (
+                    Status::Warn,
+                    format!(
+                        "{} does not exist yet; run `vannactl train`",
+                        settings.chroma_path.display()
+                    ),
+                );
+            }
+            let mut s: Box<dyn Store> =
+                Box::new(persistent::PersistentStore::new(&settings.chroma_path));
+            return match s.count(Collection::Ddl) {
+                Ok(_) => {
+                    let d = s.describe();
+                    opened = Some(s);
+                    (Status::Ok, format!("{d} opens, schema known"))
+                }
+                Err(e) => (Status::Critical, crate::error::message(&e)),
+            };
         }
         match stores::open(settings) {
             Ok(mut s) => match s.count(Collection::Ddl) {

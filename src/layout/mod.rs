@@ -154,13 +154,23 @@ impl Layout {
             Role::new(
                 "KNOWLEDGE_DB_PATH",
                 shown(&s.knowledge_db_path),
-                "embedded knowledge store",
+                "former knowledge store (converted, then kept as .bak)",
                 Write,
                 File,
                 &s.knowledge_db_path,
             )
             .with_suffixes(SQLITE_SIDE_FILES),
         );
+        if s.chroma_url.is_none() {
+            roles.push(Role::new(
+                "CHROMA_PATH",
+                shown(&s.chroma_path),
+                "Chroma persistent directory",
+                Write,
+                Folder,
+                &s.chroma_path,
+            ));
+        }
         roles.push(Role::new(
             "LOCK_PATH",
             shown(&s.lock_path),

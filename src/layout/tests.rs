@@ -8,6 +8,7 @@ fn layout(root: &Path, env: &[(&str, &str)]) -> Layout {
         ("TARGET_DB_SOURCE", "ROOT/assets/source.db"),
         ("TARGET_DB_PATH", "ROOT/data/vanna_db.db"),
         ("KNOWLEDGE_DB_PATH", "ROOT/data/knowledge.db"),
+        ("CHROMA_PATH", "ROOT/data/chroma"),
         ("LOCK_PATH", "ROOT/data/vannactl.lock"),
         ("LOG_DIR", "ROOT/logs"),
         ("BACKUP_DIR", "ROOT/backups"),

@@ -42,6 +42,7 @@ impl Env {
             ("TARGET_DB_PATH".into(), p("data/target db.db")),
             ("BACKUP_DIR".into(), p("backups")),
             ("KNOWLEDGE_DB_PATH".into(), p("data/knowledge.db")),
+            ("CHROMA_PATH".into(), p("data/chroma")),
             ("LOCK_PATH".into(), p("data/vannactl.lock")),
             ("LOG_DIR".into(), p("logs")),
             (
@@ -61,18 +62,14 @@ impl Env {
         };
         // Target: a small SQLite DB, made into a golden copy by `init`.
         make_sqlite(&env.path("source.db"), "CREATE TABLE cars(id INTEGER PRIMARY KEY, model TEXT); INSERT INTO cars(model) VALUES ('a'),('b'),('c');");
-        // Embedded knowledge store: the store's tables (restore replaces only a file of that
-        // format), with a few records.
-        make_sqlite(
+        // A knowledge base: a store of vannactl's former format, converted into the Chroma
+        // directory by the first command that opens it (see `init`).
+        crate::common::chroma_dir::write_legacy(
             &env.path("data/knowledge.db"),
-            "CREATE TABLE collections(name TEXT PRIMARY KEY, created_at TEXT NOT NULL);
-             CREATE TABLE records(collection TEXT NOT NULL, id TEXT NOT NULL, document TEXT NOT NULL,
-                                  embedding BLOB, source TEXT, added_at TEXT NOT NULL,
-                                  PRIMARY KEY (collection, id));
-             CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
-             INSERT INTO collections VALUES ('sql', 't'), ('ddl', 't');
-             INSERT INTO records VALUES ('sql','q1','SELECT 1', x'00010203', NULL, 't'),
-                                        ('ddl','d1','CREATE TABLE cars(id)', x'0405', NULL, 't');",
+            &[
+                ("sql", "q1-sql", "{\"question\": \"one?\", \"sql\": \"SELECT 1\"}", None),
+                ("ddl", "d1-ddl", "CREATE TABLE cars(id)", Some("schema:cars")),
+            ],
         );
         env
     }
@@ -80,6 +77,8 @@ impl Env {
     /// What `vannactl init` makes: golden copy, migrated system DB, admin user, ontology, demo data.
     fn init(&self) {
         self.ok(&["init", "--seed-rows", SEED_ROWS]);
+        // Converts the store above into data/chroma (the Chroma directory the app opens).
+        self.ok(&["train", "status"]);
     }
 
     /// Embedded SQLite system DB, as `init` creates it.
@@ -221,8 +220,9 @@ impl Env {
         }
     }
 
+    /// The Chroma directory's records (ids, documents, metadata, vectors).
     pub fn knowledge_contents(&self) -> Vec<(String, Vec<String>)> {
-        sqlite::contents(&self.path("data/knowledge.db"))
+        crate::common::chroma_dir::contents(&self.path("data/chroma"))
     }
 
     pub fn target_bytes(&self) -> Vec<u8> {

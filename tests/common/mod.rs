@@ -7,6 +7,7 @@
 #![allow(dead_code)]
 
 pub mod app;
+pub mod chroma_dir;
 pub mod cli;
 pub mod mysql;
 pub mod paths;

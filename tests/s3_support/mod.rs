@@ -289,6 +289,7 @@ pub fn initialised(target_mib: u32) -> Env {
         ("TARGET_DB_PATH".into(), p("data/target db.db")),
         ("BACKUP_DIR".into(), p("backups")),
         ("KNOWLEDGE_DB_PATH".into(), p("data/knowledge.db")),
+        ("CHROMA_PATH".into(), p("data/chroma")),
         ("LOCK_PATH".into(), p("data/vannactl.lock")),
         ("LOG_DIR".into(), p("logs")),
         (

@@ -39,8 +39,9 @@ impl Sandbox {
         self.dir.path().join(p)
     }
 
+    /// The Chroma persistent directory (CHROMA_PATH).
     pub fn store(&self) -> PathBuf {
-        self.path("data/knowledge.db")
+        self.path("data/chroma")
     }
 
     pub fn write(&self, name: &str, text: &str) -> PathBuf {
@@ -59,7 +60,8 @@ impl Sandbox {
     pub fn std_cmd(&self, args: &[&str]) -> std::process::Command {
         let mut c = isolated(self.dir.path());
         c.env("TARGET_DB_PATH", &self.target)
-            .env("KNOWLEDGE_DB_PATH", self.store())
+            .env("CHROMA_PATH", self.store())
+            .env("KNOWLEDGE_DB_PATH", self.path("data/knowledge.db"))
             .env(
                 "DATABASE_URL",
                 format!("sqlite://{}", self.path("data/system.db").display()),

@@ -2,6 +2,7 @@
 //! Every function here dispatches on the configured kind; the archive code never needs to know.
 
 pub mod chroma;
+pub mod chroma_dir;
 pub mod knowledge;
 pub mod owned;
 pub mod pg_data;
@@ -21,6 +22,8 @@ use std::path::{Path, PathBuf};
 
 pub const SYSTEM_PG: &str = "system/postgres.dump";
 pub const SYSTEM_SQLITE: &str = "system/system.db";
+/// vannactl's former knowledge store (archives made before the Chroma directory); restored by
+/// converting it into the directory.
 pub const KNOWLEDGE_DB: &str = "knowledge/knowledge.db";
 pub const TARGET_DB: &str = "target/target.db";
 pub const TARGET_MANIFEST: &str = "target/target.db.manifest.json";
@@ -126,25 +129,7 @@ pub fn snapshot(c: Component, s: &Settings, stage_dir: &Path) -> Result<Snapshot
         },
         Component::Knowledge => match Store::from_settings(s) {
             Store::Chroma { url } => chroma::snapshot(s, &url, stage_dir),
-            Store::Embedded(path) => {
-                let source = path.display().to_string();
-                if !exists(&path)? {
-                    return Ok(absent(
-                        source,
-                        format!("no embedded knowledge store at {} yet", path.display()),
-                    ));
-                }
-                owned::knowledge_store(&path)?;
-                let file = sqlite::snapshot(&path, &stage_dir.join("stage-knowledge.db"))?;
-                let mut info = present("embedded", source);
-                info.counts = sqlite::counts_of(&file.path)?;
-                let (size, sha) = super::archive::hash_file(&file.path)?;
-                let m = staged_member(KNOWLEDGE_DB, &mut info, file, size, sha);
-                Ok(Snapshot {
-                    info,
-                    members: vec![m],
-                })
-            }
+            Store::Directory(_) => chroma_dir::snapshot(s, stage_dir),
         },
         Component::Target => {
             let path = &s.target_db_path;
@@ -214,7 +199,9 @@ pub fn restore_dest(member: &str, s: &Settings, stage_dir: &Path) -> Option<Dest
             SystemDbUrl::Sqlite(p) => Some(Dest::File(p.clone())),
             SystemDbUrl::Postgres(_) => None,
         },
-        KNOWLEDGE_DB => Some(Dest::File(s.knowledge_db_path.clone())),
+        KNOWLEDGE_DB | chroma_dir::MEMBER => Some(Dest::File(
+            stage_dir.join(format!("restore-{}", member.replace('/', "-"))),
+        )),
         m if chroma::is_member(m) => Some(Dest::File(
             stage_dir.join(format!("restore-{}", m.replace('/', "-"))),
         )),
@@ -239,7 +226,9 @@ fn expected_counts<'a>(manifest: &'a Manifest, member: &str) -> Option<&'a BTree
 pub fn check_staged_file(manifest: &Manifest, member: &str, path: &Path) -> Result<()> {
     let empty = BTreeMap::new();
     let counts = expected_counts(manifest, member).unwrap_or(&empty);
-    if member.ends_with(".db") {
+    if member == chroma_dir::MEMBER {
+        chroma_dir::check_member(path, counts)
+    } else if member.ends_with(".db") {
         sqlite::integrity_check(path)?;
         // The golden copy's "count" is its size, already checked with its SHA-256.
         if member == TARGET_DB || counts.is_empty() {
@@ -306,10 +295,10 @@ pub fn incompatibility(
             )),
             // Reachable, and the tenant/database exist: checked before anything changes.
             Store::Chroma { url } => chroma::connect(s, &url).err(),
-            Store::Embedded(_) if archived.kind != "embedded" => Some(fail(
+            Store::Directory(_) if archived.kind != chroma_dir::KIND && archived.kind != "embedded" => Some(fail(
                 "archive_incompatible",
                 format!(
-                    "the archive holds a {} knowledge store but this configuration uses the embedded store; \
+                    "the archive holds a {} knowledge store but this configuration uses the Chroma directory CHROMA_PATH; \
                      set CHROMA_URL (and CHROMA_TENANT/CHROMA_DATABASE) to restore it",
                     archived.kind
                 ),
@@ -347,7 +336,7 @@ pub fn apply(c: Component, mut staged: StagedComponent, s: &Settings) -> Result<
         },
         Component::Knowledge => match Store::from_settings(s) {
             Store::Chroma { url } => chroma::apply(staged, s, &url),
-            Store::Embedded(p) => sqlite::apply(staged.take(KNOWLEDGE_DB)?, &p),
+            Store::Directory(_) => chroma_dir::apply(staged, s),
         },
         Component::Target => {
             let file = staged.take(TARGET_DB)?;
@@ -369,7 +358,7 @@ pub fn remove(c: Component, s: &Settings) -> Result<()> {
         },
         Component::Knowledge => match Store::from_settings(s) {
             Store::Chroma { url } => chroma::remove(s, &url),
-            Store::Embedded(p) => sqlite::remove(&p),
+            Store::Directory(_) => chroma_dir::remove(s),
         },
         Component::Target => target::remove(&s.target_db_path),
     }
@@ -391,12 +380,7 @@ pub fn current_counts(c: Component, s: &Settings) -> Result<Option<BTreeMap<Stri
         },
         Component::Knowledge => match Store::from_settings(s) {
             Store::Chroma { url } => chroma::counts(&chroma::connect(s, &url)?),
-            Store::Embedded(p) => {
-                if !exists(&p)? {
-                    return Ok(None);
-                }
-                sqlite::counts_of(&p).map(Some)
-            }
+            Store::Directory(_) => chroma_dir::current_counts(s),
         },
         Component::Target => match std::fs::metadata(&s.target_db_path) {
             Ok(m) => Ok(Some([("bytes".to_string(), m.len())].into())),
@@ -412,7 +396,7 @@ pub fn temp_dirs(s: &Settings) -> Vec<PathBuf> {
     if let SystemDbUrl::Sqlite(p) = &s.database_url {
         v.push(crate::fsutil::parent_dir(p));
     }
-    v.push(crate::fsutil::parent_dir(&s.knowledge_db_path));
+    v.push(crate::fsutil::parent_dir(&s.chroma_path));
     v.push(crate::fsutil::parent_dir(&s.target_db_path));
     v.sort();
     v.dedup();

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 /// How long to wait for another process's write lock before giving up.
 const BUSY_LIMIT: Duration = Duration::from_secs(30);
 
-fn copy_db(src: &Connection, dst: &mut Connection, what: &str) -> Result<()> {
+pub(super) fn copy_db(src: &Connection, dst: &mut Connection, what: &str) -> Result<()> {
     let backup = Backup::new(src, dst).with_context(|| format!("cannot start copying {what}"))?;
     let started = Instant::now();
     loop {

@@ -1,8 +1,9 @@
-//! Where the knowledge base lives: a Chroma server (what the app reads in production) or the embedded
-//! store (one SQLite file with the same collections, ids, documents and embeddings).
+//! Where the knowledge base lives: a Chroma server (`CHROMA_URL`) or, by default, the Chroma
+//! persistent directory the app's `PersistentClient` opens (`CHROMA_PATH`). Same collections, ids,
+//! documents, metadata and embeddings in both.
 
 pub mod chroma;
-pub mod embedded;
+pub mod persistent;
 
 use super::items::Collection;
 use crate::config::Settings;
@@ -95,14 +96,27 @@ pub trait Store {
     }
 }
 
-/// The store the settings select: Chroma when CHROMA_URL is set, else the embedded file.
+/// The store the settings select: Chroma when CHROMA_URL is set, else the persistent directory
+/// (into which a store of vannactl's former format is converted first, once).
 pub fn open(settings: &Settings) -> Result<Box<dyn Store>> {
     match &settings.chroma_url {
         Some(url) => Ok(Box::new(chroma::ChromaStore::connect(
             chroma::ChromaConfig::from_settings(settings, url),
         )?)),
-        None => Ok(Box::new(embedded::EmbeddedStore::new(
-            &settings.knowledge_db_path,
-        ))),
+        None => Ok(Box::new(open_directory(settings)?)),
     }
+}
+
+/// The persistent directory `CHROMA_PATH`, after converting a store of the former format.
+pub fn open_directory(settings: &Settings) -> Result<persistent::PersistentStore> {
+    let mut store = persistent::PersistentStore::new(&settings.chroma_path);
+    if let Some(n) = persistent::legacy::convert(&settings.knowledge_db_path, &mut store)? {
+        tracing::warn!(
+            "converted the knowledge store {} into the Chroma directory {} ({n} records, nothing re-embedded); the old file is kept as {} until the next verified backup",
+            settings.knowledge_db_path.display(),
+            settings.chroma_path.display(),
+            persistent::legacy::backup_path(&settings.knowledge_db_path).display()
+        );
+    }
+    Ok(store)
 }
