@@ -991,7 +991,7 @@ _vannactl() {
             return 0
             ;;
         vannactl__subcmd__train)
-            opts="-q -v -y -h -V --pairs --docs --prune --dry-run --chroma-url --knowledge-db --model-dir --env-file --no-dotenv --json --quiet --verbose --yes --actor --app-env --metrics-file --help --version status list query clear push help"
+            opts="-q -v -y -h -V --pairs --docs --prune --dry-run --chroma-url --chroma-path --model-dir --env-file --no-dotenv --json --quiet --verbose --yes --actor --app-env --metrics-file --help --version status list query clear push help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1009,7 +1009,7 @@ _vannactl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --knowledge-db)
+                --chroma-path)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1041,7 +1041,7 @@ _vannactl() {
             return 0
             ;;
         vannactl__subcmd__train__subcmd__clear)
-            opts="-q -v -y -h -V --collection --chroma-url --knowledge-db --model-dir --env-file --no-dotenv --json --quiet --verbose --yes --actor --app-env --metrics-file --help --version"
+            opts="-q -v -y -h -V --collection --chroma-url --chroma-path --model-dir --env-file --no-dotenv --json --quiet --verbose --yes --actor --app-env --metrics-file --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1055,7 +1055,7 @@ _vannactl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --knowledge-db)
+                --chroma-path)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1185,7 +1185,7 @@ _vannactl() {
             return 0
             ;;
         vannactl__subcmd__train__subcmd__list)
-            opts="-q -v -y -h -V --collection --chroma-url --knowledge-db --model-dir --env-file --no-dotenv --json --quiet --verbose --yes --actor --app-env --metrics-file --help --version"
+            opts="-q -v -y -h -V --collection --chroma-url --chroma-path --model-dir --env-file --no-dotenv --json --quiet --verbose --yes --actor --app-env --metrics-file --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1199,7 +1199,7 @@ _vannactl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --knowledge-db)
+                --chroma-path)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1231,7 +1231,7 @@ _vannactl() {
             return 0
             ;;
         vannactl__subcmd__train__subcmd__push)
-            opts="-q -v -y -h -V --dry-run --chroma-url --knowledge-db --model-dir --env-file --no-dotenv --json --quiet --verbose --yes --actor --app-env --metrics-file --help --version"
+            opts="-q -v -y -h -V --dry-run --chroma-url --chroma-path --model-dir --env-file --no-dotenv --json --quiet --verbose --yes --actor --app-env --metrics-file --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1241,7 +1241,7 @@ _vannactl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --knowledge-db)
+                --chroma-path)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1273,7 +1273,7 @@ _vannactl() {
             return 0
             ;;
         vannactl__subcmd__train__subcmd__query)
-            opts="-k -q -v -y -h -V --top-k --collection --chroma-url --knowledge-db --model-dir --env-file --no-dotenv --json --quiet --verbose --yes --actor --app-env --metrics-file --help --version"
+            opts="-k -q -v -y -h -V --top-k --collection --chroma-url --chroma-path --model-dir --env-file --no-dotenv --json --quiet --verbose --yes --actor --app-env --metrics-file --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1295,7 +1295,7 @@ _vannactl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --knowledge-db)
+                --chroma-path)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1327,7 +1327,7 @@ _vannactl() {
             return 0
             ;;
         vannactl__subcmd__train__subcmd__status)
-            opts="-q -v -y -h -V --chroma-url --knowledge-db --model-dir --env-file --no-dotenv --json --quiet --verbose --yes --actor --app-env --metrics-file --help --version"
+            opts="-q -v -y -h -V --chroma-url --chroma-path --model-dir --env-file --no-dotenv --json --quiet --verbose --yes --actor --app-env --metrics-file --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1337,7 +1337,7 @@ _vannactl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --knowledge-db)
+                --chroma-path)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -89,8 +89,8 @@ complete -c vannactl -n "__fish_vannactl_using_subcommand seed" -s h -l help -d 
 complete -c vannactl -n "__fish_vannactl_using_subcommand seed" -s V -l version -d 'Print version'
 complete -c vannactl -n "__fish_vannactl_using_subcommand train; and not __fish_seen_subcommand_from status list query clear push help" -l pairs -d 'Question/SQL training file (YAML or JSON list of {question, sql}); repeatable. Default: every file in ONTOLOGY_DIR/pairs/' -r -F
 complete -c vannactl -n "__fish_vannactl_using_subcommand train; and not __fish_seen_subcommand_from status list query clear push help" -l docs -d 'Documentation file (Markdown/text, one item per heading section); repeatable. Default: every file in ONTOLOGY_DIR/docs/' -r -F
-complete -c vannactl -n "__fish_vannactl_using_subcommand train; and not __fish_seen_subcommand_from status list query clear push help" -l chroma-url -d 'Chroma server to use (overrides CHROMA_URL; empty CHROMA_URL = embedded store)' -r
-complete -c vannactl -n "__fish_vannactl_using_subcommand train; and not __fish_seen_subcommand_from status list query clear push help" -l knowledge-db -d 'Embedded knowledge store file (overrides KNOWLEDGE_DB_PATH)' -r -F
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and not __fish_seen_subcommand_from status list query clear push help" -l chroma-url -d 'Chroma server to use (overrides CHROMA_URL; empty CHROMA_URL = the Chroma directory)' -r
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and not __fish_seen_subcommand_from status list query clear push help" -l chroma-path -d 'Chroma persistent directory (overrides CHROMA_PATH)' -r -F
 complete -c vannactl -n "__fish_vannactl_using_subcommand train; and not __fish_seen_subcommand_from status list query clear push help" -l model-dir -d 'Folder with all-MiniLM-L6-v2 (overrides EMBEDDING_MODEL_DIR)' -r -F
 complete -c vannactl -n "__fish_vannactl_using_subcommand train; and not __fish_seen_subcommand_from status list query clear push help" -l env-file -d 'Read configuration from this env file instead of ./.env' -r -F
 complete -c vannactl -n "__fish_vannactl_using_subcommand train; and not __fish_seen_subcommand_from status list query clear push help" -l actor -d 'Who is acting, for the audit log (default: OS user@host)' -r
@@ -111,8 +111,8 @@ complete -c vannactl -n "__fish_vannactl_using_subcommand train; and not __fish_
 complete -c vannactl -n "__fish_vannactl_using_subcommand train; and not __fish_seen_subcommand_from status list query clear push help" -f -a "clear" -d 'Remove all items of the given collections (all by default); asks first'
 complete -c vannactl -n "__fish_vannactl_using_subcommand train; and not __fish_seen_subcommand_from status list query clear push help" -f -a "push" -d 'Copy the embedded store into a Chroma server (promote a dev knowledge base)'
 complete -c vannactl -n "__fish_vannactl_using_subcommand train; and not __fish_seen_subcommand_from status list query clear push help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from status" -l chroma-url -d 'Chroma server to use (overrides CHROMA_URL; empty CHROMA_URL = embedded store)' -r
-complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from status" -l knowledge-db -d 'Embedded knowledge store file (overrides KNOWLEDGE_DB_PATH)' -r -F
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from status" -l chroma-url -d 'Chroma server to use (overrides CHROMA_URL; empty CHROMA_URL = the Chroma directory)' -r
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from status" -l chroma-path -d 'Chroma persistent directory (overrides CHROMA_PATH)' -r -F
 complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from status" -l model-dir -d 'Folder with all-MiniLM-L6-v2 (overrides EMBEDDING_MODEL_DIR)' -r -F
 complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from status" -l env-file -d 'Read configuration from this env file instead of ./.env' -r -F
 complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from status" -l actor -d 'Who is acting, for the audit log (default: OS user@host)' -r
@@ -126,8 +126,8 @@ complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen
 complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from status" -s h -l help -d 'Print help'
 complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from status" -s V -l version -d 'Print version'
 complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from list" -l collection -d 'Only this collection (ddl, documentation, sql); repeatable' -r
-complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from list" -l chroma-url -d 'Chroma server to use (overrides CHROMA_URL; empty CHROMA_URL = embedded store)' -r
-complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from list" -l knowledge-db -d 'Embedded knowledge store file (overrides KNOWLEDGE_DB_PATH)' -r -F
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from list" -l chroma-url -d 'Chroma server to use (overrides CHROMA_URL; empty CHROMA_URL = the Chroma directory)' -r
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from list" -l chroma-path -d 'Chroma persistent directory (overrides CHROMA_PATH)' -r -F
 complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from list" -l model-dir -d 'Folder with all-MiniLM-L6-v2 (overrides EMBEDDING_MODEL_DIR)' -r -F
 complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from list" -l env-file -d 'Read configuration from this env file instead of ./.env' -r -F
 complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from list" -l actor -d 'Who is acting, for the audit log (default: OS user@host)' -r
@@ -142,8 +142,8 @@ complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen
 complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
 complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from query" -s k -l top-k -d 'Results per collection (Vanna\'s default n_results is 10)' -r
 complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from query" -l collection -d 'Only this collection; repeatable' -r
-complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from query" -l chroma-url -d 'Chroma server to use (overrides CHROMA_URL; empty CHROMA_URL = embedded store)' -r
-complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from query" -l knowledge-db -d 'Embedded knowledge store file (overrides KNOWLEDGE_DB_PATH)' -r -F
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from query" -l chroma-url -d 'Chroma server to use (overrides CHROMA_URL; empty CHROMA_URL = the Chroma directory)' -r
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from query" -l chroma-path -d 'Chroma persistent directory (overrides CHROMA_PATH)' -r -F
 complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from query" -l model-dir -d 'Folder with all-MiniLM-L6-v2 (overrides EMBEDDING_MODEL_DIR)' -r -F
 complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from query" -l env-file -d 'Read configuration from this env file instead of ./.env' -r -F
 complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from query" -l actor -d 'Who is acting, for the audit log (default: OS user@host)' -r
@@ -157,8 +157,8 @@ complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen
 complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from query" -s h -l help -d 'Print help'
 complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from query" -s V -l version -d 'Print version'
 complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from clear" -l collection -d 'Only this collection; repeatable' -r
-complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from clear" -l chroma-url -d 'Chroma server to use (overrides CHROMA_URL; empty CHROMA_URL = embedded store)' -r
-complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from clear" -l knowledge-db -d 'Embedded knowledge store file (overrides KNOWLEDGE_DB_PATH)' -r -F
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from clear" -l chroma-url -d 'Chroma server to use (overrides CHROMA_URL; empty CHROMA_URL = the Chroma directory)' -r
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from clear" -l chroma-path -d 'Chroma persistent directory (overrides CHROMA_PATH)' -r -F
 complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from clear" -l model-dir -d 'Folder with all-MiniLM-L6-v2 (overrides EMBEDDING_MODEL_DIR)' -r -F
 complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from clear" -l env-file -d 'Read configuration from this env file instead of ./.env' -r -F
 complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from clear" -l actor -d 'Who is acting, for the audit log (default: OS user@host)' -r
@@ -171,8 +171,8 @@ complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen
 complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from clear" -s y -l yes -d 'Answer yes to confirmations of destructive actions (for scripts)'
 complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from clear" -s h -l help -d 'Print help'
 complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from clear" -s V -l version -d 'Print version'
-complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from push" -l chroma-url -d 'Chroma server to use (overrides CHROMA_URL; empty CHROMA_URL = embedded store)' -r
-complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from push" -l knowledge-db -d 'Embedded knowledge store file (overrides KNOWLEDGE_DB_PATH)' -r -F
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from push" -l chroma-url -d 'Chroma server to use (overrides CHROMA_URL; empty CHROMA_URL = the Chroma directory)' -r
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from push" -l chroma-path -d 'Chroma persistent directory (overrides CHROMA_PATH)' -r -F
 complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from push" -l model-dir -d 'Folder with all-MiniLM-L6-v2 (overrides EMBEDDING_MODEL_DIR)' -r -F
 complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from push" -l env-file -d 'Read configuration from this env file instead of ./.env' -r -F
 complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from push" -l actor -d 'Who is acting, for the audit log (default: OS user@host)' -r

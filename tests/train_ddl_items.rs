@@ -207,25 +207,14 @@ fn a_changed_table_replaces_its_item_in_the_same_run() {
 
     // An item the app wrote itself (no vannactl source), even one for the same table, is never
     // touched.
-    let foreign = sb.store();
-    {
-        let c = Connection::open(&foreign).unwrap();
-        let n: i64 = c
-            .query_row(
-                "SELECT count(*) FROM records WHERE collection = 'ddl'",
-                [],
-                |r| r.get(0),
-            )
-            .unwrap();
-        assert_eq!(n, 6);
-        c.execute(
-            "INSERT INTO records (collection, id, document, embedding, source, added_at)
-             SELECT collection, 'app-ddl', 'CREATE TABLE car_makers (x)', embedding, NULL, added_at FROM records
-             WHERE collection = 'ddl' LIMIT 1",
-            [],
-        )
-        .unwrap();
-    }
+    let store = sb.store();
+    common::chroma_dir::app(&[
+        "add-raw",
+        store.to_str().unwrap(),
+        "ddl",
+        "app-ddl",
+        "CREATE TABLE car_makers (x)",
+    ]);
     let before = ddl_items(&sb);
     assert_eq!(before.len(), 7, "{before:?}");
 

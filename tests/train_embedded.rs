@@ -1,4 +1,5 @@
-//! `vannactl train` end to end against the embedded knowledge store, on the shared sample databases.
+//! `vannactl train` end to end against the Chroma persistent directory (the default store), on the
+//! shared sample databases.
 
 mod common;
 mod train_support;
@@ -255,34 +256,19 @@ fn bad_inputs_fail_clearly_and_write_nothing() {
     );
     assert!(!sb.store().exists());
 
-    // Wrong dimension in an existing collection: refused, the store unchanged.
-    std::fs::create_dir_all(sb.path("data")).unwrap();
-    let c = Connection::open(sb.store()).unwrap();
-    c.execute_batch(
-        "CREATE TABLE collections (name TEXT PRIMARY KEY, created_at TEXT NOT NULL);
-         CREATE TABLE records (collection TEXT NOT NULL, id TEXT NOT NULL, document TEXT NOT NULL, embedding BLOB NOT NULL,
-                               source TEXT, added_at TEXT NOT NULL, PRIMARY KEY (collection, id));
-         CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-         INSERT INTO collections VALUES ('ddl', 'now');",
-    )
-    .unwrap();
-    c.execute(
-        "INSERT INTO records VALUES ('ddl', 'x-ddl', 'old', ?1, 'schema:table x', 'now')",
-        [vec![0u8; 12]],
-    )
-    .unwrap();
-    drop(c);
+    // Wrong dimension in an existing collection (a directory Chroma made with 3-dimensional
+    // vectors): refused, the directory unchanged.
+    let store = sb.store();
+    common::chroma_dir::app(&["create", store.to_str().unwrap(), "2", "3"]);
+    let db = store.join("chroma.sqlite3");
+    let before = common::sha256_file(&db);
     let e = sb.json(&["train"], 1);
     assert_eq!(e["error"]["kind"], "dimension_mismatch");
     assert!(e["error"]["message"]
         .as_str()
         .unwrap()
         .contains("3-dimensional"));
-    let n: i64 = Connection::open(sb.store())
-        .unwrap()
-        .query_row("SELECT count(*) FROM records", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(n, 1);
+    assert_eq!(common::sha256_file(&db), before);
 
     // A missing golden copy.
     std::fs::remove_file(&sb.target).unwrap();
@@ -299,12 +285,7 @@ fn bad_inputs_fail_clearly_and_write_nothing() {
 fn read_commands_leave_the_store_file_untouched() {
     let sb = Sandbox::new("car_1.sqlite");
     sb.json(&["train"], 0);
-    // A rollback-journal copy: any read-write open by vannactl would switch it back to WAL.
-    let store = sb.store();
-    Connection::open(&store)
-        .unwrap()
-        .pragma_update(None, "journal_mode", "DELETE")
-        .unwrap();
+    let store = sb.store().join("chroma.sqlite3");
     let before = common::sha256_file(&store);
     sb.json(&["train", "status"], 0);
     sb.json(&["train", "list"], 0);
@@ -318,7 +299,7 @@ fn read_commands_leave_the_store_file_untouched() {
     let side: Vec<_> = std::fs::read_dir(store.parent().unwrap())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with("knowledge.db-"))
+        .filter(|n| n.starts_with("chroma.sqlite3-"))
         .collect();
     assert!(side.is_empty(), "side files appeared: {side:?}");
     // Writing still works after reads in the same process (train reads, then writes).

@@ -117,3 +117,28 @@ pub fn write_legacy(path: &Path, records: &[(&str, &str, &str, Option<&str>)]) {
         .unwrap();
     }
 }
+
+/// Run `tests/python/chroma_dir_app.py` with the test venv's python (chromadb 1.5.9, vanna);
+/// its JSON answer. Panics with its stderr when it fails.
+pub fn app(args: &[&str]) -> serde_json::Value {
+    app_with(&crate::common::paths::python(), args)
+}
+
+/// [`app`] with another interpreter (the chromadb 1.0.x venv).
+pub fn app_with(python: &Path, args: &[&str]) -> serde_json::Value {
+    let script = crate::common::paths::repo().join("tests/python/chroma_dir_app.py");
+    let out = std::process::Command::new(python)
+        .arg(script)
+        .args(args)
+        .env("ANONYMIZED_TELEMETRY", "False")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "chroma_dir_app.py {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(text.lines().last().unwrap_or("null"))
+        .unwrap_or_else(|e| panic!("chroma_dir_app.py {args:?} printed {text}: {e}"))
+}

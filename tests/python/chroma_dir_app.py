@@ -9,8 +9,12 @@ Vanna's ChromaDB_VectorStore(config={"path": DIR}), as the Python app opens it.
         what the app does when a user confirms a query (Vanna's add_question_sql)
     python chroma_dir_app.py dump DIR
         {collection: {id: {"document", "metadata", "embedding"}}} on stdout, through the client
-    python chroma_dir_app.py create DIR N
-        chromadb itself creates the directory with N records in collection "ddl"
+    python chroma_dir_app.py create DIR N [DIM]
+        chromadb itself creates the directory with N records (DIM dimensions, default 384) in
+        collection "ddl"
+    python chroma_dir_app.py add-raw DIR COLLECTION ID DOCUMENT
+        the app adds a record of its own (no metadata) with the embedding of the collection's
+        first record
     python chroma_dir_app.py version
         the chromadb version
 
@@ -118,14 +122,21 @@ def main():
         print(json.dumps({"id": a.add_question_sql(question=q, sql=sql)}))
     elif cmd == "dump":
         print(json.dumps(dump(sys.argv[2])))
+    elif cmd == "add-raw":
+        path, name, rid, doc = sys.argv[2:6]
+        col = client(path).get_collection(name, embedding_function=None)
+        first = col.get(limit=1, include=["embeddings"])["embeddings"][0]
+        col.add(ids=[rid], documents=[doc], embeddings=[list(first)])
+        print(json.dumps({"count": col.count()}))
     elif cmd == "create":
         path, n = sys.argv[2], int(sys.argv[3])
+        dim = int(sys.argv[4]) if len(sys.argv) > 4 else 384
         import random
 
         rnd = random.Random(7)
         col = client(path).get_or_create_collection("ddl", embedding_function=None)
         ids = [f"chroma-{i}-ddl" for i in range(n)]
-        vecs = [[rnd.uniform(-1, 1) for _ in range(384)] for _ in range(n)]
+        vecs = [[rnd.uniform(-1, 1) for _ in range(dim)] for _ in range(n)]
         for s in range(0, n, 500):
             col.add(ids=ids[s:s + 500], documents=[f"CREATE TABLE t{i} (x INTEGER)" for i in range(s, min(n, s + 500))],
                     embeddings=vecs[s:s + 500], metadatas=[{"made_by": "chromadb", "n": i} for i in range(s, min(n, s + 500))])
