@@ -13,12 +13,8 @@ use vannactl::backup::manifest::{Component, State};
 
 fn change_everything(env: &Env) {
     env.system_exec(common::app::APP_CHANGES);
-    Connection::open(env.path("data/knowledge.db"))
-        .unwrap()
-        .execute_batch(
-            "DELETE FROM records WHERE id = 'q1'; INSERT INTO records VALUES ('documentation','n','new',NULL,NULL,'t');",
-        )
-        .unwrap();
+    // The knowledge base changes through Chroma's log, as a `train clear` writes it.
+    env.ok(&["--yes", "train", "clear", "--collection", "sql"]);
     env.change_target();
 }
 
@@ -46,10 +42,9 @@ fn roundtrip(env: Env, kind: &str) {
     assert_eq!(sys.counts["users"], 1);
     assert_eq!(sys.counts["accounting_transactions"], 2000);
     assert!(sys.server_version.is_some());
-    assert_eq!(
-        m.component(Component::Knowledge).unwrap().counts["records"],
-        2
-    );
+    let kn = m.component(Component::Knowledge).unwrap();
+    assert_eq!(kn.kind, "chroma-directory");
+    assert_eq!((kn.counts["ddl"], kn.counts["sql"]), (1, 1));
     env.ok(&["backup", "verify", &archive]);
 
     change_everything(&env);
@@ -77,13 +72,12 @@ fn roundtrip(env: Env, kind: &str) {
     assert_eq!(env.system_contents(), sys1);
     assert_eq!(env.knowledge_contents(), kn1);
 
-    // A component whose file is gone comes back by rename, mode 0600 (password hashes, embeddings).
-    std::fs::remove_file(env.path("data/knowledge.db")).unwrap();
+    // A component whose directory is gone comes back.
+    std::fs::remove_dir_all(env.path("data/chroma")).unwrap();
     let r = env.ok(&["--yes", "restore", "--only", "knowledge", &archive]);
     assert_eq!(r["components"][1]["outcome"], "restored");
     assert_eq!(r["components"][0]["outcome"], "not-selected");
     assert_eq!(env.knowledge_contents(), kn0);
-    assert_eq!(mode(&env.path("data/knowledge.db")), 0o600);
 }
 
 #[test]
@@ -140,13 +134,13 @@ fn postgres_failed_component_rolls_back_earlier_ones() {
 #[test]
 fn missing_components_are_recorded_absent_not_errors() {
     let env = Env::sqlite();
-    std::fs::remove_file(env.path("data/knowledge.db")).unwrap();
+    std::fs::remove_dir_all(env.path("data/chroma")).unwrap();
     let v = env.ok(&["backup"]);
     assert_eq!(v["components"][1]["state"], "absent");
     assert!(v["components"][1]["note"]
         .as_str()
         .unwrap()
-        .contains("knowledge.db"));
+        .contains("data/chroma"));
     let m = read_manifest(Path::new(v["archive"].as_str().unwrap())).unwrap();
     assert_eq!(
         m.component(Component::Knowledge).unwrap().state,

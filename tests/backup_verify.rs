@@ -84,9 +84,9 @@ fn verify_reports_member_mismatch_missing_extra_and_bad_manifest_precisely() {
     let archive = env.backup();
     let mut m = read_manifest(&archive).unwrap();
     // Keep one component so the crafted archives stay small.
-    m.members.retain(|x| x.path == "knowledge/knowledge.db");
+    m.members.retain(|x| x.path == "knowledge/chroma/chroma.sqlite3");
     for (_, c) in m.components.iter_mut() {
-        c.members.retain(|x| x == "knowledge/knowledge.db");
+        c.members.retain(|x| x == "knowledge/chroma/chroma.sqlite3");
         if c.members.is_empty() {
             c.state = vannactl::backup::manifest::State::Absent;
         }
@@ -102,11 +102,11 @@ fn verify_reports_member_mismatch_missing_extra_and_bad_manifest_precisely() {
         &ok,
         &[
             ("manifest.json", r, good.clone()),
-            ("knowledge/knowledge.db", r, data.clone()),
+            ("knowledge/chroma/chroma.sqlite3", r, data.clone()),
         ],
     );
     // Hashes fine, but the deep check finds the member is no SQLite database.
-    verify_fails(&env, &ok, "knowledge/knowledge.db");
+    verify_fails(&env, &ok, "knowledge/chroma/chroma.sqlite3");
 
     let mut other = data.clone();
     other[0] ^= 0x20;
@@ -115,21 +115,21 @@ fn verify_reports_member_mismatch_missing_extra_and_bad_manifest_precisely() {
         &p,
         &[
             ("manifest.json", r, good.clone()),
-            ("knowledge/knowledge.db", r, other),
+            ("knowledge/chroma/chroma.sqlite3", r, other),
         ],
     );
-    verify_fails(&env, &p, "member knowledge/knowledge.db: sha256");
+    verify_fails(&env, &p, "member knowledge/chroma/chroma.sqlite3: sha256");
 
     let p = env.path("missing.tar.gz");
     craft(&p, &[("manifest.json", r, good.clone())]);
-    verify_fails(&env, &p, "missing member(s) knowledge/knowledge.db");
+    verify_fails(&env, &p, "missing member(s) knowledge/chroma/chroma.sqlite3");
 
     let p = env.path("extra.tar.gz");
     craft(
         &p,
         &[
             ("manifest.json", r, good.clone()),
-            ("knowledge/knowledge.db", r, data.clone()),
+            ("knowledge/chroma/chroma.sqlite3", r, data.clone()),
             ("system/extra.db", r, b"x".to_vec()),
         ],
     );
@@ -147,7 +147,7 @@ fn verify_reports_member_mismatch_missing_extra_and_bad_manifest_precisely() {
     verify_fails(&env, &p, "manifest.json does not parse");
 
     let p = env.path("nomanifest.tar.gz");
-    craft(&p, &[("knowledge/knowledge.db", r, data.clone())]);
+    craft(&p, &[("knowledge/chroma/chroma.sqlite3", r, data.clone())]);
     verify_fails(&env, &p, "not manifest.json");
 
     let mut newer: serde_json::Value = serde_json::from_slice(&good).unwrap();

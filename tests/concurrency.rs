@@ -1,5 +1,5 @@
 //! `backup`, `restore`, `init`, `train` and `golden-copy` started at the same moment against one
-//! deployment made by `vannactl init` (demo data, admin user, ontology, embedded knowledge store,
+//! deployment made by `vannactl init` (demo data, admin user, ontology, Chroma directory,
 //! golden copy), on the SQLite and the PostgreSQL system DB, several rounds.
 //!
 //! The operation lock fails fast (src/lock.rs): the one process that gets it runs, every other
@@ -128,7 +128,7 @@ impl Deployment {
             .collect();
         State {
             system: sorted(system),
-            knowledge: sorted(sqlite::contents(&self.path("data/knowledge.db"))),
+            knowledge: sorted(common::chroma_dir::contents(&self.path("data/chroma"))),
             target_sha256: common::sha256_file(&self.path("data/vanna_db.db")),
             target_manifest: std::fs::read_to_string(self.path("data/vanna_db.db.manifest.json"))
                 .unwrap(),

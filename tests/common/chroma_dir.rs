@@ -7,7 +7,7 @@ use rusqlite::{params, Connection, OpenFlags};
 use std::collections::BTreeMap;
 use std::path::Path;
 
-/// collection -> sorted "id | document+metadata JSON | vector hex" of every live record written
+/// collection -> sorted "id | document+metadata JSON | vector hash" of every live record written
 /// through the log (what vannactl writes); materialised records (after the app opened the
 /// directory) are listed as "id | materialised". Empty when there is no directory.
 pub fn contents(dir: &Path) -> Vec<(String, Vec<String>)> {
@@ -61,18 +61,22 @@ pub fn contents(dir: &Path) -> Vec<(String, Vec<String>)> {
                 _ => {
                     let meta: serde_json::Value =
                         serde_json::from_str(meta.as_deref().unwrap_or("null")).unwrap();
+                    // The vector by its hash: exact, and short enough to print in a failure.
                     live.entry(rid).or_insert(format!(
-                        "{} | {}",
+                        "{} | vector sha256 {}",
                         serde_json::to_string(&meta).unwrap(),
-                        vec.unwrap_or_default()
+                        &crate::common::sha256_hex(vec.unwrap_or_default().as_bytes())[..16]
                     ));
                 }
             }
         }
-        out.push((
-            name,
-            live.into_iter().map(|(k, v)| format!("{k} | {v}")).collect(),
-        ));
+        // An empty collection is as good as none: Vanna creates its collections when it starts.
+        if !live.is_empty() {
+            out.push((
+                name,
+                live.into_iter().map(|(k, v)| format!("{k} | {v}")).collect(),
+            ));
+        }
     }
     out
 }
