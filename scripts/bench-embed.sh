@@ -23,7 +23,7 @@ bin="${CARGO_TARGET_DIR:-$root/target}/$profile/vannactl"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 cp "$data/car_1.sqlite" "$tmp/target.db"
-export TARGET_DB_PATH="$tmp/target.db" KNOWLEDGE_DB_PATH="$tmp/knowledge.db" EMBEDDING_MODEL_DIR="$VANNACTL_TEST_MODEL_DIR" \
+export TARGET_DB_PATH="$tmp/target.db" CHROMA_PATH="$tmp/chroma" EMBEDDING_MODEL_DIR="$VANNACTL_TEST_MODEL_DIR" \
        DATABASE_URL="sqlite://$tmp/system.db" LOG_DIR="$tmp/logs" LOCK_PATH="$tmp/lock" ONTOLOGY_DIR="$tmp/ontology"
 unset CHROMA_URL
 

@@ -1,6 +1,7 @@
 # Source this file: prepares (once, cached outside the clone) what the end-to-end tests need and
 # exports where it is:
 #   VANNACTL_TEST_PYTHON     python of a venv with chromadb, vanna, bcrypt, numpy, tokenizers
+#   VANNACTL_TEST_PYTHON_CHROMA10  python of a venv with chromadb 1.0.x
 #   VANNACTL_TEST_CHROMA     the `chroma` server executable from that venv
 #   VANNACTL_TEST_MODEL_DIR  all-MiniLM-L6-v2 (config.json, tokenizer.json, model.safetensors)
 #   VANNACTL_TEST_WEED       SeaweedFS's `weed` (the S3 server of the backup tests), from that venv
@@ -46,8 +47,20 @@ PY
     rm -rf "$_vt_tmp"
 fi
 
+# A second venv with chromadb 1.0.x: a Chroma directory vannactl writes must open there too.
+_vt_req10="$_vt_root/tests/python/requirements-chroma10.txt"
+_vt_venv10="$_vt_cache/venv-chroma10"
+_vt_stamp10="$(sha256sum "$_vt_req10" | cut -c1-16)"
+if [ ! -f "$_vt_venv10/.ready-$_vt_stamp10" ]; then
+    echo "test-env: preparing the chromadb 1.0.x venv in $_vt_venv10" >&2
+    [ -x "$_vt_venv10/bin/pip" ] || python3 -m venv "$_vt_venv10"
+    "$_vt_venv10/bin/pip" install --quiet --disable-pip-version-check -r "$_vt_req10"
+    touch "$_vt_venv10/.ready-$_vt_stamp10"
+fi
+
 export VANNACTL_TEST_PYTHON="$_vt_venv/bin/python"
+export VANNACTL_TEST_PYTHON_CHROMA10="$_vt_venv10/bin/python"
 export VANNACTL_TEST_CHROMA="$_vt_venv/bin/chroma"
 export VANNACTL_TEST_MODEL_DIR="$_vt_model"
 export VANNACTL_TEST_WEED="$_vt_venv/bin/weed"
-unset _vt_root _vt_cache _vt_req _vt_venv _vt_stamp _vt_model _vt_tmp
+unset _vt_root _vt_cache _vt_req _vt_venv _vt_stamp _vt_model _vt_tmp _vt_req10 _vt_venv10 _vt_stamp10

@@ -386,7 +386,12 @@ impl Settings {
                     VarKind::Secret => mask_secret(&r.value),
                     _ => r.value.clone(),
                 };
-                (r.spec.name, shown, r.source.to_string())
+                let mut source = r.source.to_string();
+                // Both stores configured: say which one is used.
+                if r.spec.name == "CHROMA_PATH" && self.chroma_url.is_some() {
+                    source.push_str("; unused: CHROMA_URL is set and wins");
+                }
+                (r.spec.name, shown, source)
             })
             .collect()
     }
@@ -522,6 +527,13 @@ mod tests {
         let err = load(&[("DATABASE_URL", "mysql://u:topsecret@h/d")], &[]).unwrap_err();
         assert!(!err.to_string().contains("topsecret"));
         assert!(load(&[("CHROMA_URL", "localhost:8000")], &[]).is_err());
+        let both = load(&[("CHROMA_URL", "http://c:8000"), ("CHROMA_PATH", "kb")], &[]).unwrap();
+        let row = both
+            .display_rows()
+            .into_iter()
+            .find(|r| r.0 == "CHROMA_PATH")
+            .unwrap();
+        assert!(row.2.contains("CHROMA_URL is set and wins"), "{row:?}");
         let e = load(&[("REDIS_URL", "http://u:pw@h:6379")], &[]).unwrap_err();
         assert!(!format!("{e:#}").contains("pw@"), "{e:#}");
         assert!(load(&[("REDIS_URL", "redis://127.0.0.1:6379")], &[]).is_ok());
