@@ -193,8 +193,15 @@ fn agent(cfg: &FetchConfig) -> Result<ureq::Agent> {
 fn advice(dir: &Path, cfg: &FetchConfig) -> String {
     format!(
         "check network access to {} (HF_ENDPOINT sets a mirror, HF_HUB_OFFLINE=1 turns fetching off), \
-         or put the model in {} with: {}",
+         or {}",
         mask_url(&cfg.endpoint),
+        recipe(dir)
+    )
+}
+
+fn recipe(dir: &Path) -> String {
+    format!(
+        "put the model in {} with: {}",
         dir.display(),
         MODEL_RECIPE.replace("<DIR>", &dir.display().to_string())
     )
@@ -289,11 +296,13 @@ fn differs(pin: &Pinned, shown: &str, what: &str, dir: &Path, cfg: &FetchConfig)
         "model_hash_mismatch",
         format!(
             "{} of {MODEL_NAME} from {shown} differs from the pinned file ({what}, pinned SHA-256 {} \
-             of {} bytes at revision {REVISION}); refused, nothing installed; {}",
+             of {} bytes at revision {REVISION}); refused, nothing installed; check that {} serves \
+             {REPO} unchanged, or {}",
             pin.name,
             pin.sha256,
             pin.size,
-            advice(dir, cfg)
+            mask_url(&cfg.endpoint),
+            recipe(dir)
         ),
     )
 }
