@@ -3,6 +3,7 @@
 //! environment (the PyPI package's, whose hashes are the pinned ones). Never the real hub.
 
 mod common;
+mod tls_support;
 mod train_support;
 
 use common::paths::model_dir;
@@ -194,6 +195,8 @@ fn fetches_verifies_installs_follows_a_redirect_and_then_asks_nothing() {
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     let report = common::cli::json_of(&out);
     assert_eq!(report["embedded"], 6, "{report}");
+    // No progress bar or note outside a terminal: one JSON object, nothing on stderr.
+    assert_eq!(common::cli::stderr(&out), "");
     assert_eq!(
         hub.requests(),
         vec![
@@ -416,4 +419,51 @@ fn offline_requests_nothing_and_reports_the_missing_model_as_before() {
     );
     assert!(hub.requests().is_empty(), "{:?}", hub.requests());
     assert_eq!(listing(&dir), ["NOTES.txt"]);
+}
+
+#[test]
+fn an_https_mirror_is_trusted_through_ssl_cert_file() {
+    let certs = tls_support::make();
+    let files = model_files();
+    let served = files.clone();
+    let hub = Hub::start(move |path| match file_of(path) {
+        Some(f) if FILES.contains(&f) => Reply::Body(body_of(&served, f)),
+        _ => Reply::NotFound,
+    });
+    let tls = tls_support::tls_proxy(&certs.server_crt, &certs.server_key, hub.port);
+    let endpoint = format!("https://localhost:{}", tls.port);
+    let sb = Sandbox::new("car_1.sqlite");
+    let dir = model_folder(&sb);
+    let https = |extra: &[(&str, &std::ffi::OsStr)]| {
+        let mut c = sb.std_cmd(&["--json", "train"]);
+        c.env("EMBEDDING_MODEL_DIR", &dir)
+            .env("HF_ENDPOINT", &endpoint)
+            .env_remove("HF_HUB_OFFLINE");
+        for (k, v) in extra {
+            c.env(k, v);
+        }
+        c.output().unwrap()
+    };
+
+    // A private CA the system store does not know: refused, in TLS terms, with what to set.
+    let out = https(&[]);
+    let msg = error_message(&out);
+    assert!(
+        msg.contains("certificate not trusted")
+            && msg.contains("SSL_CERT_FILE")
+            && msg.contains(&format!("{endpoint}/sentence-transformers/")),
+        "{msg}"
+    );
+    assert_eq!(listing(&dir), ["NOTES.txt"]);
+
+    // With the CA in SSL_CERT_FILE: fetched and verified.
+    let out = https(&[("SSL_CERT_FILE", certs.ca.as_os_str())]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    for f in FILES {
+        assert_eq!(
+            sha256_file(&dir.join(f)),
+            sha256_file(&model_dir().join(f)),
+            "{f}"
+        );
+    }
 }
