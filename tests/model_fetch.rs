@@ -467,3 +467,35 @@ fn an_https_mirror_is_trusted_through_ssl_cert_file() {
         );
     }
 }
+
+#[test]
+fn init_with_auto_train_fetches_the_model_too() {
+    let files = model_files();
+    let hub = Hub::start(move |path| match file_of(path) {
+        Some(f) if FILES.contains(&f) => Reply::Body(body_of(&files, f)),
+        _ => Reply::NotFound,
+    });
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path().join("model");
+    let out = common::cli::vannactl(d.path())
+        .env("AUTO_TRAIN_CHROMA", "true")
+        .env("TARGET_DB_SOURCE", common::paths::testdata("car_1.sqlite"))
+        .env("INIT_ADMIN_PASSWORD", "a-long-enough-password")
+        .env("EMBEDDING_MODEL_DIR", &dir)
+        .env("HF_ENDPOINT", hub.endpoint())
+        .args(["--json", "init"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let j = common::cli::json_of(&out);
+    assert_eq!(
+        common::cli::step(&j, "knowledge base")["status"],
+        "done",
+        "{j}"
+    );
+    assert_eq!(hub.requests().len(), 3, "{:?}", hub.requests());
+    assert_eq!(
+        listing(&dir),
+        ["config.json", "model.safetensors", "tokenizer.json"]
+    );
+}
