@@ -12,8 +12,6 @@ mod train_support;
 
 use common::cli::stderr;
 use s3_support::{initialised, Weed};
-use std::io::BufRead;
-use std::process::{Command, Stdio};
 use train_support::{ChromaServer, Sandbox};
 
 /// The proxy in front of 127.0.0.1:`target` with the certificate for localhost and 127.0.0.1,
@@ -23,28 +21,7 @@ fn proxy(certs: &tls_support::Certs, target: u16) -> tls_support::Server {
 }
 
 fn proxy_with(crt: &std::path::Path, key: &std::path::Path, target: u16) -> tls_support::Server {
-    let mut child = Command::new(common::paths::python())
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/python/tls_proxy.py"
-        ))
-        .arg(crt)
-        .arg(key)
-        .arg(target.to_string())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("python (VANNACTL_TEST_PYTHON)");
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let port = line
-        .trim()
-        .strip_prefix("ready ")
-        .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| panic!("tls_proxy.py did not start: {line:?}"));
-    tls_support::Server { child, port }
+    tls_support::tls_proxy(crt, key, target)
 }
 
 /// The one line of a failure in TLS terms.

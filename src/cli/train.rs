@@ -182,6 +182,8 @@ pub fn run(g: &GlobalArgs, out: &Output, args: TrainArgs) -> Result<Box<dyn Repo
                 return Err(crate::error::usage("--top-k must be at least 1"));
             }
             let mut store = stores::open(s)?;
+            let fetch = crate::knowledge::model_fetch::FetchConfig::from_settings(s)?;
+            crate::knowledge::model_fetch::ensure(&model_dir, &fetch, out)?;
             let hits = ops::query(
                 store.as_mut(),
                 &model_dir,

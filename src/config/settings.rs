@@ -256,6 +256,10 @@ pub struct Settings {
     /// The former embedded store file, read only to convert it.
     pub knowledge_db_path: PathBuf,
     pub embedding_model_dir: Option<PathBuf>,
+    /// `HF_ENDPOINT`: where a missing model is fetched from (default: the Hugging Face hub).
+    pub hf_endpoint: Option<String>,
+    /// `HF_HUB_OFFLINE`: never fetch the model.
+    pub hf_hub_offline: bool,
     pub train_sample_values: bool,
     pub ontology_dir: PathBuf,
     /// `redis://` or `rediss://`.
@@ -313,6 +317,15 @@ impl Settings {
                 )));
             }
         }
+        let hf_endpoint = non_empty(get("HF_ENDPOINT"));
+        if let Some(u) = &hf_endpoint {
+            if !(u.starts_with("http://") || u.starts_with("https://")) {
+                return Err(usage(format!(
+                    "HF_ENDPOINT={} must start with http:// or https:// (or be empty for https://huggingface.co)",
+                    mask_url(u)
+                )));
+            }
+        }
         let path = |n: &str| -> Result<PathBuf> {
             non_empty(get(n))
                 .map(PathBuf::from)
@@ -365,6 +378,8 @@ impl Settings {
             chroma_path: path("CHROMA_PATH")?,
             knowledge_db_path: path("KNOWLEDGE_DB_PATH")?,
             embedding_model_dir: non_empty(get("EMBEDDING_MODEL_DIR")).map(PathBuf::from),
+            hf_endpoint,
+            hf_hub_offline: flag("HF_HUB_OFFLINE")?,
             train_sample_values: flag("TRAIN_SAMPLE_VALUES")?,
             ontology_dir: path("ONTOLOGY_DIR")?,
             redis_url,

@@ -78,6 +78,8 @@ pub const VARS: &[VarSpec] = &[
     var("KNOWLEDGE_DB_PATH", Path, "data/knowledge.db", "data/knowledge.db", "vannactl's former knowledge store file: converted into CHROMA_PATH on first use, kept as .bak until the next verified backup"),
     var("TRAIN_SAMPLE_VALUES", Bool, "true", "true", "Put sample values into DDL items: up to 3 short text values per column that at least two rows share, and numeric columns' ranges (never for tables or columns named like secrets or personal data)"),
     var("EMBEDDING_MODEL_DIR", Path, "", "", "Folder with all-MiniLM-L6-v2 (config.json, tokenizer.json, model.safetensors); default: the user cache"),
+    var("HF_ENDPOINT", Url, "", "", "Hugging Face hub (or mirror) the model is fetched from when missing (huggingface_hub's variable); empty = https://huggingface.co"),
+    var("HF_HUB_OFFLINE", Bool, "false", "false", "Never fetch the model (huggingface_hub's variable); a missing model is then an error with the offline recipe"),
     var("ONTOLOGY_DIR", Path, "ontology", "ontology", "Business ontology YAML files and training pairs"),
     var("REDIS_URL", Url, "", "", "Redis server for `health` (redis://[user:pass@]host:port[/db]); empty = no Redis check"),
     var("SSL_CERT_FILE", Path, "", "", "PEM file of CA certificates trusted for https:// Chroma and S3 and rediss:// Redis, in addition to the system store (a private CA)"),

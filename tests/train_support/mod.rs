@@ -67,6 +67,8 @@ impl Sandbox {
                 format!("sqlite://{}", self.path("data/system.db").display()),
             )
             .env("EMBEDDING_MODEL_DIR", model_dir())
+            // A test that empties the model folder must never reach the real hub.
+            .env("HF_HUB_OFFLINE", "1")
             .env("ONTOLOGY_DIR", self.path("ontology"))
             .env("LOG_DIR", self.path("logs"))
             .env("LOCK_PATH", self.path("data/vannactl.lock"))
