@@ -5,7 +5,6 @@ mod backup_support;
 mod common;
 
 use backup_support::*;
-use rusqlite::Connection;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use vannactl::backup::archive::read_manifest;

@@ -84,7 +84,8 @@ fn verify_reports_member_mismatch_missing_extra_and_bad_manifest_precisely() {
     let archive = env.backup();
     let mut m = read_manifest(&archive).unwrap();
     // Keep one component so the crafted archives stay small.
-    m.members.retain(|x| x.path == "knowledge/chroma/chroma.sqlite3");
+    m.members
+        .retain(|x| x.path == "knowledge/chroma/chroma.sqlite3");
     for (_, c) in m.components.iter_mut() {
         c.members.retain(|x| x == "knowledge/chroma/chroma.sqlite3");
         if c.members.is_empty() {
@@ -122,7 +123,11 @@ fn verify_reports_member_mismatch_missing_extra_and_bad_manifest_precisely() {
 
     let p = env.path("missing.tar.gz");
     craft(&p, &[("manifest.json", r, good.clone())]);
-    verify_fails(&env, &p, "missing member(s) knowledge/chroma/chroma.sqlite3");
+    verify_fails(
+        &env,
+        &p,
+        "missing member(s) knowledge/chroma/chroma.sqlite3",
+    );
 
     let p = env.path("extra.tar.gz");
     craft(

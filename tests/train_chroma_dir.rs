@@ -130,7 +130,10 @@ fn the_app_reads_what_init_trains_then_both_keep_writing() {
     let checked = d.check();
     assert_eq!(checked["counts"]["ddl"], 6, "{checked}");
     assert_eq!(checked["counts"]["sql"], 4, "{checked}");
-    assert!(checked["max_abs_diff"].as_f64().unwrap() < 1e-4, "{checked}");
+    assert!(
+        checked["max_abs_diff"].as_f64().unwrap() < 1e-4,
+        "{checked}"
+    );
     // Vanna's ids: uuid5 of the content + suffix.
     for id in checked["ids"]["ddl"].as_array().unwrap() {
         assert!(id.as_str().unwrap().ends_with("-ddl"), "{id}");
@@ -161,10 +164,18 @@ fn the_app_reads_what_init_trains_then_both_keep_writing() {
 
     // The app reopens the directory: both writes are there, the old item is gone.
     let after = d.dump();
-    assert!(ids(&after, "sql").contains(&app_id), "{:?}", ids(&after, "sql"));
+    assert!(
+        ids(&after, "sql").contains(&app_id),
+        "{:?}",
+        ids(&after, "sql")
+    );
     let (was, now) = (ids(&before, "ddl"), ids(&after, "ddl"));
     let gone: Vec<&String> = was.iter().filter(|i| !now.contains(i)).collect();
-    assert_eq!(gone.len(), 1, "exactly the changed table's item is replaced");
+    assert_eq!(
+        gone.len(),
+        1,
+        "exactly the changed table's item is replaced"
+    );
     assert_eq!(now.len(), was.len());
     let makers: Vec<&Value> = after["ddl"]
         .as_object()
@@ -316,7 +327,12 @@ fn the_former_store_is_converted_once_and_goes_after_the_next_backup() {
         &legacy,
         &[
             ("ddl", "a-ddl", "CREATE TABLE a (x)", Some("schema:table a")),
-            ("sql", "b-sql", "{\"question\": \"b?\", \"sql\": \"SELECT 2\"}", None),
+            (
+                "sql",
+                "b-sql",
+                "{\"question\": \"b?\", \"sql\": \"SELECT 2\"}",
+                None,
+            ),
         ],
     );
     common::cli::init_with_target(d.path(), "car_1.sqlite");

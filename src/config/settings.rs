@@ -542,7 +542,11 @@ mod tests {
         let err = load(&[("DATABASE_URL", "mysql://u:topsecret@h/d")], &[]).unwrap_err();
         assert!(!err.to_string().contains("topsecret"));
         assert!(load(&[("CHROMA_URL", "localhost:8000")], &[]).is_err());
-        let both = load(&[("CHROMA_URL", "http://c:8000"), ("CHROMA_PATH", "kb")], &[]).unwrap();
+        let both = load(
+            &[("CHROMA_URL", "http://c:8000"), ("CHROMA_PATH", "kb")],
+            &[],
+        )
+        .unwrap();
         let row = both
             .display_rows()
             .into_iter()

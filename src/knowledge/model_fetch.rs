@@ -192,8 +192,7 @@ fn agent(cfg: &FetchConfig) -> Result<ureq::Agent> {
 /// What to do when the hub cannot be used: the other ways to get the model.
 fn advice(dir: &Path, cfg: &FetchConfig) -> String {
     format!(
-        "check network access to {} (HF_ENDPOINT sets a mirror, HF_HUB_OFFLINE=1 turns fetching off), \
-         or {}",
+        "set HF_ENDPOINT to a reachable mirror (now {}), or HF_HUB_OFFLINE=1 and {}",
         mask_url(&cfg.endpoint),
         recipe(dir)
     )
@@ -201,8 +200,7 @@ fn advice(dir: &Path, cfg: &FetchConfig) -> String {
 
 fn recipe(dir: &Path) -> String {
     format!(
-        "put the model in {} with: {}",
-        dir.display(),
+        "install it with: {}",
         MODEL_RECIPE.replace("<DIR>", &dir.display().to_string())
     )
 }

@@ -162,14 +162,20 @@ impl Layout {
             .with_suffixes(SQLITE_SIDE_FILES),
         );
         if s.chroma_url.is_none() {
-            roles.push(Role::new(
+            let mut dir = Role::new(
                 "CHROMA_PATH",
                 shown(&s.chroma_path),
                 "Chroma persistent directory",
                 Write,
                 Folder,
                 &s.chroma_path,
+            );
+            // Its database by name too, so a hard link of it under another setting is caught.
+            dir.siblings.push(real_path(
+                &s.chroma_path
+                    .join(crate::knowledge::stores::persistent::DB_FILE),
             ));
+            roles.push(dir);
         }
         roles.push(Role::new(
             "LOCK_PATH",

@@ -67,8 +67,18 @@ impl Env {
         crate::common::chroma_dir::write_legacy(
             &env.path("data/knowledge.db"),
             &[
-                ("sql", "q1-sql", "{\"question\": \"one?\", \"sql\": \"SELECT 1\"}", None),
-                ("ddl", "d1-ddl", "CREATE TABLE cars(id)", Some("schema:cars")),
+                (
+                    "sql",
+                    "q1-sql",
+                    "{\"question\": \"one?\", \"sql\": \"SELECT 1\"}",
+                    None,
+                ),
+                (
+                    "ddl",
+                    "d1-ddl",
+                    "CREATE TABLE cars(id)",
+                    Some("schema:cars"),
+                ),
             ],
         );
         env

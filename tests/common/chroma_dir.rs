@@ -74,7 +74,9 @@ pub fn contents(dir: &Path) -> Vec<(String, Vec<String>)> {
         if !live.is_empty() {
             out.push((
                 name,
-                live.into_iter().map(|(k, v)| format!("{k} | {v}")).collect(),
+                live.into_iter()
+                    .map(|(k, v)| format!("{k} | {v}"))
+                    .collect(),
             ));
         }
     }
@@ -105,11 +107,8 @@ pub fn write_legacy(path: &Path, records: &[(&str, &str, &str, Option<&str>)]) {
     )
     .unwrap();
     for (i, (col, id, doc, source)) in records.iter().enumerate() {
-        c.execute(
-            "INSERT OR IGNORE INTO collections VALUES (?1, 't')",
-            [col],
-        )
-        .unwrap();
+        c.execute("INSERT OR IGNORE INTO collections VALUES (?1, 't')", [col])
+            .unwrap();
         let blob: Vec<u8> = vector(i as u32)
             .iter()
             .flat_map(|x| x.to_le_bytes())

@@ -104,7 +104,10 @@ pub fn check_member(path: &Path, counts: &BTreeMap<String, u64>) -> Result<()> {
     let found = e.counts();
     let want: BTreeMap<String, u64> = counts.iter().map(|(k, v)| (k.clone(), *v)).collect();
     let nonzero = |m: &BTreeMap<String, u64>| -> BTreeMap<String, u64> {
-        m.iter().filter(|(_, v)| **v > 0).map(|(k, v)| (k.clone(), *v)).collect()
+        m.iter()
+            .filter(|(_, v)| **v > 0)
+            .map(|(k, v)| (k.clone(), *v))
+            .collect()
     };
     if nonzero(&found) != nonzero(&want) {
         return Err(fail(
@@ -143,7 +146,10 @@ fn remove_orphans(s: &Settings) {
     let orphans = PersistentStore::new(&s.chroma_path).orphan_segments();
     for p in orphans.unwrap_or_default() {
         if let Err(e) = std::fs::remove_dir_all(&p) {
-            tracing::warn!("cannot remove the unused Chroma segment folder {}: {e}", p.display());
+            tracing::warn!(
+                "cannot remove the unused Chroma segment folder {}: {e}",
+                p.display()
+            );
         }
     }
 }

@@ -17,18 +17,28 @@ pub fn backup_path(legacy: &Path) -> PathBuf {
     PathBuf::from(p)
 }
 
-/// Whether `path` is a store of the old format (its three tables, nothing else).
-fn is_legacy(conn: &Connection) -> Result<bool> {
-    let names: Vec<String> = conn
-        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")?
+/// The user tables of a database, sorted.
+fn tables(conn: &Connection) -> Result<Vec<String>> {
+    let mut names: Vec<String> = conn
+        .prepare(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+        )?
         .query_map([], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
-    let mut sorted = names.clone();
-    sorted.sort();
-    Ok(sorted == ["collections", "meta", "records"])
+    names.sort();
+    Ok(names)
 }
 
-fn read(conn: &Connection) -> Result<Vec<(Collection, Vec<(String, Full)>)>> {
+/// A store of the old format: its three tables, nothing else.
+fn is_legacy_tables(t: &[String]) -> bool {
+    t == ["collections", "meta", "records"]
+}
+
+fn is_legacy(conn: &Connection) -> Result<bool> {
+    Ok(is_legacy_tables(&tables(conn)?))
+}
+
+fn read(conn: &Connection) -> Result<Vec<super::CollectionRecords>> {
     let mut out = Vec::new();
     for c in Collection::ALL {
         let mut st = conn.prepare(
@@ -91,13 +101,26 @@ pub fn convert(legacy: &Path, store: &mut PersistentStore) -> Result<Option<usiz
     if !legacy.is_file() {
         return Ok(None);
     }
-    let what = format!("the old knowledge store KNOWLEDGE_DB_PATH={}", legacy.display());
+    let what = format!(
+        "the old knowledge store KNOWLEDGE_DB_PATH={}",
+        legacy.display()
+    );
+    // Classified read-only first: a file that is not ours is never opened for writing.
+    let probe = crate::target::open_readonly(legacy)
+        .ok()
+        .map(|c| (tables(&c), c));
+    match probe {
+        Some((Ok(t), _)) if t.is_empty() => return Ok(None), // an empty file: nothing to convert
+        Some((Ok(t), c)) if is_legacy_tables(&t) => drop(c),
+        _ => {
+            return Err(crate::error::usage(format!(
+                "KNOWLEDGE_DB_PATH={} is not a vannactl knowledge store (the former format, converted into CHROMA_PATH on first use); it was left untouched — point KNOWLEDGE_DB_PATH elsewhere or move the file away",
+                legacy.display()
+            )))
+        }
+    }
     let conn = Connection::open(legacy).with_context(|| format!("cannot open {what}"))?;
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
-    if !is_legacy(&conn).with_context(|| format!("cannot read {what}"))? {
-        // Not ours to convert or rename; the layout checks report such a file.
-        return Ok(None);
-    }
     // Fold the WAL into the file, so the renamed `.bak` alone holds everything.
     conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
         .with_context(|| format!("cannot read {what}"))?;
@@ -108,7 +131,10 @@ pub fn convert(legacy: &Path, store: &mut PersistentStore) -> Result<Option<usiz
     let mut n = 0;
     for (c, recs) in all {
         let have = store.full(c, false)?;
-        let missing: Vec<_> = recs.into_iter().filter(|(id, _)| !have.contains_key(id)).collect();
+        let missing: Vec<_> = recs
+            .into_iter()
+            .filter(|(id, _)| !have.contains_key(id))
+            .collect();
         n += missing.len();
         adds.push((c, missing));
     }

@@ -131,7 +131,9 @@ pub fn ensure(conn: &Connection, name: &str, dimension: usize) -> Result<Catalog
 
 /// A random (version 4) UUID, as Chroma names collections and segments.
 fn new_uuid() -> String {
-    uuid::Builder::from_random_bytes(rand::random()).into_uuid().to_string()
+    uuid::Builder::from_random_bytes(rand::random())
+        .into_uuid()
+        .to_string()
 }
 
 /// The next log position: above every row still in the log and every position a segment has
@@ -142,11 +144,10 @@ pub fn next_seq(conn: &Connection) -> Result<i64> {
         [],
         |r| r.get(0),
     )?;
-    let applied: i64 = conn.query_row(
-        "SELECT coalesce(max(seq_id), 0) FROM max_seq_id",
-        [],
-        |r| r.get(0),
-    )?;
+    let applied: i64 =
+        conn.query_row("SELECT coalesce(max(seq_id), 0) FROM max_seq_id", [], |r| {
+            r.get(0)
+        })?;
     Ok(log.max(applied) + 1)
 }
 
@@ -221,7 +222,12 @@ impl<'c> Writer<'c> {
 }
 
 /// A string on the collection's metadata (vannactl's "trained" stamp; Vanna ignores it).
-pub fn set_collection_meta(conn: &Connection, cat: &Catalogue, key: &str, value: &str) -> Result<()> {
+pub fn set_collection_meta(
+    conn: &Connection,
+    cat: &Catalogue,
+    key: &str,
+    value: &str,
+) -> Result<()> {
     conn.execute(
         "INSERT INTO collection_metadata (collection_id, key, str_value) VALUES (?1, ?2, ?3) \
          ON CONFLICT(collection_id, key) DO UPDATE SET str_value = excluded.str_value, \

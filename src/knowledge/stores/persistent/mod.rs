@@ -22,6 +22,9 @@ use std::path::{Path, PathBuf};
 
 pub use read::Full;
 
+/// One collection's records with their full metadata: what a run adds there.
+pub type CollectionRecords = (Collection, Vec<(String, Full)>);
+
 /// The SQLite file inside a persistent directory.
 pub const DB_FILE: &str = "chroma.sqlite3";
 const MODEL_KEY: &str = "vannactl_model";
@@ -199,7 +202,7 @@ impl PersistentStore {
     /// Adds (with their full metadata), deletes and the stamp in one transaction.
     pub fn write_full(
         &mut self,
-        adds: &[(Collection, Vec<(String, Full)>)],
+        adds: &[CollectionRecords],
         deletes: Deletes,
         stamp: Option<(&str, &str)>,
     ) -> Result<()> {
@@ -218,7 +221,7 @@ impl PersistentStore {
 
     fn write_inner(
         &mut self,
-        adds: &[(Collection, Vec<(String, Full)>)],
+        adds: &[CollectionRecords],
         deletes: Deletes,
         stamp: Option<(&str, &str)>,
     ) -> Result<()> {
@@ -285,7 +288,9 @@ fn check_dimension(cat: &log::Catalogue, what: &str) -> Result<usize> {
 }
 
 fn source_of(m: &Map<String, Value>) -> Option<String> {
-    m.get(SOURCE_KEY).and_then(Value::as_str).map(str::to_string)
+    m.get(SOURCE_KEY)
+        .and_then(Value::as_str)
+        .map(str::to_string)
 }
 
 /// A vannactl record as Chroma stores it: the source tag is the only metadata.
@@ -313,7 +318,7 @@ fn to_record(id: String, f: Full) -> Record {
     }
 }
 
-fn full_adds(adds: Adds) -> Vec<(Collection, Vec<(String, Full)>)> {
+fn full_adds(adds: Adds) -> Vec<CollectionRecords> {
     adds.iter()
         .map(|(c, recs)| (*c, recs.iter().map(to_full).collect()))
         .collect()
@@ -485,10 +490,15 @@ impl PersistentStore {
     /// Write `e` into this (new, empty) directory: the records and the stamp, in one transaction.
     /// An empty collection is not created (Vanna creates its collections when it starts).
     pub fn import(&mut self, e: &Export) -> Result<()> {
-        let adds: Vec<(Collection, Vec<(String, Full)>)> = e
+        let adds: Vec<CollectionRecords> = e
             .collections
             .iter()
-            .map(|(c, recs)| (*c, recs.iter().map(|(id, f)| (id.clone(), f.clone())).collect()))
+            .map(|(c, recs)| {
+                (
+                    *c,
+                    recs.iter().map(|(id, f)| (id.clone(), f.clone())).collect(),
+                )
+            })
             .collect();
         let stamp = e.trained.as_ref().map(|(m, t)| (m.as_str(), t.as_str()));
         self.write_full(&adds, &[], stamp)

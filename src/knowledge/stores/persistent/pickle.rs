@@ -77,7 +77,7 @@ fn pop(stack: &mut Vec<Slot>) -> Result<Value> {
 fn extend(target: &mut Value, items: Vec<Value>) -> Result<()> {
     match target {
         Value::Dict(d) => {
-            if items.len() % 2 != 0 {
+            if !items.len().is_multiple_of(2) {
                 bail!("pickle dict with an odd item count");
             }
             let mut it = items.into_iter();

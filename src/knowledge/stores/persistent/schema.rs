@@ -40,19 +40,39 @@ pub const MIGRATIONS: &[Migration] = &[
     m!("sysdb", 3, "00003-collection-dimension.sqlite.sql", true),
     m!("sysdb", 4, "00004-tenants-databases.sqlite.sql", true),
     m!("sysdb", 5, "00005-remove-topic.sqlite.sql", true),
-    m!("sysdb", 6, "00006-collection-segment-metadata.sqlite.sql", true),
+    m!(
+        "sysdb",
+        6,
+        "00006-collection-segment-metadata.sqlite.sql",
+        true
+    ),
     m!("sysdb", 7, "00007-collection-config.sqlite.sql", true),
     m!("sysdb", 8, "00008-maintenance-log.sqlite.sql", true),
-    m!("sysdb", 9, "00009-segment-collection-not-null.sqlite.sql", true),
+    m!(
+        "sysdb",
+        9,
+        "00009-segment-collection-not-null.sqlite.sql",
+        true
+    ),
     m!("sysdb", 10, "00010-collection-schema.sqlite.sql", false),
     m!("metadb", 1, "00001-embedding-metadata.sqlite.sql", true),
     m!("metadb", 2, "00002-embedding-metadata.sqlite.sql", true),
     m!("metadb", 3, "00003-full-text-tokenize.sqlite.sql", true),
     m!("metadb", 4, "00004-metadata-indices.sqlite.sql", true),
     m!("metadb", 5, "00005-max-seq-id-int.sqlite.sql", true),
-    m!("metadb", 6, "00006-metadata-array-support.sqlite.sql", false),
+    m!(
+        "metadb",
+        6,
+        "00006-metadata-array-support.sqlite.sql",
+        false
+    ),
     m!("embeddings_queue", 1, "00001-embeddings.sqlite.sql", true),
-    m!("embeddings_queue", 2, "00002-embeddings-queue-config.sqlite.sql", true),
+    m!(
+        "embeddings_queue",
+        2,
+        "00002-embeddings-queue-config.sqlite.sql",
+        true
+    ),
 ];
 
 const MIGRATIONS_TABLE: &str = "CREATE TABLE migrations (
@@ -168,13 +188,31 @@ const WRITTEN_COLUMNS: &[(&str, &[&str])] = &[
     ),
     (
         "embeddings_queue",
-        &["seq_id", "operation", "topic", "id", "vector", "encoding", "metadata"],
+        &[
+            "seq_id",
+            "operation",
+            "topic",
+            "id",
+            "vector",
+            "encoding",
+            "metadata",
+        ],
     ),
     ("max_seq_id", &["segment_id", "seq_id"]),
-    ("embeddings", &["id", "segment_id", "embedding_id", "seq_id"]),
+    (
+        "embeddings",
+        &["id", "segment_id", "embedding_id", "seq_id"],
+    ),
     (
         "embedding_metadata",
-        &["id", "key", "string_value", "int_value", "float_value", "bool_value"],
+        &[
+            "id",
+            "key",
+            "string_value",
+            "int_value",
+            "float_value",
+            "bool_value",
+        ],
     ),
 ];
 
@@ -210,10 +248,22 @@ mod tests {
     fn shipped_sql_hashes_are_chromas() {
         // The hashes chromadb 1.5.9 records for these files.
         let want = [
-            ("00001-collections.sqlite.sql", "38352d725ad1c16074fac420b22b4633"),
-            ("00010-collection-schema.sqlite.sql", "5c3a5ac4b79df76799b4721827ed5e1d"),
-            ("00006-metadata-array-support.sqlite.sql", "e026f01ea92c1baa1493f4ad5ca7cfe7"),
-            ("00002-embeddings-queue-config.sqlite.sql", "8fbfe4ffb3e57f1d8bfdc58510a82e85"),
+            (
+                "00001-collections.sqlite.sql",
+                "38352d725ad1c16074fac420b22b4633",
+            ),
+            (
+                "00010-collection-schema.sqlite.sql",
+                "5c3a5ac4b79df76799b4721827ed5e1d",
+            ),
+            (
+                "00006-metadata-array-support.sqlite.sql",
+                "e026f01ea92c1baa1493f4ad5ca7cfe7",
+            ),
+            (
+                "00002-embeddings-queue-config.sqlite.sql",
+                "8fbfe4ffb3e57f1d8bfdc58510a82e85",
+            ),
         ];
         for (f, h) in want {
             let m = MIGRATIONS.iter().find(|m| m.filename == f).unwrap();
