@@ -141,8 +141,14 @@ pub fn convert(legacy: &Path, store: &mut PersistentStore) -> Result<Option<usiz
     let stamp_ref = stamp.as_ref().map(|(m, t)| (m.as_str(), t.as_str()));
     store.write_full(&adds, &[], stamp_ref)?;
     let bak = backup_path(legacy);
-    std::fs::rename(legacy, &bak)
-        .with_context(|| format!("cannot rename {what} to {}", bak.display()))?;
+    match std::fs::rename(legacy, &bak) {
+        Ok(()) => {}
+        // Another vannactl converted it at the same moment: the records are in either way.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(e).with_context(|| format!("cannot rename {what} to {}", bak.display()))
+        }
+    }
     for suffix in ["-wal", "-shm"] {
         let mut p = legacy.as_os_str().to_owned();
         p.push(suffix);
