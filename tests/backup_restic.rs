@@ -321,6 +321,26 @@ fn restic_failures_are_one_line_with_the_right_exit_code() {
         "{m}"
     );
 
+    // A server nobody listens on: exit 1, one line, a password in the URL masked.
+    let port = common::free_port();
+    env.set(
+        "BACKUP_DIR",
+        &format!("restic:rest:http://vanna:topsecret-url-pw@127.0.0.1:{port}/repo"),
+    );
+    let t = Instant::now();
+    let (code, v, all) = run(&env, &["backup"]);
+    assert_eq!(code, 1, "{v}");
+    assert!(t.elapsed() < Duration::from_secs(60), "{:?}", t.elapsed());
+    let m = error_of(&v);
+    assert!(
+        m.contains("cannot reach") && m.contains(&format!("vanna:****@127.0.0.1:{port}")),
+        "{m}"
+    );
+    assert!(
+        !format!("{v}{all}").contains("topsecret-url-pw"),
+        "{v}{all}"
+    );
+
     // restic not on PATH: the install hint.
     env.set("BACKUP_DIR", &format!("restic:{}", repo.repo));
     env.set("PATH", "/nonexistent");
