@@ -128,7 +128,7 @@ SQL
     echo "day $d: folder ${tf[-1]} s, restic ${tr[-1]} s"
   done
   local one; one=$(size "$(ls folder/backup_*.tar.gz | tail -1)")
-  local fb rb; fb=$(size folder) rb=$(size "$rrepo")
+  local fb rb; fb=$(du -sb folder | cut -f1) rb=$(du -sb "$rrepo" | cut -f1)
   local newest_f newest_r
   newest_f=$(ls folder/backup_*.tar.gz | tail -1)
   newest_r=$("${R[@]}" "$BIN" --no-dotenv --json backup list --fast | python3 -c 'import json,sys; print(json.load(sys.stdin)["archives"][0]["name"])')

@@ -359,7 +359,7 @@ pub fn list(s: &Settings, check: bool) -> Result<Vec<Listed>> {
     let repo = repo::Repo::open(s)?;
     let no_key = s.backup_age_identity_file.is_none();
     let mut out = Vec::new();
-    for e in repo.list()? {
+    for e in repo.list_sized()? {
         let a = repo::ArchiveRef {
             name: e.name.clone(),
             repo: repo::Repo::open(s)?,

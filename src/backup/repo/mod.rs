@@ -89,12 +89,22 @@ impl Repo {
         }
     }
 
-    /// Archives (names matching the backup pattern only), newest first.
+    /// Archives (names matching the backup pattern only), newest first. A restic repository
+    /// fills `size` only where it knows it without another round trip (else 0): names and times
+    /// are what retention, health and naming need; [`Repo::list_sized`] has every size.
     pub fn list(&self) -> Result<Vec<Entry>> {
         match self {
             Repo::Local(l) => l.list(),
             Repo::S3(s) => s.list(),
-            Repo::Restic(r) => r.list(),
+            Repo::Restic(r) => r.list(false),
+        }
+    }
+
+    /// [`Repo::list`] with every archive's size.
+    pub fn list_sized(&self) -> Result<Vec<Entry>> {
+        match self {
+            Repo::Restic(r) => r.list(true),
+            _ => self.list(),
         }
     }
 
@@ -172,14 +182,14 @@ impl Repo {
     }
 
     /// Leftovers of killed runs in the repository itself (S3: unfinished multipart uploads of
-    /// archive names under the prefix; restic: stale locks; local temp files are cleaned with the
-    /// other folders).
+    /// archive names under the prefix; local temp files are cleaned with the other folders).
     pub fn clean_stale(&self) -> Result<Vec<String>> {
         match self {
             Repo::Local(_) => Ok(Vec::new()),
             Repo::S3(s) => s.abort_stale_uploads(),
-            // Locks of killed restic runs (removed, not reported: restic names them only so).
-            Repo::Restic(r) => r.unlock_stale().map(|()| Vec::new()),
+            // Stale locks of killed restic runs block only exclusive operations, which remove
+            // them first (`restic unlock`).
+            Repo::Restic(_) => Ok(Vec::new()),
         }
     }
 

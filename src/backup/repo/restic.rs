@@ -17,7 +17,7 @@ use anyhow::Result;
 use chrono::{DateTime, Utc};
 use cmd::Cmd;
 use serde::Deserialize;
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::io::{self, Read, Write};
 use std::process::{Child, ChildStdin};
 use std::sync::Mutex;
@@ -29,12 +29,16 @@ pub const TAG: &str = "vannactl";
 pub struct Restic {
     cmd: Cmd,
     host: String,
-    /// Snapshot listing, until the next change (each restic call opens the repository anew).
-    snaps: Mutex<Option<Vec<Snap>>>,
-    /// Archive size per short snapshot id (a snapshot never changes).
-    sizes: Mutex<HashMap<String, u64>>,
     forgotten: Mutex<bool>,
 }
+
+/// Snapshot listings per repository, until vannactl changes it: each restic call opens the
+/// repository anew (about 0.7 s of key derivation), and one run opens `Repo` several times
+/// (resolve, read the manifest, stage, the safety backup). Other writers only add snapshots,
+/// which a run started before them need not see.
+static SNAPS: Mutex<BTreeMap<String, Vec<Snap>>> = Mutex::new(BTreeMap::new());
+/// Archive size per repository and short snapshot id (a snapshot never changes).
+static SIZES: Mutex<BTreeMap<(String, String), u64>> = Mutex::new(BTreeMap::new());
 
 #[derive(Debug, Clone, Deserialize)]
 struct Snap {
@@ -68,8 +72,6 @@ impl Restic {
         Ok(Restic {
             cmd,
             host: crate::host::hostname(),
-            snaps: Mutex::new(None),
-            sizes: Mutex::new(HashMap::new()),
             forgotten: Mutex::new(false),
         })
     }
@@ -92,8 +94,11 @@ impl Restic {
     }
 
     fn snaps(&self) -> Result<Vec<Snap>> {
-        let mut cached = self.snaps.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(s) = &*cached {
+        if let Some(s) = SNAPS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&self.cmd.shown)
+        {
             return Ok(s.clone());
         }
         let out = self
@@ -109,12 +114,18 @@ impl Restic {
             )
         })?;
         snaps.sort_by_key(|s| std::cmp::Reverse(s.time));
-        *cached = Some(snaps.clone());
+        SNAPS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(self.cmd.shown.clone(), snaps.clone());
         Ok(snaps)
     }
 
     fn forget_cache(&self) {
-        *self.snaps.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        SNAPS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&self.cmd.shown);
     }
 
     /// The snapshot holding `name`: an archive name, or a snapshot id (short or long).
@@ -146,10 +157,11 @@ impl Restic {
         self.find(arg).map(|s| s.name())
     }
 
-    pub fn list(&self) -> Result<Vec<Entry>> {
+    /// `sized`: every size, with one `restic find` if any is not known yet (else 0 for those).
+    pub fn list(&self, sized: bool) -> Result<Vec<Entry>> {
         let snaps = self.snaps()?;
         let known = |s: &Snap| self.known_size(&s.short_id);
-        if snaps.iter().any(|s| known(s).is_none()) {
+        if sized && snaps.iter().any(|s| known(s).is_none()) {
             self.fill_sizes()?;
         }
         Ok(snaps
@@ -163,8 +175,10 @@ impl Restic {
     }
 
     fn known_size(&self, short_id: &str) -> Option<u64> {
-        let sizes = self.sizes.lock().unwrap_or_else(|e| e.into_inner());
-        sizes.get(short_id).copied()
+        let sizes = SIZES.lock().unwrap_or_else(|e| e.into_inner());
+        sizes
+            .get(&(self.cmd.shown.clone(), short_id.to_string()))
+            .copied()
     }
 
     /// Every archive's size in one `restic find` (restic 0.14 keeps no summary in the snapshot,
@@ -193,10 +207,10 @@ impl Restic {
     }
 
     fn remember_size(&self, id: &str, n: u64) {
-        self.sizes
+        SIZES
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(id.to_string(), n);
+            .insert((self.cmd.shown.clone(), id.to_string()), n);
     }
 
     pub fn reader(&self, name: &str) -> Result<Box<dyn Read + Send>> {
