@@ -16,7 +16,8 @@
 # BENCH_RESTIC=1 first runs BENCH_DAYS (default 7) daily backups into a tar.gz folder and into a
 # restic repository (`restic` on PATH), adding and changing CHANGE_PCT (default 1) % of the journal
 # rows between backups while the golden copy stays the same, and reports the bytes each holds, the
-# 2nd backup's time against the 1st, and restore times; BENCH_RESTIC_ONLY=1 stops there.
+# 2nd backup's time against the 1st, and restore times (BENCH_RESTORE_ROUNDS alternating rounds,
+# medians); BENCH_RESTIC_ONLY=1 stops there.
 #   VANNACTL_BIN=... BENCH_RESTIC=1 BENCH_RESTIC_ONLY=1 ROWS=1000000 TARGET_MB=1024 scripts/bench-backup.sh
 # BENCH_ROUNDS=3 repeats the local-folder and S3 runs, alternating, and reports medians.
 # BENCH_PIN_CPUS=1 runs every vannactl command on CPU 0 and the S3 server on CPU 1 (taskset), so the
@@ -132,9 +133,15 @@ SQL
   local newest_f newest_r
   newest_f=$(ls folder/backup_*.tar.gz | tail -1)
   newest_r=$("${R[@]}" "$BIN" --no-dotenv --json backup list --fast | python3 -c 'import json,sys; print(json.load(sys.stdin)["archives"][0]["name"])')
-  read -r t_rf _ < <(timed "${F[@]}" "$BIN" --no-dotenv -q --yes restore --no-safety-backup "$newest_f")
-  read -r t_rr _ < <(timed "${R[@]}" "$BIN" --no-dotenv -q --yes restore --no-safety-backup "$newest_r")
-  read -r t_rs _ < <(timed "${R[@]}" "$BIN" --no-dotenv -q --yes restore "$newest_r")
+  # Restores alternate BENCH_RESTORE_ROUNDS (default 1) times; each figure is the median.
+  local rf=() rr=() rs=() t_rf t_rr t_rs
+  for _ in $(seq 1 "${BENCH_RESTORE_ROUNDS:-1}"); do
+    read -r t _ < <(timed "${F[@]}" "$BIN" --no-dotenv -q --yes restore --no-safety-backup "$newest_f"); rf+=("$t")
+    read -r t _ < <(timed "${R[@]}" "$BIN" --no-dotenv -q --yes restore --no-safety-backup "$newest_r"); rr+=("$t")
+    read -r t _ < <(timed "${R[@]}" "$BIN" --no-dotenv -q --yes restore "$newest_r"); rs+=("$t")
+  done
+  mid() { printf '%s\n' "$@" | sort -g | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
+  t_rf=$(mid "${rf[@]}") t_rr=$(mid "${rr[@]}") t_rs=$(mid "${rs[@]}")
   ratio() { echo "scale=2; $1 / $2" | bc; }
   printf '\n%-62s %12s %8s\n' "restic vs tar.gz folder ($days backups, $pct % rows)" "value" "ratio"
   printf '%-62s %12s\n' "one tar.gz archive (the newest), MiB" "$(mib "$one")"
@@ -146,6 +153,7 @@ SQL
   printf '%-62s %12s %8s\n' "restic restore: with safety backup s / without s" "$t_rs / $t_rr" "$(ratio "$t_rs" "$t_rr")"
   echo "all backup times, folder: ${tf[*]}"
   echo "all backup times, restic: ${tr[*]}"
+  echo "restores, folder: ${rf[*]}; restic: ${rr[*]}; restic with safety backup: ${rs[*]}"
   unset RESTIC_PASSWORD RESTIC_CACHE_DIR
 }
 if [[ -n ${BENCH_RESTIC:-} ]]; then
