@@ -247,6 +247,15 @@ fn restic_backup_list_verify_restore_drill_and_the_stock_cli() {
     assert_eq!(snaps.len(), 2, "{snaps:?}");
     repo.check();
 
+    // --dry-run plans over the snapshots: the next backup and the newest stay, the other would go.
+    let dry = env.ok(&["backup", "--dry-run"]);
+    assert_eq!(dry["retention"]["kept_existing"], 1, "{dry}");
+    assert_eq!(
+        dry["retention"]["would_prune"].as_array().unwrap().len(),
+        1,
+        "{dry}"
+    );
+
     // health sees the newest archive.
     let check = backup_check(&env);
     assert!(
@@ -339,6 +348,13 @@ fn restic_failures_are_one_line_with_the_right_exit_code() {
     assert!(
         !format!("{v}{all}").contains("topsecret-url-pw"),
         "{v}{all}"
+    );
+    let (code, v, all) = run(&env, &["config"]);
+    assert_eq!(code, 0, "{v}");
+    let shown = format!("{v}{all}");
+    assert!(
+        !shown.contains("topsecret-url-pw") && shown.contains("vanna:****@"),
+        "{shown}"
     );
 
     // restic not on PATH: the install hint.
