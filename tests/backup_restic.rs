@@ -224,6 +224,27 @@ fn restic_backup_list_verify_restore_drill_and_the_stock_cli() {
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     let f = file.display().to_string();
+    // A plain tar, and the PostgreSQL dump in it uncompressed (restic compresses after chunking).
+    let mut tar = tar::Archive::new(std::fs::File::open(&file).unwrap());
+    let mut dump = None;
+    for e in tar.entries().unwrap() {
+        let mut e = e.unwrap();
+        if e.path().unwrap().to_string_lossy().ends_with(".dump") {
+            let p = env.path("system.dump");
+            e.unpack(&p).unwrap();
+            dump = Some(p);
+        }
+    }
+    let toc = Command::new("pg_restore")
+        .arg("--list")
+        .arg(dump.expect("a pg dump member"))
+        .output()
+        .unwrap();
+    let toc = String::from_utf8_lossy(&toc.stdout);
+    assert!(
+        toc.contains("Compression: 0") || toc.contains("Compression: none"),
+        "{toc}"
+    );
     let v = env.ok(&["backup", "verify", &f]);
     assert_eq!(v["verified"]["mode"], "full", "{v}");
     env.system_exec("UPDATE users SET username = 'again';");
