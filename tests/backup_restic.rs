@@ -338,6 +338,11 @@ fn restic_failures_are_one_line_with_the_right_exit_code() {
         "{m}"
     );
     assert!(!m.contains("31337"), "{m}");
+    // No password at all: restic would read one from its stdin (the archive); it is told so.
+    env.vars.retain(|(k, _)| k != "RESTIC_PASSWORD_FILE");
+    let (code, v, _) = run(&env, &["backup"]);
+    assert_eq!(code, 1, "{v}");
+    assert!(error_of(&v).contains("has no password"), "{v}");
     env.set("RESTIC_PASSWORD_FILE", &repo.pw.display().to_string());
 
     // No repository there.

@@ -223,6 +223,15 @@ fn classify(
              remove its lock with `restic unlock`"
         ));
     }
+    if text.contains("empty password") || text.contains("Resolving password failed") {
+        return fail(
+            "restic_password",
+            format!(
+                "restic has no password for {shown}; set RESTIC_PASSWORD_FILE, \
+                 RESTIC_PASSWORD_COMMAND or RESTIC_PASSWORD in vannactl's environment"
+            ),
+        );
+    }
     if text.contains("wrong password") {
         return fail(
             "restic_password",
@@ -377,6 +386,14 @@ mod tests {
             b"Fatal: wrong password or no key found\n",
         );
         assert_eq!(crate::error::classify(&e).0, "restic_password");
+        let e = classify(
+            &shown,
+            repo,
+            "snapshots",
+            st(),
+            b"reading repository password from stdin\nFatal: an empty password is not a password\n",
+        );
+        assert!(crate::error::message(&e).contains("has no password"));
 
         let e = classify(
             &shown,
