@@ -406,6 +406,18 @@ fn restic_failures_are_one_line_with_the_right_exit_code() {
     assert!(held.unwrap().success());
     assert_eq!(repo.snapshots().len(), 1);
 
+    // A run that fails mid-archive interrupts restic: no snapshot, no lock left behind.
+    let out = env
+        .cmd()
+        .env("VANNACTL_TEST_HOOK", "fail:backup:archive")
+        .args(["--json", "backup"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(repo.snapshots().len(), 1, "a failed run left a snapshot");
+    let left = std::fs::read_dir(&locks).unwrap().count();
+    assert_eq!(left, 0, "a failed run left a lock");
+
     // SIGKILL mid-backup: restic dies with vannactl, no snapshot, the repository checks, the next
     // backup succeeds.
     let mut child = env.spawn_paused(&["backup"], "backup:archive");
