@@ -13,6 +13,12 @@
 #   scripts/bench-backup.sh            # builds and uses the release binary
 #   VANNACTL_BIN=target/debug/vannactl TARGET_MB=1024 ROWS=1000000 scripts/bench-backup.sh
 #   source scripts/test-env.sh && TARGET_KIND=random scripts/bench-backup.sh
+# BENCH_RESTIC=1 first runs BENCH_DAYS (default 7) daily backups into a tar.gz folder and into a
+# restic repository (`restic` on PATH), adding and changing CHANGE_PCT (default 1) % of the journal
+# rows between backups while the golden copy stays the same, and reports the bytes each holds, the
+# 2nd backup's time against the 1st, and restore times (BENCH_RESTORE_ROUNDS alternating rounds,
+# medians); BENCH_RESTIC_ONLY=1 stops there.
+#   VANNACTL_BIN=... BENCH_RESTIC=1 BENCH_RESTIC_ONLY=1 ROWS=1000000 TARGET_MB=1024 scripts/bench-backup.sh
 # BENCH_ROUNDS=3 repeats the local-folder and S3 runs, alternating, and reports medians.
 # BENCH_PIN_CPUS=1 runs every vannactl command on CPU 0 and the S3 server on CPU 1 (taskset), so the
 # server does not take CPU from vannactl's compression, as a server on another host would not.
@@ -96,6 +102,64 @@ export DATABASE_URL=$PG_URL TARGET_DB_SOURCE=$BENCH_DIR/source.db TARGET_DB_PATH
 [[ $(psql -Atq "$PG_URL" -c "SELECT count(*) FROM query_log") == "$ROWS" ]] || { echo "demo rows missing" >&2; exit 1; }
 "$BIN" --no-dotenv -q golden-copy
 echo "target copy: $(mib "$(size data/target.db)") MiB; system DB: $(psql -Atq "$PG_URL" -c "SELECT pg_size_pretty(pg_database_size('$DB'))")"
+
+restic_bench() {
+  local days=${BENCH_DAYS:-7} pct=${CHANGE_PCT:-1} rrepo=$BENCH_DIR/restic-repo d n lo hi
+  local -a tf tr
+  command -v restic >/dev/null || { echo "restic not on PATH (apt-get install restic)" >&2; exit 1; }
+  export RESTIC_PASSWORD=vannactl-bench RESTIC_CACHE_DIR=$BENCH_DIR/restic-cache
+  restic init -q -r "$rrepo" >/dev/null
+  mkdir -p folder stage
+  local F=(env BACKUP_DIR="$BENCH_DIR/folder") R=(env BACKUP_DIR="restic:$rrepo" BACKUP_STAGE_DIR="$BENCH_DIR/stage")
+  n=$(( ROWS * pct / 100 ))
+  echo "== restic: $days daily backups; between them $n journal rows added and $n changed; target unchanged"
+  for d in $(seq 1 "$days"); do
+    if (( d > 1 )); then
+      # A journal grows at its end and its recent rows change; old rows stay as they were.
+      lo=$(( ROWS + (d - 2) * n + 1 )) hi=$(( ROWS + (d - 1) * n ))
+      psql -q -v ON_ERROR_STOP=1 "$PG_URL" >/dev/null <<SQL
+INSERT INTO query_log SELECT g, 1 + g % 1000, timestamptz '2026-01-01' + g * interval '7 seconds',
+  'How many orders on day $d for customer ' || (g % 5000) || '?', 'SELECT count(*) FROM orders WHERE id = ' || g, 0
+FROM generate_series($lo::bigint, $hi) g;
+UPDATE query_log SET rows_returned = rows_returned + 1 WHERE id > $(( lo - 1 - n )) AND id <= $(( lo - 1 ));
+SQL
+    fi
+    read -r t _ < <(timed "${F[@]}" "$BIN" --no-dotenv -q backup); tf+=("$t")
+    read -r t _ < <(timed "${R[@]}" "$BIN" --no-dotenv -q backup); tr+=("$t")
+    echo "day $d: folder ${tf[-1]} s, restic ${tr[-1]} s"
+  done
+  local one; one=$(size "$(ls folder/backup_*.tar.gz | tail -1)")
+  local fb rb; fb=$(du -sb folder | cut -f1) rb=$(du -sb "$rrepo" | cut -f1)
+  local newest_f newest_r
+  newest_f=$(ls folder/backup_*.tar.gz | tail -1)
+  newest_r=$("${R[@]}" "$BIN" --no-dotenv --json backup list --fast | python3 -c 'import json,sys; print(json.load(sys.stdin)["archives"][0]["name"])')
+  # Restores alternate BENCH_RESTORE_ROUNDS (default 1) times; each figure is the median.
+  local rf=() rr=() rs=() t_rf t_rr t_rs
+  for _ in $(seq 1 "${BENCH_RESTORE_ROUNDS:-1}"); do
+    read -r t _ < <(timed "${F[@]}" "$BIN" --no-dotenv -q --yes restore --no-safety-backup "$newest_f"); rf+=("$t")
+    read -r t _ < <(timed "${R[@]}" "$BIN" --no-dotenv -q --yes restore --no-safety-backup "$newest_r"); rr+=("$t")
+    read -r t _ < <(timed "${R[@]}" "$BIN" --no-dotenv -q --yes restore "$newest_r"); rs+=("$t")
+  done
+  mid() { printf '%s\n' "$@" | sort -g | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
+  t_rf=$(mid "${rf[@]}") t_rr=$(mid "${rr[@]}") t_rs=$(mid "${rs[@]}")
+  ratio() { echo "scale=2; $1 / $2" | bc; }
+  printf '\n%-62s %12s %8s\n' "restic vs tar.gz folder ($days backups, $pct % rows)" "value" "ratio"
+  printf '%-62s %12s\n' "one tar.gz archive (the newest), MiB" "$(mib "$one")"
+  printf '%-62s %12s %8s\n' "folder after $days backups, MiB (vs one tar.gz)" "$(mib "$fb")" "$(ratio "$fb" "$one")"
+  printf '%-62s %12s %8s\n' "restic repository after $days backups, MiB (vs one tar.gz)" "$(mib "$rb")" "$(ratio "$rb" "$one")"
+  printf '%-62s %12s %8s\n' "restic backup 1, s / backup 2, s (2nd vs 1st)" "${tr[0]} / ${tr[1]}" "$(ratio "${tr[1]}" "${tr[0]}")"
+  printf '%-62s %12s %8s\n' "folder backup 1, s / backup 2, s (2nd vs 1st)" "${tf[0]} / ${tf[1]}" "$(ratio "${tf[1]}" "${tf[0]}")"
+  printf '%-62s %12s %8s\n' "restore --no-safety-backup: restic s / folder s" "$t_rr / $t_rf" "$(ratio "$t_rr" "$t_rf")"
+  printf '%-62s %12s %8s\n' "restic restore: with safety backup s / without s" "$t_rs / $t_rr" "$(ratio "$t_rs" "$t_rr")"
+  echo "all backup times, folder: ${tf[*]}"
+  echo "all backup times, restic: ${tr[*]}"
+  echo "restores, folder: ${rf[*]}; restic: ${rr[*]}; restic with safety backup: ${rs[*]}"
+  unset RESTIC_PASSWORD RESTIC_CACHE_DIR
+}
+if [[ -n ${BENCH_RESTIC:-} ]]; then
+  restic_bench
+  [[ -n ${BENCH_RESTIC_ONLY:-} ]] && exit 0
+fi
 
 echo "== backup"
 read -r T_VB M_VB _ < <(timed "${VT[@]}" "$BIN" --no-dotenv -q backup)

@@ -1,5 +1,6 @@
-//! The archive file: a gzip'd tar whose first member is `manifest.json`. Writing streams members
-//! through one hashing pipeline; reading checks every member's type, path, size and SHA-256.
+//! The archive file: a tar (gzip'd, except in a restic repository) whose first member is
+//! `manifest.json`. Writing streams members through one hashing pipeline; reading checks every
+//! member's type, path, size and SHA-256.
 
 use super::manifest::{Manifest, MANIFEST_NAME, MAX_MANIFEST_BYTES};
 use crate::error::fail;
@@ -14,6 +15,8 @@ use std::path::{Path, PathBuf};
 
 pub const PREFIX: &str = "backup_";
 pub const SUFFIX: &str = ".tar.gz";
+/// An uncompressed archive (a restic repository compresses and deduplicates it itself).
+pub const TAR_SUFFIX: &str = ".tar";
 /// An archive encrypted with age (after compression).
 pub const AGE_SUFFIX: &str = ".age";
 /// gzip level 1: SQLite pages and pg_dump output still shrink well, at several times the speed of
@@ -27,6 +30,11 @@ pub fn file_name(at: DateTime<Utc>, encrypted: bool) -> String {
     format!("{PREFIX}{}{SUFFIX}{age}", at.format("%Y%m%dT%H%M%S%.3fZ"))
 }
 
+/// `backup_20260418T031500.123Z.tar`: the uncompressed archive written to a restic repository.
+pub fn tar_name(at: DateTime<Utc>) -> String {
+    format!("{PREFIX}{}{TAR_SUFFIX}", at.format("%Y%m%dT%H%M%S%.3fZ"))
+}
+
 pub fn is_encrypted(name: &str) -> bool {
     name.ends_with(AGE_SUFFIX)
 }
@@ -34,7 +42,13 @@ pub fn is_encrypted(name: &str) -> bool {
 /// The time in an archive name, or `None` for any file that is not one of ours.
 pub fn parse_name(name: &str) -> Option<DateTime<Utc>> {
     let plain = name.strip_suffix(AGE_SUFFIX).unwrap_or(name);
-    let stamp = plain.strip_prefix(PREFIX)?.strip_suffix(SUFFIX)?;
+    let plain = plain.strip_prefix(PREFIX)?;
+    let stamp = match plain.strip_suffix(SUFFIX) {
+        Some(s) => s,
+        // Never encrypted: restic encrypts its repository itself.
+        None if !is_encrypted(name) => plain.strip_suffix(TAR_SUFFIX)?,
+        None => return None,
+    };
     let shape_ok = stamp.len() == 20
         && stamp.bytes().enumerate().all(|(i, b)| match i {
             8 => b == b'T',
@@ -161,7 +175,26 @@ pub fn hash_file_bytes(bytes: &[u8]) -> (u64, String) {
     (bytes.len() as u64, hex::encode(Sha256::digest(bytes)))
 }
 
-type Sink<W> = GzEncoder<BufWriter<W>>;
+/// gzip'd, or a plain tar when the repository compresses (and deduplicates) itself.
+enum Sink<W: Write> {
+    Gz(GzEncoder<BufWriter<W>>),
+    Plain(BufWriter<W>),
+}
+
+impl<W: Write> Write for Sink<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Sink::Gz(g) => g.write(buf),
+            Sink::Plain(p) => p.write(buf),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Sink::Gz(g) => g.flush(),
+            Sink::Plain(p) => p.flush(),
+        }
+    }
+}
 
 /// Writes `manifest.json` then the members, into a stream (a temporary file, an upload).
 pub struct Writer<W: Write> {
@@ -171,10 +204,17 @@ pub struct Writer<W: Write> {
 
 impl<W: Write> Writer<W> {
     pub fn new(out: W, manifest: &Manifest) -> Result<Self> {
-        let sink = GzEncoder::new(
-            BufWriter::with_capacity(1 << 20, out),
-            Compression::new(GZIP_LEVEL),
-        );
+        Self::with(out, manifest, true)
+    }
+
+    /// `gzip` false: a plain tar.
+    pub fn with(out: W, manifest: &Manifest, gzip: bool) -> Result<Self> {
+        let buf = BufWriter::with_capacity(1 << 20, out);
+        let sink = if gzip {
+            Sink::Gz(GzEncoder::new(buf, Compression::new(GZIP_LEVEL)))
+        } else {
+            Sink::Plain(buf)
+        };
         let mut w = Writer {
             tar: tar::Builder::new(sink),
             mtime: Utc::now().timestamp().max(0) as u64,
@@ -209,11 +249,14 @@ impl<W: Write> Writer<W> {
     /// End the tar and gzip streams; returns the stream to finish (fsync, encrypt, complete the
     /// upload). Size and checksum are the caller's to take of what is stored (after encryption).
     pub fn finish(self) -> Result<W> {
-        let gz = self
+        let sink = self
             .tar
             .into_inner()
             .context("cannot finish the tar stream")?;
-        let buf = gz.finish().context("cannot finish the gzip stream")?;
+        let buf = match sink {
+            Sink::Gz(gz) => gz.finish().context("cannot finish the gzip stream")?,
+            Sink::Plain(buf) => buf,
+        };
         buf.into_inner()
             .map_err(|e| e.into_error())
             .context("cannot write the archive")
@@ -247,8 +290,36 @@ fn open_file(archive: &Path) -> Result<File> {
     File::open(archive).with_context(|| format!("cannot open archive {}", archive.display()))
 }
 
-fn tar_of<R: Read>(r: R) -> tar::Archive<GzDecoder<BufReader<R>>> {
-    tar::Archive::new(GzDecoder::new(BufReader::with_capacity(1 << 20, r)))
+/// A gzip'd or a plain tar stream, told apart by gzip's magic bytes (not by the name: a plain
+/// `.tar` from `restic dump` may be saved under any name).
+pub enum Unpacked<R: Read> {
+    Gz(GzDecoder<BufReader<R>>),
+    Plain(BufReader<R>),
+}
+
+impl<R: Read> Read for Unpacked<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Unpacked::Gz(g) => g.read(buf),
+            Unpacked::Plain(p) => p.read(buf),
+        }
+    }
+}
+
+fn tar_of<R: Read>(r: R) -> tar::Archive<Unpacked<R>> {
+    use std::io::BufRead;
+    let mut buf = BufReader::with_capacity(1 << 20, r);
+    // A read error here shows again (as damage) when the tar reader reads.
+    let gz = match buf.fill_buf() {
+        Ok(head) if head.len() >= 2 => head[..2] == [0x1f, 0x8b],
+        Ok(head) if head.len() == 1 => head[0] == 0x1f,
+        _ => true,
+    };
+    tar::Archive::new(if gz {
+        Unpacked::Gz(GzDecoder::new(buf))
+    } else {
+        Unpacked::Plain(buf)
+    })
 }
 
 /// Check type and path of a tar entry of `archive` before touching its data; an unsafe one is
@@ -381,7 +452,8 @@ pub fn read_from<R: Read>(archive: &str, r: R, sink: &mut dyn MemberSink) -> Res
         sunk.with_context(|| format!("archive {archive}: member {path}"))?;
     }
     // The tar reader stops at the end-of-archive blocks; read the gzip stream to its end so its
-    // CRC is checked too (a flipped byte in the trailing blocks otherwise passes).
+    // CRC is checked too (a flipped byte in the trailing blocks otherwise passes). A plain tar has
+    // no CRC: its trailing blocks are only read.
     io::copy(&mut ar.into_inner(), &mut io::sink()).map_err(|e| corrupt(archive, e))?;
     let missing: Vec<&str> = manifest
         .members
@@ -416,16 +488,54 @@ mod tests {
         assert_eq!(e, "backup_20260418T031500.000Z.tar.gz.age");
         assert_eq!(parse_name(&e), Some(t));
         assert!(is_encrypted(&e) && !is_encrypted(&n));
+        let p = tar_name(t);
+        assert_eq!(p, "backup_20260418T031500.000Z.tar");
+        assert_eq!(parse_name(&p), Some(t));
         for other in [
             "backup_20260418T031500.000Z.tar.gz.bak",
             "backup_20260418T031500.000Z.tar.gz.age.sha256",
             "backup_20260418T031500.000Z.age",
+            "backup_20260418T031500.000Z.tar.age",
+            "backup_20260418T031500.000Z.tar.bak",
             "notes.txt",
             "backup_latest.tar.gz",
             "backup_20261318T031500.000Z.tar.gz",
             ".vannactl-tmp-1-backup_20260418T031500.000Z.tar.gz",
         ] {
             assert_eq!(parse_name(other), None, "{other}");
+        }
+    }
+
+    fn sample_manifest() -> Manifest {
+        let (size, sha256) = hash_file_bytes(b"hello");
+        serde_json::from_value(serde_json::json!({
+            "format_version": super::super::manifest::FORMAT_VERSION,
+            "tool": "vannactl", "tool_version": "0", "created_at": "2026-04-18T03:15:00.000Z",
+            "host": "h",
+            "members": [{"path": "a/b.txt", "size": size, "sha256": sha256}],
+            "components": {}
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn plain_and_gzipped_archives_read_alike() {
+        let m = sample_manifest();
+        for gzip in [true, false] {
+            let mut w = Writer::with(Vec::new(), &m, gzip).unwrap();
+            w.add("a/b.txt", 5, &mut &b"hello"[..]).unwrap();
+            let bytes = w.finish().unwrap();
+            assert_eq!(bytes[..2] == [0x1f, 0x8b], gzip);
+            let got = read_from("x", bytes.as_slice(), &mut Discard).unwrap();
+            assert_eq!(got.members.len(), 1);
+            // A flipped byte in a member is caught in both.
+            let mut bad = bytes.clone();
+            let at = if gzip { bad.len() / 2 } else { 512 * 3 + 1 };
+            bad[at] ^= 0x55;
+            assert!(
+                read_from("x", bad.as_slice(), &mut Discard).is_err(),
+                "{gzip}"
+            );
         }
     }
 

@@ -72,6 +72,10 @@ pub struct Created {
     pub cleaned_temp_files: Vec<PathBuf>,
     /// Unfinished uploads of killed runs, aborted (S3).
     pub aborted_uploads: Vec<String>,
+    /// restic's snapshot id.
+    pub snapshot: Option<String>,
+    /// Bytes the repository grew by, where it deduplicates (restic's `data_added`).
+    pub added_bytes: Option<u64>,
     /// Archives in the repository after retention; None when listing failed (the backup itself
     /// is complete, so that only loses the count).
     pub archives: Option<usize>,
@@ -88,7 +92,9 @@ fn progress_line(out: &Output, text: String) {
 pub(crate) fn stage_setting(s: &Settings) -> &'static str {
     match s.backup_repo {
         crate::config::BackupRepo::Local(_) => "BACKUP_DIR (--dir)",
-        crate::config::BackupRepo::S3 { .. } => "BACKUP_STAGE_DIR",
+        crate::config::BackupRepo::S3 { .. } | crate::config::BackupRepo::Restic(_) => {
+            "BACKUP_STAGE_DIR"
+        }
     }
 }
 
@@ -103,6 +109,13 @@ pub fn create(s: &Settings, opts: &CreateOptions, out: &Output) -> Result<Create
         None => None,
     };
     let repo = repo::Repo::open(s)?;
+    if recipients.is_some() && repo.plain_tar() {
+        return Err(crate::error::usage(format!(
+            "BACKUP_DIR={} encrypts archives itself; unset BACKUP_AGE_RECIPIENTS and \
+             BACKUP_AGE_RECIPIENTS_FILE (age would also defeat its deduplication)",
+            repo.display()
+        )));
+    }
     let dir = &s.backup_dir;
     // Checked before the repository is contacted, so a full or unwritable stage is named as
     // such; a run that fails removes the folders it created.
@@ -177,13 +190,19 @@ pub fn create(s: &Settings, opts: &CreateOptions, out: &Output) -> Result<Create
 
     let name = repo.unused_name(recipients.is_some())?;
     let location = repo.location(&name);
-    let upload = repo.writer(&name)?;
+    let labels: Vec<&str> = manifest
+        .components
+        .iter()
+        .filter(|(_, i)| i.state == State::Present)
+        .map(|(c, _)| c.as_str())
+        .collect();
+    let upload = repo.writer(&name, &labels)?;
     let total: u64 = pending.iter().map(|p| p.size).sum();
     let bar = out.progress(total, "archive", true);
-    let (size, sha256) = {
+    let (size, sha256, stored) = {
         let stored = archive::Hashing::new(upload);
         let layer = crypt::Layer::new(stored, recipients.as_ref())?;
-        let mut w = archive::Writer::new(layer, &manifest)?;
+        let mut w = archive::Writer::with(layer, &manifest, !repo.plain_tar())?;
         for (i, p) in pending.iter().enumerate() {
             if i == pending.len().saturating_sub(1) {
                 testhook::at("backup:archive")?;
@@ -217,8 +236,8 @@ pub fn create(s: &Settings, opts: &CreateOptions, out: &Output) -> Result<Create
             .with_context(|| format!("cannot finish writing {location}"))?;
         let (upload, size, sha256) = stored.finish();
         drop(pending); // staged snapshots go before the archive becomes visible
-        upload.commit()?;
-        (size, sha256)
+        let stored = upload.commit_stored()?;
+        (size, sha256, stored)
     };
     bar.finish();
     if recipients.is_some() {
@@ -262,6 +281,8 @@ pub fn create(s: &Settings, opts: &CreateOptions, out: &Output) -> Result<Create
         pruned,
         cleaned_temp_files: cleaned,
         aborted_uploads: aborted,
+        snapshot: stored.snapshot,
+        added_bytes: stored.added,
         archives,
         duration_ms: started.elapsed().as_millis(),
     })
@@ -359,7 +380,7 @@ pub fn list(s: &Settings, check: bool) -> Result<Vec<Listed>> {
     let repo = repo::Repo::open(s)?;
     let no_key = s.backup_age_identity_file.is_none();
     let mut out = Vec::new();
-    for e in repo.list()? {
+    for e in repo.list_sized()? {
         let a = repo::ArchiveRef {
             name: e.name.clone(),
             repo: repo::Repo::open(s)?,

@@ -240,6 +240,8 @@ pub fn prune(repo: &Repo, policy: &Policy, tz: &TimeZone, written: &str) -> Resu
         }
         removed.push(location);
     }
+    repo.reclaim()
+        .with_context(|| format!("retention: cannot reclaim the space of {}", repo.display()))?;
     Ok(removed)
 }
 

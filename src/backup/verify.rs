@@ -268,7 +268,13 @@ pub fn verify_ref(s: &Settings, a: &ArchiveRef) -> Result<Verified> {
             duration_ms: started.elapsed().as_millis(),
         });
     }
-    verify_ref_plan(s, a, false).map(|(v, _, _)| v)
+    // The repository's own check first (restic: indexes, packs, trees), then the archive's.
+    let repo_check = a.repo.check()?;
+    let mut v = verify_ref_plan(s, a, false).map(|(v, _, _)| v)?;
+    if let Some(c) = repo_check {
+        v.mode = format!("{}; {c}", v.mode);
+    }
+    Ok(v)
 }
 
 /// `verify_ref` with the key, keeping the staged members (temporary files in `BACKUP_DIR`'s local

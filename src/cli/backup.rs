@@ -121,6 +121,10 @@ impl Report for CreateReport {
             c.archives
                 .map(|n| Sample::new("vannactl_backup_archives", &[], n as f64)),
         );
+        out.extend(
+            c.added_bytes
+                .map(|n| Sample::new("vannactl_backup_last_added_bytes", &[], n as f64)),
+        );
         out
     }
 
@@ -136,6 +140,8 @@ impl Report for CreateReport {
             "encrypted": c.encrypted,
             "pruned": c.pruned,
             "aborted_uploads": c.aborted_uploads,
+            "snapshot": c.snapshot,
+            "added_bytes": c.added_bytes,
             "archives": c.archives,
             "cleaned_temp_files": c.cleaned_temp_files,
             "stale_lock_taken_over_from_pid": self.took_over,
@@ -172,6 +178,12 @@ impl Report for CreateReport {
             ("sha256", c.sha256.clone()),
             ("duration", format!("{} ms", c.duration_ms)),
         ];
+        if let Some(id) = &c.snapshot {
+            kv.push(("restic snapshot", id.clone()));
+        }
+        if let Some(n) = c.added_bytes {
+            kv.push(("added to repository", human_bytes(n)));
+        }
         for p in &c.pruned {
             kv.push(("pruned", p.clone()));
         }

@@ -66,8 +66,8 @@ impl SystemDbUrl {
     }
 }
 
-/// Where backup archives live: `BACKUP_DIR` as a folder, or `s3://BUCKET/PREFIX`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where backup archives live: `BACKUP_DIR` as a folder, `s3://BUCKET/PREFIX` or `restic:REPO`.
+#[derive(Clone, PartialEq, Eq)]
 pub enum BackupRepo {
     Local(PathBuf),
     /// `prefix` is empty or ends with `/`.
@@ -75,15 +75,25 @@ pub enum BackupRepo {
         bucket: String,
         prefix: String,
     },
+    /// `restic:REPO`: anything restic accepts as a repository (a folder, `s3:`, `sftp:`, `rest:`).
+    Restic(String),
 }
 
 impl BackupRepo {
     pub fn parse(raw: &str) -> Result<Self> {
         let raw = raw.trim();
+        if let Some(repo) = raw.strip_prefix("restic:") {
+            if repo.trim().is_empty() {
+                return Err(usage(
+                    "BACKUP_DIR=restic: names no repository; give restic:/srv/restic or restic:s3:http://host/bucket/prefix",
+                ));
+            }
+            return Ok(BackupRepo::Restic(repo.trim().to_string()));
+        }
         let Some(rest) = raw.strip_prefix("s3://") else {
             if raw.contains("://") {
                 return Err(usage(format!(
-                    "BACKUP_DIR={} is not supported; use a folder or s3://BUCKET/PREFIX",
+                    "BACKUP_DIR={} is not supported; use a folder, s3://BUCKET/PREFIX or restic:REPO",
                     mask_url(raw)
                 )));
             }
@@ -116,11 +126,19 @@ impl BackupRepo {
     }
 }
 
+// By hand so a password in a restic `rest:`/`s3:` URL never reaches a debug print.
+impl std::fmt::Debug for BackupRepo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "BackupRepo({self})")
+    }
+}
+
 impl std::fmt::Display for BackupRepo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             BackupRepo::Local(d) => write!(f, "{}", d.display()),
             BackupRepo::S3 { bucket, prefix } => write!(f, "s3://{bucket}/{prefix}"),
+            BackupRepo::Restic(r) => write!(f, "restic:{}", mask_url(r)),
         }
     }
 }
@@ -335,7 +353,7 @@ impl Settings {
         let lock_path = path("LOCK_PATH")?;
         let backup_dir = match &backup_repo {
             BackupRepo::Local(d) => d.clone(),
-            BackupRepo::S3 { .. } => non_empty(get("BACKUP_STAGE_DIR"))
+            BackupRepo::S3 { .. } | BackupRepo::Restic(_) => non_empty(get("BACKUP_STAGE_DIR"))
                 .map(PathBuf::from)
                 .unwrap_or_else(|| crate::fsutil::parent_dir(&lock_path).join("backup-stage")),
         };
@@ -397,7 +415,8 @@ impl Settings {
             .values()
             .map(|r| {
                 let shown = match r.spec.kind {
-                    VarKind::Url => mask_url(&r.value),
+                    // A Path never holds a password, but BACKUP_DIR=restic:rest:… may.
+                    VarKind::Url | VarKind::Path => mask_url(&r.value),
                     VarKind::Secret => mask_secret(&r.value),
                     _ => r.value.clone(),
                 };
@@ -518,6 +537,27 @@ mod tests {
         }
         // An S3 repository stages snapshots locally, next to the lock file by default.
         let s = load(&[("BACKUP_DIR", "s3://b-1/p")], &[]).unwrap();
+        assert_eq!(s.backup_dir, PathBuf::from("data/backup-stage"));
+    }
+
+    #[test]
+    fn backup_dir_restic() {
+        let r = BackupRepo::parse("restic:s3:http://k:secret@h:9000/b/p").unwrap();
+        assert_eq!(
+            r,
+            BackupRepo::Restic("s3:http://k:secret@h:9000/b/p".into())
+        );
+        assert_eq!(r.to_string(), "restic:s3:http://k:****@h:9000/b/p");
+        assert_eq!(
+            BackupRepo::parse("restic:/srv/restic").unwrap(),
+            BackupRepo::Restic("/srv/restic".into())
+        );
+        let err = BackupRepo::parse("restic:").unwrap_err();
+        assert_eq!(
+            crate::error::classify(&err).1,
+            crate::error::ExitStatus::Usage
+        );
+        let s = load(&[("BACKUP_DIR", "restic:/srv/r")], &[]).unwrap();
         assert_eq!(s.backup_dir, PathBuf::from("data/backup-stage"));
     }
 

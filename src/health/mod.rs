@@ -138,6 +138,7 @@ fn groups(settings: &Settings, opts: &Options) -> Vec<Group> {
                 crate::config::BackupRepo::S3 { bucket, prefix } => {
                     format!("backups in s3://{bucket}/{prefix}")
                 }
+                r @ crate::config::BackupRepo::Restic(_) => format!("backups in {r}"),
             },
             bounded: true,
             run: |s, _| crate::backup::health::checks(s),

@@ -208,7 +208,7 @@ impl Layout {
                 Folder,
                 d,
             )),
-            BackupRepo::S3 { .. } => roles.push(Role::new(
+            BackupRepo::S3 { .. } | BackupRepo::Restic(_) => roles.push(Role::new(
                 "BACKUP_STAGE_DIR",
                 shown(&s.backup_dir),
                 "backup staging folder",

@@ -60,6 +60,10 @@ pub const FAMILIES: &[(&str, &str)] = &[
         "Size of the archive the last successful backup wrote",
     ),
     (
+        "vannactl_backup_last_added_bytes",
+        "Bytes the last successful backup added to a deduplicating repository (restic data_added)",
+    ),
+    (
         "vannactl_backup_archives",
         "Archives in the backup repository after the last successful backup",
     ),

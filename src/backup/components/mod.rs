@@ -96,7 +96,9 @@ pub fn snapshot(c: Component, s: &Settings, stage_dir: &Path) -> Result<Snapshot
         Component::System => match &s.database_url {
             SystemDbUrl::Postgres(url) => {
                 let pg = system_postgres::Pg::parse(url)?;
-                let d = system_postgres::dump(&pg, &stage_dir.join("stage-system.dump"))?;
+                // A restic repository compresses itself; a compressed dump would not deduplicate.
+                let compress = !matches!(s.backup_repo, crate::config::BackupRepo::Restic(_));
+                let d = system_postgres::dump(&pg, &stage_dir.join("stage-system.dump"), compress)?;
                 let mut info = present("postgres", pg.masked.clone());
                 info.server_version = Some(d.server_version);
                 info.migration_version = d.migration_version;

@@ -229,8 +229,8 @@ pub struct Dump {
     pub counts: BTreeMap<String, u64>,
 }
 
-/// Dump the database into a temporary file named after `stage`.
-pub fn dump(pg: &Pg, stage: &Path) -> Result<Dump> {
+/// Dump the database into a temporary file named after `stage`; `compress` false: `-Z0`.
+pub fn dump(pg: &Pg, stage: &Path, compress: bool) -> Result<Dump> {
     let mut client = pg.connect()?;
     let (server_major, server_version) = server_version(&mut client)?;
     let dump_major = tool_major("pg_dump")?;
@@ -255,8 +255,11 @@ pub fn dump(pg: &Pg, stage: &Path) -> Result<Dump> {
 
     let mut file = TempFile::new(stage, 0o600)?;
     let mut cmd = pg.command("pg_dump");
-    cmd.args(["--format=custom", "--no-password"])
-        .arg(format!("--snapshot={snapshot}"))
+    cmd.args(["--format=custom", "--no-password"]);
+    if !compress {
+        cmd.arg("--compress=0");
+    }
+    cmd.arg(format!("--snapshot={snapshot}"))
         .arg(format!("--dbname={}", pg.no_password));
     let mut w = Hashing::new(BufWriter::with_capacity(1 << 20, file.file()));
     let (copied, status, stderr_text) = stdout_into(cmd, &mut w)?;

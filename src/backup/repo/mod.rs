@@ -1,8 +1,10 @@
-//! Where archives live: a local folder or an S3-compatible bucket, behind one interface so create,
-//! list, verify, restore, retention and the safety backup never special-case either. Archives are
+//! Where archives live: a local folder, an S3-compatible bucket or a restic repository, behind one
+//! interface so create, list, verify, restore, retention and the safety backup never special-case
+//! any of them. Archives are
 //! written and read as streams; an archive exists under its final name only once it is complete.
 
 pub mod local;
+pub mod restic;
 pub mod s3;
 
 use super::archive;
@@ -29,11 +31,26 @@ pub struct Entry {
 /// (the local temp file is removed, the S3 multipart upload aborted).
 pub trait Upload: Write + Send {
     fn commit(self: Box<Self>) -> Result<()>;
+
+    /// `commit`, and what the repository says it stored.
+    fn commit_stored(self: Box<Self>) -> Result<Stored> {
+        self.commit().map(|()| Stored::default())
+    }
+}
+
+/// What a repository reports of a committed archive, where it knows more than its bytes.
+#[derive(Debug, Clone, Default)]
+pub struct Stored {
+    /// restic's snapshot id.
+    pub snapshot: Option<String>,
+    /// Bytes the repository grew by (restic's `data_added`, after deduplication).
+    pub added: Option<u64>,
 }
 
 pub enum Repo {
     Local(local::Local),
     S3(Box<s3::S3>),
+    Restic(Box<restic::Restic>),
 }
 
 impl Repo {
@@ -44,7 +61,14 @@ impl Repo {
             BackupRepo::S3 { bucket, prefix } => {
                 Ok(Repo::S3(Box::new(s3::S3::new(s, bucket, prefix)?)))
             }
+            BackupRepo::Restic(r) => Ok(Repo::Restic(Box::new(restic::Restic::new(s, r)?))),
         }
+    }
+
+    /// Archives are written as a plain tar: the repository compresses, and compressing first
+    /// would defeat its deduplication.
+    pub fn plain_tar(&self) -> bool {
+        matches!(self, Repo::Restic(_))
     }
 
     /// `backups` or `s3://bucket/prefix/`, for messages.
@@ -52,6 +76,7 @@ impl Repo {
         match self {
             Repo::Local(l) => l.dir.display().to_string(),
             Repo::S3(s) => s.display(),
+            Repo::Restic(r) => r.display(),
         }
     }
 
@@ -60,14 +85,26 @@ impl Repo {
         match self {
             Repo::Local(l) => l.dir.join(name).display().to_string(),
             Repo::S3(s) => s.location(name),
+            Repo::Restic(r) => r.location(name),
         }
     }
 
-    /// Archives (names matching the backup pattern only), newest first.
+    /// Archives (names matching the backup pattern only), newest first. A restic repository
+    /// fills `size` only where it knows it without another round trip (else 0): names and times
+    /// are what retention, health and naming need; [`Repo::list_sized`] has every size.
     pub fn list(&self) -> Result<Vec<Entry>> {
         match self {
             Repo::Local(l) => l.list(),
             Repo::S3(s) => s.list(),
+            Repo::Restic(r) => r.list(false),
+        }
+    }
+
+    /// [`Repo::list`] with every archive's size.
+    pub fn list_sized(&self) -> Result<Vec<Entry>> {
+        match self {
+            Repo::Restic(r) => r.list(true),
+            _ => self.list(),
         }
     }
 
@@ -76,6 +113,7 @@ impl Repo {
         match self {
             Repo::Local(l) => l.reader(name),
             Repo::S3(s) => s.reader(name, None),
+            Repo::Restic(r) => r.reader(name),
         }
     }
 
@@ -84,13 +122,16 @@ impl Repo {
         match self {
             Repo::Local(l) => Ok(Box::new(l.reader(name)?.take(len))),
             Repo::S3(s) => s.reader(name, Some(len)),
+            Repo::Restic(r) => Ok(Box::new(r.reader(name)?.take(len))),
         }
     }
 
-    pub fn writer(&self, name: &str) -> Result<Box<dyn Upload + '_>> {
+    /// `labels`: the components in the archive (restic tags its snapshot with them).
+    pub fn writer(&self, name: &str, labels: &[&str]) -> Result<Box<dyn Upload + '_>> {
         match self {
             Repo::Local(l) => l.writer(name),
             Repo::S3(s) => s.writer(name),
+            Repo::Restic(r) => r.writer(name, labels),
         }
     }
 
@@ -99,6 +140,10 @@ impl Repo {
         match self {
             Repo::Local(l) => l.put_small(name, bytes),
             Repo::S3(s) => s.put_small(name, bytes),
+            Repo::Restic(r) => Err(crate::error::fail(
+                "unsupported",
+                format!("{} holds only archives, not {name}", r.display()),
+            )),
         }
     }
 
@@ -107,6 +152,7 @@ impl Repo {
         match self {
             Repo::Local(l) => l.get_small(name),
             Repo::S3(s) => s.get_small(name),
+            Repo::Restic(_) => Ok(None),
         }
     }
 
@@ -114,6 +160,24 @@ impl Repo {
         match self {
             Repo::Local(l) => l.remove(name),
             Repo::S3(s) => s.remove(name),
+            Repo::Restic(r) => r.remove(name),
+        }
+    }
+
+    /// After a retention run's removals: give the space back (restic prune; folders and buckets
+    /// already did).
+    pub fn reclaim(&self) -> Result<()> {
+        match self {
+            Repo::Restic(r) => r.prune(),
+            _ => Ok(()),
+        }
+    }
+
+    /// The repository's own consistency check, where it has one (`restic check`).
+    pub fn check(&self) -> Result<Option<String>> {
+        match self {
+            Repo::Restic(r) => r.check().map(Some),
+            _ => Ok(None),
         }
     }
 
@@ -123,6 +187,9 @@ impl Repo {
         match self {
             Repo::Local(_) => Ok(Vec::new()),
             Repo::S3(s) => s.abort_stale_uploads(),
+            // Stale locks of killed restic runs block only exclusive operations, which remove
+            // them first (`restic unlock`).
+            Repo::Restic(_) => Ok(Vec::new()),
         }
     }
 
@@ -130,10 +197,14 @@ impl Repo {
     pub fn unused_name(&self, encrypted: bool) -> Result<String> {
         let taken: Vec<String> = self.list()?.into_iter().map(|e| e.name).collect();
         loop {
-            let name = archive::file_name(Utc::now(), encrypted);
+            let name = if self.plain_tar() {
+                archive::tar_name(Utc::now())
+            } else {
+                archive::file_name(Utc::now(), encrypted)
+            };
             let exists = match self {
                 Repo::Local(l) => l.dir.join(&name).exists(),
-                Repo::S3(_) => taken.contains(&name),
+                Repo::S3(_) | Repo::Restic(_) => taken.contains(&name),
             };
             if !exists {
                 return Ok(name);
@@ -151,8 +222,20 @@ pub struct ArchiveRef {
 
 impl ArchiveRef {
     /// `arg` as given to `restore` or `backup verify`: a full `s3://` URL, a bare name in an S3
-    /// `BACKUP_DIR`, or otherwise a local file path (any name, as before).
+    /// `BACKUP_DIR`, an archive name or snapshot id (or a location it gave) in a restic
+    /// `BACKUP_DIR` unless a file of that name exists, or otherwise a local file path (any name).
     pub fn resolve(s: &Settings, arg: &str) -> Result<ArchiveRef> {
+        if matches!(s.backup_repo, BackupRepo::Restic(_)) && !Path::new(arg).is_file() {
+            let repo = Repo::open(s)?;
+            let Repo::Restic(r) = &repo else {
+                unreachable!("a restic BACKUP_DIR opens as restic")
+            };
+            let in_repo = r.name_in(arg);
+            if in_repo.is_some() || !arg.contains('/') {
+                let name = r.resolve(in_repo.as_deref().unwrap_or(arg))?;
+                return Ok(ArchiveRef { repo, name });
+            }
+        }
         if arg.starts_with("s3://") {
             let (dir, name) = arg.rsplit_once('/').unwrap_or((arg, ""));
             if name.is_empty() || dir == "s3:/" {

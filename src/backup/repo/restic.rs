@@ -1,0 +1,413 @@
+//! A restic repository (`BACKUP_DIR=restic:REPO`), driven through the `restic` binary on PATH
+//! like pg_dump: one snapshot per backup, holding the uncompressed archive as a single file read
+//! from stdin, so restic's chunking deduplicates what did not change between backups. The
+//! repository stays an ordinary one: the stock `restic` CLI lists, dumps and checks it.
+//!
+//! Credentials reach restic only through its own environment variables (`RESTIC_PASSWORD_FILE`,
+//! `RESTIC_PASSWORD_COMMAND`, `RESTIC_PASSWORD`, `AWS_*`); the repository goes in
+//! `RESTIC_REPOSITORY`, so not even a `rest:` URL's password shows in `ps`.
+
+mod cmd;
+
+use super::{Entry, Stored, Upload};
+use crate::backup::archive;
+use crate::config::Settings;
+use crate::error::fail;
+use anyhow::Result;
+use chrono::{DateTime, Utc};
+use cmd::Cmd;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::io::{self, Read, Write};
+use std::process::{Child, ChildStdin};
+use std::sync::Mutex;
+use std::thread::JoinHandle;
+
+/// Tag on every snapshot vannactl makes; listing and retention see only these.
+pub const TAG: &str = "vannactl";
+
+pub struct Restic {
+    cmd: Cmd,
+    host: String,
+    forgotten: Mutex<bool>,
+}
+
+/// Snapshot listings per repository, until vannactl changes it: each restic call opens the
+/// repository anew (about 0.7 s of key derivation), and one run opens `Repo` several times
+/// (resolve, read the manifest, stage, the safety backup). Other writers only add snapshots,
+/// which a run started before them need not see.
+static SNAPS: Mutex<BTreeMap<String, Vec<Snap>>> = Mutex::new(BTreeMap::new());
+/// Archive size per repository and short snapshot id (a snapshot never changes).
+static SIZES: Mutex<BTreeMap<(String, String), u64>> = Mutex::new(BTreeMap::new());
+
+#[derive(Debug, Clone, Deserialize)]
+struct Snap {
+    time: DateTime<Utc>,
+    #[serde(default)]
+    paths: Vec<String>,
+    id: String,
+    short_id: String,
+}
+
+impl Snap {
+    /// The archive's name (the stdin file name), or the short id for a snapshot whose file is
+    /// not named like an archive.
+    fn name(&self) -> String {
+        match self.file() {
+            Some(f) if archive::parse_name(f).is_some() => f.to_string(),
+            _ => self.short_id.clone(),
+        }
+    }
+    fn file(&self) -> Option<&str> {
+        match self.paths.as_slice() {
+            [p] => Some(p.trim_start_matches('/')),
+            _ => None,
+        }
+    }
+}
+
+impl Restic {
+    pub fn new(s: &Settings, repo: &str) -> Result<Restic> {
+        let cmd = Cmd::new(s, repo)?;
+        Ok(Restic {
+            cmd,
+            host: crate::host::hostname(),
+            forgotten: Mutex::new(false),
+        })
+    }
+
+    /// `restic:REPO`, credentials masked.
+    pub fn display(&self) -> String {
+        self.cmd.shown.clone()
+    }
+
+    pub fn location(&self, name: &str) -> String {
+        format!("{}/{name}", self.cmd.shown)
+    }
+
+    /// The archive name in a location this repository gave ([`Restic::location`]).
+    pub fn name_in(&self, location: &str) -> Option<String> {
+        location
+            .strip_prefix(&self.cmd.shown)?
+            .strip_prefix('/')
+            .map(str::to_string)
+    }
+
+    fn snaps(&self) -> Result<Vec<Snap>> {
+        if let Some(s) = SNAPS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&self.cmd.shown)
+        {
+            return Ok(s.clone());
+        }
+        let out = self
+            .cmd
+            .run("snapshots", &["snapshots", "--json", "--tag", TAG])?;
+        let mut snaps: Vec<Snap> = serde_json::from_slice(&out).map_err(|e| {
+            fail(
+                "restic_output",
+                format!(
+                    "cannot read `restic snapshots --json` of {}: {e}",
+                    self.cmd.shown
+                ),
+            )
+        })?;
+        snaps.sort_by_key(|s| std::cmp::Reverse(s.time));
+        SNAPS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(self.cmd.shown.clone(), snaps.clone());
+        Ok(snaps)
+    }
+
+    fn forget_cache(&self) {
+        SNAPS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&self.cmd.shown);
+    }
+
+    /// The snapshot holding `name`: an archive name, or a snapshot id (short or long).
+    fn find(&self, name: &str) -> Result<Snap> {
+        let snaps = self.snaps()?;
+        let hex = name.len() >= 4 && name.bytes().all(|b| b.is_ascii_hexdigit());
+        let found: Vec<&Snap> = snaps
+            .iter()
+            .filter(|s| s.name() == name || (hex && s.id.starts_with(&name.to_lowercase())))
+            .collect();
+        match found.as_slice() {
+            [one] => Ok((*one).clone()),
+            [] => Err(fail(
+                "archive_missing",
+                format!(
+                    "{} has no vannactl snapshot or archive named {name}; `vannactl backup list` shows them",
+                    self.cmd.shown
+                ),
+            )),
+            _ => Err(crate::error::usage(format!(
+                "{name} matches several snapshots in {}; give more of the snapshot id",
+                self.cmd.shown
+            ))),
+        }
+    }
+
+    /// The archive name for `arg` (a name or a snapshot id).
+    pub fn resolve(&self, arg: &str) -> Result<String> {
+        self.find(arg).map(|s| s.name())
+    }
+
+    /// `sized`: every size, with one `restic find` if any is not known yet (else 0 for those).
+    pub fn list(&self, sized: bool) -> Result<Vec<Entry>> {
+        let snaps = self.snaps()?;
+        let known = |s: &Snap| self.known_size(&s.short_id);
+        if sized && snaps.iter().any(|s| known(s).is_none()) {
+            self.fill_sizes()?;
+        }
+        Ok(snaps
+            .iter()
+            .map(|s| Entry {
+                size: known(s).unwrap_or(0),
+                name: s.name(),
+                at: s.time,
+            })
+            .collect())
+    }
+
+    fn known_size(&self, short_id: &str) -> Option<u64> {
+        let sizes = SIZES.lock().unwrap_or_else(|e| e.into_inner());
+        sizes
+            .get(&(self.cmd.shown.clone(), short_id.to_string()))
+            .copied()
+    }
+
+    /// Every archive's size in one `restic find` (restic 0.14 keeps no summary in the snapshot,
+    /// and one `restic ls` per snapshot would open the repository once per archive).
+    fn fill_sizes(&self) -> Result<()> {
+        #[derive(Deserialize)]
+        struct Found {
+            snapshot: String,
+            #[serde(default)]
+            matches: Vec<Node>,
+        }
+        #[derive(Deserialize)]
+        struct Node {
+            #[serde(default)]
+            size: u64,
+        }
+        let out = self
+            .cmd
+            .run("find", &["find", "--json", "--tag", TAG, "*"])?;
+        let found: Vec<Found> = serde_json::from_slice(&out).unwrap_or_default();
+        for f in found {
+            let short: String = f.snapshot.chars().take(8).collect();
+            self.remember_size(&short, f.matches.iter().map(|n| n.size).sum());
+        }
+        Ok(())
+    }
+
+    fn remember_size(&self, id: &str, n: u64) {
+        SIZES
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert((self.cmd.shown.clone(), id.to_string()), n);
+    }
+
+    pub fn reader(&self, name: &str) -> Result<Box<dyn Read + Send>> {
+        let s = self.find(name)?;
+        let file = format!("/{}", s.file().unwrap_or(name));
+        let child = self.cmd.spawn_reader(&["dump", &s.id, &file])?;
+        Ok(Box::new(child))
+    }
+
+    /// `tags`: the components in the archive, so `restic snapshots` shows them.
+    pub fn writer(&self, name: &str, tags: &[&str]) -> Result<Box<dyn Upload + '_>> {
+        let host_tag = format!("host={}", self.host);
+        let mut args = vec![
+            "backup",
+            "--json",
+            "--stdin",
+            "--stdin-filename",
+            name,
+            "--host",
+            self.host.as_str(),
+            "--tag",
+            TAG,
+            "--tag",
+            host_tag.as_str(),
+        ];
+        for t in tags {
+            args.extend(["--tag", *t]);
+        }
+        let (child, stdin, out, err) = self.cmd.spawn_writer(&args)?;
+        Ok(Box::new(ResticUpload {
+            repo: self,
+            child: Some(child),
+            stdin: Some(stdin),
+            out: Some(out),
+            err: Some(err),
+        }))
+    }
+
+    /// `restic unlock`: removes only stale locks (of restic runs that died on this host, or
+    /// older than 30 minutes), which would otherwise block every exclusive operation.
+    pub fn unlock_stale(&self) -> Result<()> {
+        self.cmd.run("unlock", &["unlock"]).map(|_| ())
+    }
+
+    /// `restic forget`; the space comes back with [`Restic::prune`] once per retention run.
+    pub fn remove(&self, name: &str) -> Result<()> {
+        let s = self.find(name)?;
+        if !*self.forgotten.lock().unwrap_or_else(|e| e.into_inner()) {
+            self.unlock_stale()?;
+        }
+        self.cmd.run("forget", &["forget", &s.id])?;
+        self.forget_cache();
+        *self.forgotten.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        Ok(())
+    }
+
+    /// `restic prune` after snapshots were forgotten in this run.
+    pub fn prune(&self) -> Result<()> {
+        let mut f = self.forgotten.lock().unwrap_or_else(|e| e.into_inner());
+        if *f {
+            self.cmd.run("prune", &["prune"])?;
+            *f = false;
+        }
+        Ok(())
+    }
+
+    /// `restic check`: the repository's structure (indexes, packs, snapshots' trees).
+    pub fn check(&self) -> Result<String> {
+        self.unlock_stale()?;
+        self.cmd.run("check", &["check"])?;
+        Ok("restic check ok".into())
+    }
+}
+
+/// A `restic backup --stdin` being fed. Dropped without `commit`, restic is interrupted before
+/// it reads the end of its input, so no snapshot is made.
+struct ResticUpload<'a> {
+    repo: &'a Restic,
+    child: Option<Child>,
+    stdin: Option<ChildStdin>,
+    out: Option<JoinHandle<Vec<u8>>>,
+    err: Option<JoinHandle<Vec<u8>>>,
+}
+
+impl ResticUpload<'_> {
+    /// restic stopped reading: its own message says why (locked, wrong password, ...).
+    fn died(&mut self, e: io::Error) -> io::Error {
+        drop(self.stdin.take());
+        let Some(mut child) = self.child.take() else {
+            return e;
+        };
+        let status = child.wait();
+        let stderr = self
+            .err
+            .take()
+            .and_then(|h| h.join().ok())
+            .unwrap_or_default();
+        match status {
+            Ok(st) if !st.success() => into_io(self.repo.cmd.failure("backup", st, &stderr)),
+            _ => e,
+        }
+    }
+}
+
+/// Keeps the classification (exit 5 for a lock) of an error passed through `io::Error`.
+fn into_io(err: anyhow::Error) -> io::Error {
+    match err.downcast::<crate::error::Classified>() {
+        Ok(c) => io::Error::other(c),
+        Err(e) => io::Error::other(e.to_string()),
+    }
+}
+
+impl Write for ResticUpload<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let r = match self.stdin.as_mut() {
+            Some(s) => s.write(buf),
+            None => Err(io::Error::from(io::ErrorKind::BrokenPipe)),
+        };
+        r.map_err(|e| self.died(e))
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        let r = match self.stdin.as_mut() {
+            Some(s) => s.flush(),
+            None => Ok(()),
+        };
+        r.map_err(|e| self.died(e))
+    }
+}
+
+#[derive(Deserialize)]
+struct Summary {
+    message_type: String,
+    #[serde(default)]
+    snapshot_id: Option<String>,
+    #[serde(default)]
+    data_added: Option<u64>,
+    #[serde(default)]
+    total_bytes_processed: Option<u64>,
+}
+
+impl Upload for ResticUpload<'_> {
+    fn commit(self: Box<Self>) -> Result<()> {
+        self.commit_stored().map(|_| ())
+    }
+
+    fn commit_stored(mut self: Box<Self>) -> Result<Stored> {
+        // End of input: only now does restic write the snapshot.
+        drop(self.stdin.take());
+        let mut child = self.child.take().expect("not yet committed");
+        let status = child.wait()?;
+        let stdout = self
+            .out
+            .take()
+            .and_then(|h| h.join().ok())
+            .unwrap_or_default();
+        let stderr = self
+            .err
+            .take()
+            .and_then(|h| h.join().ok())
+            .unwrap_or_default();
+        self.repo.forget_cache();
+        if !status.success() {
+            return Err(self.repo.cmd.failure("backup", status, &stderr));
+        }
+        let summary = String::from_utf8_lossy(&stdout)
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Summary>(l).ok())
+            .find(|s| s.message_type == "summary");
+        let Some(sum) = summary.filter(|s| s.snapshot_id.is_some()) else {
+            return Err(fail(
+                "restic_output",
+                format!(
+                    "restic backup to {} ended without naming its snapshot; run `restic snapshots` to see whether it was made",
+                    self.repo.cmd.shown
+                ),
+            ));
+        };
+        let id = sum.snapshot_id.unwrap_or_default();
+        if let Some(n) = sum.total_bytes_processed {
+            // The summary names the snapshot by its short id, as the listing does.
+            self.repo.remember_size(&id, n);
+        }
+        Ok(Stored {
+            snapshot: Some(id),
+            added: sum.data_added,
+        })
+    }
+}
+
+impl Drop for ResticUpload<'_> {
+    fn drop(&mut self) {
+        let Some(child) = self.child.take() else {
+            return;
+        };
+        // SIGINT before the end of input: restic removes its lock and writes no snapshot.
+        cmd::interrupt(child);
+        drop(self.stdin.take());
+        self.repo.forget_cache();
+    }
+}
