@@ -97,7 +97,7 @@ INSERT INTO orders SELECT x, 'customer ' || (x % 50000), 'product ' || (x % 977)
 SQL
 fi
 export DATABASE_URL=$PG_URL TARGET_DB_SOURCE=$BENCH_DIR/source.db TARGET_DB_PATH=$BENCH_DIR/data/target.db \
-  BACKUP_DIR=$BENCH_DIR/backups KNOWLEDGE_DB_PATH=$BENCH_DIR/data/knowledge.db \
+  BACKUP_DIR=$BENCH_DIR/backups KNOWLEDGE_DB_PATH=$BENCH_DIR/data/knowledge.db CHROMA_PATH=$BENCH_DIR/data/chroma \
   LOCK_PATH=$BENCH_DIR/data/vannactl.lock LOG_DIR=$BENCH_DIR/logs BACKUP_RETENTION_COUNT=0
 [[ $(psql -Atq "$PG_URL" -c "SELECT count(*) FROM query_log") == "$ROWS" ]] || { echo "demo rows missing" >&2; exit 1; }
 "$BIN" --no-dotenv -q golden-copy

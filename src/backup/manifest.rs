@@ -72,7 +72,7 @@ pub struct ComponentInfo {
     pub server_version: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub migration_version: Option<String>,
-    /// Rows per table (system DB, embedded knowledge store); bytes for the target.
+    /// Rows per table (system DB), records per collection (knowledge base); bytes for the target.
     #[serde(default)]
     pub counts: BTreeMap<String, u64>,
     /// Archive members of this component.

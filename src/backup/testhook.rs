@@ -9,7 +9,7 @@
 //! Points: `backup:<component>` (before its snapshot), `backup:archive` (archive half written),
 //! `restore:<component>` (before putting it back), `restore:system-commit` (PostgreSQL: the whole
 //! script was fed to psql, COMMIT not yet sent), `restore:knowledge-swap` (Chroma: after the
-//! first collection was swapped in), `train:written` (records written; embedded store: not yet
+//! first collection was swapped in), `train:written` (records written; Chroma directory: not yet
 //! committed, Chroma: the "trained" stamp not yet set), `lock:<operation>` (the operation lock was
 //! just taken, e.g. `lock:backup`, `lock:golden-copy`).
 

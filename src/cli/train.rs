@@ -66,7 +66,7 @@ pub enum TrainAction {
     Query(QueryArgs),
     /// Remove all items of the given collections (all by default); asks first
     Clear(ClearArgs),
-    /// Copy the embedded store into a Chroma server (promote a dev knowledge base)
+    /// Copy the Chroma directory into a Chroma server (promote a dev knowledge base)
     Push(PushArgs),
 }
 
@@ -537,7 +537,7 @@ impl Report for PushReport {
         println!(
             "{}",
             table(
-                &["collection", "in embedded store", "already there", col],
+                &["collection", "in the directory", "already there", col],
                 rows
             )
         );

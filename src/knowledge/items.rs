@@ -20,7 +20,7 @@ pub enum Collection {
 impl Collection {
     pub const ALL: [Collection; 3] = [Collection::Ddl, Collection::Documentation, Collection::Sql];
 
-    /// The collection name in Chroma (and in the embedded store).
+    /// The collection name in Chroma.
     pub fn name(self) -> &'static str {
         match self {
             Collection::Ddl => "ddl",

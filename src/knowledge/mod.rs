@@ -1,5 +1,5 @@
 //! The knowledge base the app retrieves from: Vanna-compatible items (DDL, documentation,
-//! question/SQL pairs), MiniLM embeddings computed here, stored in Chroma or the embedded store.
+//! question/SQL pairs), MiniLM embeddings computed here, stored in a Chroma server or a Chroma persistent directory.
 
 pub mod ddl_text;
 pub mod embed;

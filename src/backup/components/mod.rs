@@ -290,7 +290,7 @@ pub fn incompatibility(
                 "archive_incompatible",
                 format!(
                     "the archive holds a {} knowledge store but CHROMA_URL is set ({}); restore it without CHROMA_URL \
-                     into the embedded store, then copy it with `vannactl train push`",
+                     into the Chroma directory (CHROMA_PATH), then copy it with `vannactl train push`",
                     archived.kind,
                     mask_url(&url)
                 ),

@@ -1,4 +1,4 @@
-//! SQLite files (embedded system DB, embedded knowledge store): snapshots through the online backup
+//! SQLite files (embedded system DB): snapshots through the online backup
 //! API (consistent while the app keeps writing), restores through it too (one write transaction on
 //! the live file, so readers never see half a database and a crash rolls back).
 

@@ -62,7 +62,7 @@ pub trait Store {
     fn set_trained(&mut self, model: &str, at: &str) -> Result<()>;
     /// `(model, last trained)` if known.
     fn trained(&mut self) -> Result<Option<(String, String)>>;
-    /// Apply all adds and deletes as one unit where the store can (the embedded store: one transaction).
+    /// Apply all adds and deletes as one unit where the store can (the Chroma directory: one transaction).
     fn apply(
         &mut self,
         adds: &[(Collection, Vec<Record>)],
@@ -82,7 +82,7 @@ pub trait Store {
     }
 
     /// [`Store::apply`] and then [`Store::set_trained`], committed together where the store can
-    /// (the embedded store), so a killed run never leaves new records without their stamp: the
+    /// (the Chroma directory), so a killed run never leaves new records without their stamp: the
     /// next run would find nothing new and never write it.
     fn apply_trained(
         &mut self,
