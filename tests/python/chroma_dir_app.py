@@ -26,6 +26,8 @@ import sys
 import chromadb
 from chromadb.config import Settings
 
+from vanna_app import check_training_data, make_app
+
 
 def fail(msg):
     print(f"chroma_dir_app: FAIL: {msg}", file=sys.stderr)
@@ -37,33 +39,7 @@ def client(path):
 
 
 def app(path, model_dir, tools):
-    sys.path.insert(0, tools)
-    from minilm_reference import MiniLM
-    from chromadb import Documents, EmbeddingFunction, Embeddings
-    from vanna.legacy.chromadb import ChromaDB_VectorStore
-
-    class MiniLMFunction(EmbeddingFunction):
-        def __init__(self, model):
-            self.model = model
-
-        def __call__(self, input: Documents) -> Embeddings:
-            return [self.model.embed(t) for t in input]
-
-    class App(ChromaDB_VectorStore):
-        def system_message(self, message):
-            return message
-
-        def user_message(self, message):
-            return message
-
-        def assistant_message(self, message):
-            return message
-
-        def submit_prompt(self, prompt, **kwargs):
-            raise NotImplementedError("no LLM in this test")
-
-    model = MiniLM(model_dir)
-    return App(config={"path": path, "embedding_function": MiniLMFunction(model), "n_results": 3}), model
+    return make_app({"path": path}, model_dir, tools)
 
 
 def dump(path):
@@ -84,22 +60,7 @@ def check(path, model_dir, tools, expected_path):
 
     expected = json.load(open(expected_path, encoding="utf-8"))
     a, model = app(path, model_dir, tools)
-    df = a.get_training_data()
-    got = {t: sorted(df[df.training_data_type == t]["content"].tolist()) for t in ("ddl", "documentation", "sql")}
-    for kind in ("ddl", "documentation"):
-        if got[kind] != sorted(expected[kind]):
-            fail(f"{kind} differs: got {len(got[kind])} items, expected {len(expected[kind])}")
-    if got["sql"] != sorted(p["sql"] for p in expected["sql"]):
-        fail(f"sql differs: {got['sql']!r}")
-    checks = {"ddl": a.get_related_ddl, "documentation": a.get_related_documentation, "sql": a.get_similar_question_sql}
-    for kind, (question, needle) in expected["queries"].items():
-        results = checks[kind](question)
-        if not results:
-            fail(f"{kind}: nothing retrieved for {question!r}")
-        top = results[0]
-        text = json.dumps(top, ensure_ascii=False) if isinstance(top, dict) else top
-        if needle not in text:
-            fail(f"{kind}: top result for {question!r} does not contain {needle!r}: {text[:200]!r}")
+    counts = check_training_data(a, expected, fail)
     worst = 0.0
     ids = {}
     for name, recs in dump(path).items():
@@ -109,7 +70,7 @@ def check(path, model_dir, tools, expected_path):
             worst = max(worst, float(np.max(np.abs(ref - np.asarray(r["embedding"], dtype=np.float32)))))
     if worst > 1e-4:
         fail(f"stored embeddings differ from the numpy reference by up to {worst}")
-    print(json.dumps({"ok": True, "counts": {k: len(v) for k, v in got.items()}, "max_abs_diff": worst, "ids": ids}))
+    print(json.dumps({"ok": True, "counts": counts, "max_abs_diff": worst, "ids": ids}))
 
 
 def main():

@@ -156,7 +156,7 @@ pub fn collection(
         let (doc, meta) = split_document(row.metadata.clone().unwrap_or_default());
         let live = recs.contains_key(&row.id);
         match row.op {
-            Op::Add if !live => {
+            Op::Add | Op::Upsert if !live => {
                 recs.insert(
                     row.id.clone(),
                     Full {
@@ -166,7 +166,6 @@ pub fn collection(
                     },
                 );
             }
-            Op::Add => {}
             Op::Update | Op::Upsert if live => {
                 let f = recs.get_mut(&row.id).expect("live");
                 if let Some(d) = doc {
@@ -174,17 +173,8 @@ pub fn collection(
                 }
                 merge(&mut f.metadata, meta);
             }
-            Op::Update => {}
-            Op::Upsert => {
-                recs.insert(
-                    row.id.clone(),
-                    Full {
-                        document: doc.flatten(),
-                        metadata: strip_nulls(meta),
-                        embedding: None,
-                    },
-                );
-            }
+            // Chroma ignores an add of an id it has and an update of one it has not.
+            Op::Add | Op::Update | Op::Upsert => {}
             Op::Delete => {
                 recs.remove(&row.id);
             }
