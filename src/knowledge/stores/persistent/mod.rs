@@ -208,12 +208,16 @@ impl PersistentStore {
     ) -> Result<()> {
         let what = self.what();
         let created = !self.db_path().exists();
+        let dir_created = !self.dir.exists();
         let r = self.write_inner(adds, deletes, stamp);
         if r.is_err() && created {
-            // A failed first write leaves no database this run created.
+            // A failed first write leaves no database (nor folder) this run created.
             self.conn = None;
             for suffix in ["", "-journal", "-wal", "-shm"] {
                 let _ = std::fs::remove_file(self.dir.join(format!("{DB_FILE}{suffix}")));
+            }
+            if dir_created {
+                let _ = std::fs::remove_dir(&self.dir);
             }
         }
         r.with_context(|| format!("cannot write {what}"))
@@ -542,5 +546,92 @@ impl PersistentStore {
             }
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(id: &str, x: f32) -> Record {
+        let mut embedding = vec![0.0; DIMENSION];
+        embedding[0] = x;
+        embedding[1] = 1.0 - x;
+        Record {
+            id: id.into(),
+            document: format!("doc {id}"),
+            source: Some("t".into()),
+            embedding,
+        }
+    }
+
+    #[test]
+    fn reads_of_a_missing_directory_create_nothing() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("kb");
+        let mut s = PersistentStore::new(&p);
+        assert!(s.state(Collection::Ddl).unwrap().ids.is_empty());
+        assert_eq!(s.count(Collection::Sql).unwrap(), 0);
+        assert!(s.trained().unwrap().is_none());
+        assert!(!p.exists());
+    }
+
+    #[test]
+    fn adds_deletes_and_the_stamp_round_trip_through_the_log() {
+        let d = tempfile::tempdir().unwrap();
+        let mut s = PersistentStore::new(d.path());
+        s.apply_trained(
+            &[(Collection::Ddl, vec![rec("a", 1.0), rec("b", 0.0)])],
+            &[],
+            ("m", "t0"),
+        )
+        .unwrap();
+        assert_eq!(s.trained().unwrap(), Some(("m".into(), "t0".into())));
+        let hits = s
+            .query(Collection::Ddl, &rec("q", 0.9).embedding, 1)
+            .unwrap();
+        assert_eq!(hits[0].id, "a");
+        s.delete(Collection::Ddl, &["a".into()]).unwrap();
+        let left = s.records(Collection::Ddl, true).unwrap();
+        assert_eq!(left, vec![rec("b", 0.0)]);
+        // A wrong dimension is refused before anything is written.
+        let mut short = rec("c", 0.5);
+        short.embedding.truncate(3);
+        assert!(s.add(Collection::Ddl, &[short]).is_err());
+        assert_eq!(s.count(Collection::Ddl).unwrap(), 1);
+    }
+
+    #[test]
+    fn log_positions_continue_above_what_chroma_applied_after_a_purge() {
+        let d = tempfile::tempdir().unwrap();
+        let mut s = PersistentStore::new(d.path());
+        s.add(Collection::Sql, &[rec("a", 1.0)]).unwrap();
+        let conn = Connection::open(s.db_path()).unwrap();
+        // What Chroma leaves after applying and purging: the position applied, no log rows.
+        conn.execute_batch(
+            "INSERT INTO max_seq_id VALUES ('some-segment', 500); DELETE FROM embeddings_queue;",
+        )
+        .unwrap();
+        drop(conn);
+        let mut s = PersistentStore::new(d.path());
+        s.add(Collection::Sql, &[rec("b", 0.0)]).unwrap();
+        let seq: i64 = Connection::open(s.db_path())
+            .unwrap()
+            .query_row("SELECT max(seq_id) FROM embeddings_queue", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(seq, 501);
+    }
+
+    #[test]
+    fn a_foreign_folder_is_refused_and_left_alone() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(d.path().join("notes.txt"), "mine").unwrap();
+        let mut s = PersistentStore::new(d.path());
+        let e = s.add(Collection::Ddl, &[rec("a", 1.0)]).unwrap_err();
+        assert!(
+            format!("{e:#}").contains("not a Chroma persistent directory"),
+            "{e:#}"
+        );
+        assert!(!d.path().join(DB_FILE).exists());
     }
 }
