@@ -109,7 +109,7 @@ complete -c vannactl -n "__fish_vannactl_using_subcommand train; and not __fish_
 complete -c vannactl -n "__fish_vannactl_using_subcommand train; and not __fish_seen_subcommand_from status list query clear push help" -f -a "list" -d 'List stored items'
 complete -c vannactl -n "__fish_vannactl_using_subcommand train; and not __fish_seen_subcommand_from status list query clear push help" -f -a "query" -d 'Top-k items per collection for a question, with distances (what the app would retrieve)'
 complete -c vannactl -n "__fish_vannactl_using_subcommand train; and not __fish_seen_subcommand_from status list query clear push help" -f -a "clear" -d 'Remove all items of the given collections (all by default); asks first'
-complete -c vannactl -n "__fish_vannactl_using_subcommand train; and not __fish_seen_subcommand_from status list query clear push help" -f -a "push" -d 'Copy the embedded store into a Chroma server (promote a dev knowledge base)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and not __fish_seen_subcommand_from status list query clear push help" -f -a "push" -d 'Copy the Chroma directory into a Chroma server (promote a dev knowledge base)'
 complete -c vannactl -n "__fish_vannactl_using_subcommand train; and not __fish_seen_subcommand_from status list query clear push help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from status" -l chroma-url -d 'Chroma server to use (overrides CHROMA_URL; empty CHROMA_URL = the Chroma directory)' -r
 complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from status" -l chroma-path -d 'Chroma persistent directory (overrides CHROMA_PATH)' -r -F
@@ -190,7 +190,7 @@ complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen
 complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from help" -f -a "list" -d 'List stored items'
 complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from help" -f -a "query" -d 'Top-k items per collection for a question, with distances (what the app would retrieve)'
 complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from help" -f -a "clear" -d 'Remove all items of the given collections (all by default); asks first'
-complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from help" -f -a "push" -d 'Copy the embedded store into a Chroma server (promote a dev knowledge base)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from help" -f -a "push" -d 'Copy the Chroma directory into a Chroma server (promote a dev knowledge base)'
 complete -c vannactl -n "__fish_vannactl_using_subcommand train; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c vannactl -n "__fish_vannactl_using_subcommand backup; and not __fish_seen_subcommand_from list verify help" -l dir -d 'Folder for archives (overrides BACKUP_DIR)' -r -F
 complete -c vannactl -n "__fish_vannactl_using_subcommand backup; and not __fish_seen_subcommand_from list verify help" -l env-file -d 'Read configuration from this env file instead of ./.env' -r -F
@@ -332,7 +332,7 @@ complete -c vannactl -n "__fish_vannactl_using_subcommand help; and __fish_seen_
 complete -c vannactl -n "__fish_vannactl_using_subcommand help; and __fish_seen_subcommand_from train" -f -a "list" -d 'List stored items'
 complete -c vannactl -n "__fish_vannactl_using_subcommand help; and __fish_seen_subcommand_from train" -f -a "query" -d 'Top-k items per collection for a question, with distances (what the app would retrieve)'
 complete -c vannactl -n "__fish_vannactl_using_subcommand help; and __fish_seen_subcommand_from train" -f -a "clear" -d 'Remove all items of the given collections (all by default); asks first'
-complete -c vannactl -n "__fish_vannactl_using_subcommand help; and __fish_seen_subcommand_from train" -f -a "push" -d 'Copy the embedded store into a Chroma server (promote a dev knowledge base)'
+complete -c vannactl -n "__fish_vannactl_using_subcommand help; and __fish_seen_subcommand_from train" -f -a "push" -d 'Copy the Chroma directory into a Chroma server (promote a dev knowledge base)'
 complete -c vannactl -n "__fish_vannactl_using_subcommand help; and __fish_seen_subcommand_from backup" -f -a "list" -d 'List archives with time, size, components and whether each verifies'
 complete -c vannactl -n "__fish_vannactl_using_subcommand help; and __fish_seen_subcommand_from backup" -f -a "verify" -d 'Re-read an archive (default: the newest) and check every member, dump and database in it'
 complete -c vannactl -n "__fish_vannactl_using_subcommand help; and __fish_seen_subcommand_from admin" -f -a "reset-password" -d 'Set a new password (bcrypt) for a user; asks for confirmation'

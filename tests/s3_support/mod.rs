@@ -18,10 +18,13 @@ pub const KEY_ID: &str = "VNKEYID7QX2M4T";
 pub const SECRET: &str = "vn-secret-9f8e7d6c5b4a";
 
 /// A loopback port below 55536: SeaweedFS derives gRPC ports as HTTP port + 10000.
+/// A free port below Linux's ephemeral range (32768–60999), picked at random: a port the kernel
+/// hands out for `:0` may be taken by any outgoing connection before weed binds it (seen as
+/// "bind: address already in use" on its metrics port).
 fn low_port() -> u16 {
     loop {
-        let p = crate::common::free_port();
-        if p < 55000 {
+        let p = rand::random_range(20000..32000);
+        if std::net::TcpListener::bind(("127.0.0.1", p)).is_ok() {
             return p;
         }
     }
