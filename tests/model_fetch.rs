@@ -125,6 +125,20 @@ fn body_of(files: &[(&'static str, Arc<Vec<u8>>)], name: &str) -> Arc<Vec<u8>> {
     files.iter().find(|(n, _)| *n == name).unwrap().1.clone()
 }
 
+/// A hub that serves config.json and tokenizer.json, then sends 1 MiB of model.safetensors and
+/// stops sending without closing the connection.
+fn stalling_hub(files: &[(&'static str, Arc<Vec<u8>>)]) -> Hub {
+    let served = files.to_vec();
+    Hub::start(move |path| match file_of(path) {
+        Some("model.safetensors") => Reply::Stall {
+            body: body_of(&served, "model.safetensors"),
+            sent: 1 << 20,
+        },
+        Some(f) if FILES.contains(&f) => Reply::Body(body_of(&served, f)),
+        _ => Reply::NotFound,
+    })
+}
+
 /// A path of the hub back to its file name (None for other paths).
 fn file_of(path: &str) -> Option<&str> {
     path.strip_prefix(&hub_path(""))
@@ -307,15 +321,7 @@ fn a_server_that_stalls_mid_body_fails_within_the_stall_timeout() {
     let sb = Sandbox::new("car_1.sqlite");
     let dir = model_folder(&sb);
     let files = model_files();
-    let served = files.clone();
-    let hub = Hub::start(move |path| match file_of(path) {
-        Some("model.safetensors") => Reply::Stall {
-            body: body_of(&served, "model.safetensors"),
-            sent: 1 << 20,
-        },
-        Some(f) if FILES.contains(&f) => Reply::Body(body_of(&served, f)),
-        _ => Reply::NotFound,
-    });
+    let hub = stalling_hub(&files);
     let t = Instant::now();
     let out = run(
         &sb,
@@ -339,15 +345,7 @@ fn a_killed_download_leaves_no_file_under_the_final_name() {
     let sb = Sandbox::new("car_1.sqlite");
     let dir = model_folder(&sb);
     let files = model_files();
-    let served = files.clone();
-    let hub = Hub::start(move |path| match file_of(path) {
-        Some("model.safetensors") => Reply::Stall {
-            body: body_of(&served, "model.safetensors"),
-            sent: 1 << 20,
-        },
-        Some(f) if FILES.contains(&f) => Reply::Body(body_of(&served, f)),
-        _ => Reply::NotFound,
-    });
+    let hub = stalling_hub(&files);
     let mut c = sb.std_cmd(&["--json", "train"]);
     c.env("EMBEDDING_MODEL_DIR", &dir)
         .env("HF_ENDPOINT", hub.endpoint())

@@ -156,17 +156,7 @@ fn remove_orphans(s: &Settings) {
 
 /// Rollback onto "there was nothing": the database and its segment folders.
 pub fn remove(s: &Settings) -> Result<()> {
-    let segments: Vec<PathBuf> = std::fs::read_dir(&s.chroma_path)
-        .map(|rd| {
-            rd.filter_map(|e| e.ok())
-                .filter(|e| {
-                    e.path().is_dir()
-                        && uuid::Uuid::parse_str(&e.file_name().to_string_lossy()).is_ok()
-                })
-                .map(|e| e.path())
-                .collect()
-        })
-        .unwrap_or_default();
+    let segments = persistent::segment_folders(&s.chroma_path)?;
     sqlite::remove(&db(s))?;
     for p in segments {
         std::fs::remove_dir_all(&p).with_context(|| format!("cannot remove {}", p.display()))?;

@@ -693,8 +693,8 @@ impl Store for ChromaStore {
         // Kept on the ddl collection's metadata; Vanna ignores collection metadata.
         let info = self.collection(Collection::Ddl, true)?.expect("created");
         let mut m = info.metadata.unwrap_or_default();
-        m.insert("vannactl_model".into(), Value::String(model.into()));
-        m.insert("vannactl_trained_at".into(), Value::String(at.into()));
+        m.insert(super::MODEL_KEY.into(), Value::String(model.into()));
+        m.insert(super::TRAINED_KEY.into(), Value::String(at.into()));
         self.client.set_collection_metadata(&info.id, m)
     }
 
@@ -704,7 +704,7 @@ impl Store for ChromaStore {
         };
         let m = info.metadata.unwrap_or_default();
         let get = |k: &str| m.get(k).and_then(Value::as_str).map(str::to_string);
-        Ok(match (get("vannactl_model"), get("vannactl_trained_at")) {
+        Ok(match (get(super::MODEL_KEY), get(super::TRAINED_KEY)) {
             (Some(a), Some(b)) => Some((a, b)),
             _ => None,
         })

@@ -42,6 +42,9 @@ pub struct CollectionState {
 
 /// Metadata key that carries vannactl's provenance tag on each record.
 pub const SOURCE_KEY: &str = "vannactl_source";
+/// Keys of the "trained" stamp, on the ddl collection's metadata (Vanna ignores collection metadata).
+pub const MODEL_KEY: &str = "vannactl_model";
+pub const TRAINED_KEY: &str = "vannactl_trained_at";
 
 pub trait Store {
     /// For messages: the file path or the masked URL with tenant/database.

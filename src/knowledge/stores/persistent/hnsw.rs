@@ -79,11 +79,7 @@ pub fn read(dir: &Path, dimension: usize) -> Result<Option<HashMap<String, Vec<f
             );
         };
         let o = i * h.size_per_element + h.data_offset;
-        let v = data[o..o + dimension * 4]
-            .chunks_exact(4)
-            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect();
-        out.insert(id.clone(), v);
+        out.insert(id.clone(), super::from_blob(&data[o..o + dimension * 4]));
     }
     Ok(Some(out))
 }

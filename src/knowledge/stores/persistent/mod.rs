@@ -10,7 +10,7 @@ mod pickle;
 pub mod read;
 pub mod schema;
 
-use super::{CollectionState, Hit, Record, Store, SOURCE_KEY};
+use super::{CollectionState, Hit, Record, Store, MODEL_KEY, SOURCE_KEY, TRAINED_KEY};
 use crate::error::fail;
 use crate::knowledge::embed::DIMENSION;
 use crate::knowledge::items::Collection;
@@ -27,8 +27,6 @@ pub type CollectionRecords = (Collection, Vec<(String, Full)>);
 
 /// The SQLite file inside a persistent directory.
 pub const DB_FILE: &str = "chroma.sqlite3";
-const MODEL_KEY: &str = "vannactl_model";
-const TRAINED_KEY: &str = "vannactl_trained_at";
 
 pub fn to_blob(v: &[f32]) -> Vec<u8> {
     v.iter().flat_map(|x| x.to_le_bytes()).collect()
@@ -88,8 +86,7 @@ impl PersistentStore {
         for e in entries {
             let e = e?;
             let name = e.file_name().to_string_lossy().into_owned();
-            let ok = name.starts_with(DB_FILE)
-                || (e.path().is_dir() && uuid::Uuid::parse_str(&name).is_ok());
+            let ok = name.starts_with(DB_FILE) || is_segment_folder(&e.path());
             if !ok {
                 return Ok(Some(name));
             }
@@ -186,17 +183,27 @@ impl PersistentStore {
 
     /// Every live record of a collection with its metadata (and vectors when asked).
     pub fn full(&mut self, c: Collection, with_vectors: bool) -> Result<BTreeMap<String, Full>> {
+        Ok(self.read(c, with_vectors)?.unwrap_or_default())
+    }
+
+    /// [`PersistentStore::full`], or None when the collection does not exist.
+    fn read(
+        &mut self,
+        c: Collection,
+        with_vectors: bool,
+    ) -> Result<Option<BTreeMap<String, Full>>> {
         let dir = self.dir.clone();
         let what = self.what();
         let Some((cat, conn)) = self.catalogue(c)? else {
-            return Ok(BTreeMap::new());
+            return Ok(None);
         };
         let dim = check_dimension(&cat, &what)?;
         // One read transaction: the log and the materialised tables from the same moment.
         conn.execute_batch("BEGIN")?;
         let r = read::collection(conn, &dir, &cat, dim, with_vectors);
         let _ = conn.execute_batch("COMMIT");
-        r.with_context(|| format!("cannot read collection {} of {what}", c.name()))
+        r.map(Some)
+            .with_context(|| format!("cannot read collection {} of {what}", c.name()))
     }
 
     /// Adds (with their full metadata), deletes and the stamp in one transaction.
@@ -291,6 +298,43 @@ fn check_dimension(cat: &log::Catalogue, what: &str) -> Result<usize> {
     }
 }
 
+/// A folder Chroma names after a segment (a UUID): where it keeps that segment's HNSW files.
+fn is_segment_folder(p: &Path) -> bool {
+    p.is_dir()
+        && p.file_name()
+            .is_some_and(|n| uuid::Uuid::parse_str(&n.to_string_lossy()).is_ok())
+}
+
+/// The segment folders in `dir` (none when it does not exist).
+pub fn segment_folders(dir: &Path) -> Result<Vec<PathBuf>> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", dir.display())),
+    };
+    let mut out = Vec::new();
+    for e in entries {
+        let p = e?.path();
+        if is_segment_folder(&p) {
+            out.push(p);
+        }
+    }
+    Ok(out)
+}
+
+/// vannactl's "trained" stamp on a collection (the ddl one), when both halves are there.
+fn stamp(conn: &Connection, cat: &log::Catalogue) -> Result<Option<(String, String)>> {
+    Ok(
+        match (
+            log::collection_meta(conn, cat, MODEL_KEY)?,
+            log::collection_meta(conn, cat, TRAINED_KEY)?,
+        ) {
+            (Some(m), Some(t)) => Some((m, t)),
+            _ => None,
+        },
+    )
+}
+
 fn source_of(m: &Map<String, Value>) -> Option<String> {
     m.get(SOURCE_KEY)
         .and_then(Value::as_str)
@@ -338,8 +382,9 @@ impl Store for PersistentStore {
     }
 
     fn state(&mut self, c: Collection) -> Result<CollectionState> {
-        let exists = self.catalogue(c)?.is_some();
-        let recs = self.full(c, false)?;
+        let read = self.read(c, false)?;
+        let exists = read.is_some();
+        let recs = read.unwrap_or_default();
         let dimension = if recs.is_empty() {
             None
         } else {
@@ -412,15 +457,7 @@ impl Store for PersistentStore {
         let Some((cat, conn)) = self.catalogue(Collection::Ddl)? else {
             return Ok(None);
         };
-        Ok(
-            match (
-                log::collection_meta(conn, &cat, MODEL_KEY)?,
-                log::collection_meta(conn, &cat, TRAINED_KEY)?,
-            ) {
-                (Some(m), Some(t)) => Some((m, t)),
-                _ => None,
-            },
-        )
+        stamp(conn, &cat)
     }
 }
 
@@ -465,13 +502,7 @@ pub fn export(conn: &Connection, dir: &Path) -> Result<Export> {
             out.collections
                 .insert(c, read::collection(conn, dir, &cat, dim, true)?);
             if c == Collection::Ddl {
-                out.trained = match (
-                    log::collection_meta(conn, &cat, MODEL_KEY)?,
-                    log::collection_meta(conn, &cat, TRAINED_KEY)?,
-                ) {
-                    (Some(m), Some(t)) => Some((m, t)),
-                    _ => None,
-                };
+                out.trained = stamp(conn, &cat)?;
             }
         }
         Ok(out)
@@ -537,15 +568,13 @@ impl PersistentStore {
                 .query_map([], |r| r.get(0))?
                 .collect::<rusqlite::Result<_>>()?
         };
-        let mut out = Vec::new();
-        for e in std::fs::read_dir(&dir)? {
-            let e = e?;
-            let name = e.file_name().to_string_lossy().into_owned();
-            if e.path().is_dir() && uuid::Uuid::parse_str(&name).is_ok() && !known.contains(&name) {
-                out.push(e.path());
-            }
-        }
-        Ok(out)
+        Ok(segment_folders(&dir)?
+            .into_iter()
+            .filter(|p| {
+                !p.file_name()
+                    .is_some_and(|n| known.contains(&*n.to_string_lossy()))
+            })
+            .collect())
     }
 }
 
