@@ -20,3 +20,20 @@ pub fn hostname() -> String {
     let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
     String::from_utf8_lossy(&buf[..end]).into_owned()
 }
+
+/// Have the kernel SIGKILL `cmd`'s child when the thread that spawns it ends (vannactl killed): a
+/// child tool (pg_dump, pg_restore, restic) must never outlive vannactl and finish on its own,
+/// e.g. read a closed pipe as the end of its input and commit it. PR_SET_PDEATHSIG follows the
+/// spawning thread, so spawn from the thread that waits for the child.
+pub fn die_with_parent(cmd: &mut std::process::Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: prctl is async-signal-safe; nothing else runs between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}

@@ -8,7 +8,6 @@ use crate::error::fail;
 use anyhow::Result;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
@@ -35,13 +34,8 @@ pub fn read_all(input: Input) -> Result<BTreeMap<String, u64>> {
             cmd.stdin(Stdio::piped());
         }
     }
-    // SAFETY: prctl is async-signal-safe; the check must not outlive a killed vannactl.
-    unsafe {
-        cmd.pre_exec(|| {
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-            Ok(())
-        });
-    }
+    // The check must not outlive a killed vannactl.
+    crate::host::die_with_parent(&mut cmd);
     let mut child = cmd
         .spawn()
         .map_err(|e| fail("pg_tool_missing", format!("cannot run pg_restore: {e}; install the PostgreSQL client tools (postgresql-client)")))?;

@@ -10,7 +10,6 @@ use crate::pgconn::PgConn;
 use anyhow::{Context, Result};
 use std::collections::BTreeMap;
 use std::io::{BufWriter, Read, Write};
-use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
@@ -130,14 +129,8 @@ impl Pg {
                 crate::net::current().login.as_secs().to_string(),
             );
         }
-        // SAFETY: prctl is async-signal-safe; a dump or restore must not outlive a killed vannactl
-        // (an orphaned pg_restore would commit after we reported nothing).
-        unsafe {
-            c.pre_exec(|| {
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-                Ok(())
-            });
-        }
+        // An orphaned pg_restore would commit after we reported nothing.
+        crate::host::die_with_parent(&mut c);
         c
     }
 }

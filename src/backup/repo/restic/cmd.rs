@@ -6,7 +6,6 @@ use crate::config::{mask_url, Settings};
 use crate::error::{fail, locked, one_line};
 use anyhow::Result;
 use std::io::{self, Read};
-use std::os::unix::process::CommandExt;
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::thread::JoinHandle;
 
@@ -88,15 +87,7 @@ impl Cmd {
             .stderr(Stdio::piped());
         // If vannactl is killed, restic must die with it rather than read the closed pipe as the
         // end of a (truncated) archive and save it as a snapshot.
-        // SAFETY: prctl is async-signal-safe; nothing else runs between fork and exec.
-        unsafe {
-            c.pre_exec(|| {
-                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
-                    return Err(io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
+        crate::host::die_with_parent(&mut c);
         let mut child = c.spawn().map_err(|e| not_runnable(&self.shown, e))?;
         let stdin = child.stdin.take().expect("piped");
         let out = drain(child.stdout.take().expect("piped"));
