@@ -140,7 +140,14 @@ pub fn clean_stale_temps(dir: &Path) -> Vec<PathBuf> {
         if pid.is_some_and(process_alive) {
             continue;
         }
-        if fs::remove_file(e.path()).is_ok() {
+        // A folder (a restic restore, an unpacked archive) goes with everything in it.
+        let is_dir = e.file_type().is_ok_and(|t| t.is_dir());
+        let gone = if is_dir {
+            fs::remove_dir_all(e.path())
+        } else {
+            fs::remove_file(e.path())
+        };
+        if gone.is_ok() {
             removed.push(e.path());
         }
     }

@@ -174,8 +174,20 @@ fn restic_backup_list_verify_restore_drill_and_the_stock_cli() {
         assert!(tags.contains(&t), "{tags:?}");
     }
     assert!(tags.iter().any(|t| t.starts_with("host=")), "{tags:?}");
-    assert_eq!(snaps[0]["paths"][0], format!("/{name}"));
+    assert!(tags.contains(&format!("name={name}").as_str()), "{tags:?}");
     assert!(snaps[0]["id"].as_str().unwrap().starts_with(&id));
+    // The snapshot holds the manifest and the members as files, at their member paths.
+    let ls = repo.restic(&["ls", &id]);
+    assert!(ls.status.success(), "{}", stderr(&ls));
+    let ls = String::from_utf8_lossy(&ls.stdout);
+    for f in [
+        "/manifest.json",
+        "/system/postgres.dump",
+        "/target/target.db",
+        "/knowledge/chroma/chroma.sqlite3",
+    ] {
+        assert!(ls.lines().any(|l| l == f), "{f} not in:\n{ls}");
+    }
     repo.check();
 
     let list = env.ok(&["backup", "list"]);
@@ -215,29 +227,27 @@ fn restic_backup_list_verify_restore_drill_and_the_stock_cli() {
     assert!(safety.starts_with(&format!("{repo_shown}/backup_")), "{r}");
     assert_eq!(repo.snapshots().len(), 2);
 
-    // `restic dump` gives a plain tar that vannactl verifies and restores as a file.
+    // What the stock CLI gives back is accepted: `restic dump ID /` (a plain tar in name order,
+    // folders included) and a `restic restore` folder.
     let file = env.path("dumped.tar");
     let out = repo
-        .command(&["dump", &id, &format!("/{name}")])
+        .command(&["dump", &id, "/"])
         .stdout(std::fs::File::create(&file).unwrap())
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
-    let f = file.display().to_string();
-    // A plain tar, and the PostgreSQL dump in it uncompressed (restic compresses after chunking).
-    let mut tar = tar::Archive::new(std::fs::File::open(&file).unwrap());
-    let mut dump = None;
-    for e in tar.entries().unwrap() {
-        let mut e = e.unwrap();
-        if e.path().unwrap().to_string_lossy().ends_with(".dump") {
-            let p = env.path("system.dump");
-            e.unpack(&p).unwrap();
-            dump = Some(p);
-        }
-    }
+    let restored_dir = env.path("restic-restored");
+    let out = repo.restic(&[
+        "restore",
+        &id,
+        "--target",
+        &restored_dir.display().to_string(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // The PostgreSQL dump is stored uncompressed (restic compresses after chunking).
     let toc = Command::new("pg_restore")
         .arg("--list")
-        .arg(dump.expect("a pg dump member"))
+        .arg(restored_dir.join("system/postgres.dump"))
         .output()
         .unwrap();
     let toc = String::from_utf8_lossy(&toc.stdout);
@@ -245,22 +255,68 @@ fn restic_backup_list_verify_restore_drill_and_the_stock_cli() {
         toc.contains("Compression: 0") || toc.contains("Compression: none"),
         "{toc}"
     );
-    let v = env.ok(&["backup", "verify", &f]);
-    assert_eq!(v["verified"]["mode"], "full", "{v}");
-    env.system_exec("UPDATE users SET username = 'again';");
-    let r = env.ok(&[
-        "--yes",
-        "restore",
-        "--no-safety-backup",
-        &f,
-        "--only",
-        "system",
-    ]);
-    assert_eq!(r["archive"], f.as_str(), "{r}");
+    for given in [
+        file.display().to_string(),
+        restored_dir.display().to_string(),
+    ] {
+        let v = env.ok(&["backup", "verify", &given]);
+        assert_eq!(v["verified"]["mode"], "full", "{v}");
+        env.system_exec("UPDATE users SET username = 'again';");
+        let r = env.ok(&[
+            "--yes",
+            "restore",
+            "--no-safety-backup",
+            &given,
+            "--only",
+            "system",
+        ]);
+        assert_eq!(r["archive"], given.as_str(), "{r}");
+        assert_eq!(env.system_contents(), before);
+    }
+    // A flipped byte in a restored member is caught.
+    let member = restored_dir.join("system/postgres.dump");
+    let mut bytes = std::fs::read(&member).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x55;
+    std::fs::write(&member, bytes).unwrap();
+    let (code, v, _) = run(
+        &env,
+        &["backup", "verify", &restored_dir.display().to_string()],
+    );
+    assert_eq!(code, 1, "{v}");
+    assert!(error_of(&v).contains("sha256"), "{v}");
+
+    // A full restore leaves an unchanged golden copy where it is (same inode, not rewritten).
+    let target = env.path("data/target db.db");
+    let ino = std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(&target).unwrap());
+    let r = env.ok(&["--yes", "restore", "--no-safety-backup", &name]);
+    let t = r["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["component"] == "target")
+        .cloned()
+        .unwrap();
+    assert_eq!(t["outcome"], "restored", "{r}");
+    assert!(
+        t["detail"].as_str().unwrap_or("").contains("not rewritten"),
+        "{r}"
+    );
+    assert_eq!(
+        std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(&target).unwrap()),
+        ino
+    );
     assert_eq!(env.system_contents(), before);
 
     // Retention: the newest two of vannactl's snapshots stay, the space is pruned.
     let second = env.ok(&["backup"]);
+    // The safety backup of the system alone was the newest snapshot of the folder; the parent is
+    // the full one, so restic skips the unchanged golden copy (and the Chroma directory: the
+    // knowledge snapshot is a fresh file).
+    assert!(
+        second["unchanged_members"].as_u64().unwrap() >= 1,
+        "{second}"
+    );
     let pruned = second["pruned"].as_array().unwrap();
     assert_eq!(pruned.len(), 1, "{second}");
     assert_eq!(pruned[0], first["archive"], "{second}");

@@ -219,7 +219,7 @@ impl<W: Write> Writer<W> {
             tar: tar::Builder::new(sink),
             mtime: Utc::now().timestamp().max(0) as u64,
         };
-        let json = serde_json::to_vec_pretty(manifest)?;
+        let json = super::manifest::to_json(manifest)?;
         w.add(MANIFEST_NAME, json.len() as u64, &mut json.as_slice())?;
         Ok(w)
     }
@@ -279,7 +279,7 @@ impl MemberSink for Discard {
     }
 }
 
-fn corrupt(archive: &str, msg: impl std::fmt::Display) -> anyhow::Error {
+pub(super) fn corrupt(archive: &str, msg: impl std::fmt::Display) -> anyhow::Error {
     fail(
         "archive_corrupt",
         format!("archive {archive} is damaged: {msg}"),
@@ -423,33 +423,7 @@ pub fn read_from<R: Read>(archive: &str, r: R, sink: &mut dyn MemberSink) -> Res
                 ),
             ));
         }
-        let mut h = Hashing::new(entry);
-        let sunk = sink.member(&manifest, &path, &mut h);
-        if let Some(re) = &h.read_error {
-            return Err(corrupt(archive, format!("member {path}: {re}")));
-        }
-        // Read the rest even after the sink failed: bytes that differ from the manifest explain a
-        // failed deep check better than the check's own complaint.
-        io::copy(&mut h, &mut io::sink())
-            .map_err(|e| corrupt(archive, format!("member {path}: {e}")))?;
-        let (_, n, sha) = h.finish();
-        if n != expected.size {
-            return Err(corrupt(
-                archive,
-                format!("member {path} is truncated: {n} of {} bytes", expected.size),
-            ));
-        }
-        if sha != expected.sha256 {
-            return Err(corrupt(
-                archive,
-                format!(
-                    "member {path}: sha256 {} does not match the manifest ({})",
-                    &sha[..12],
-                    &expected.sha256[..12]
-                ),
-            ));
-        }
-        sunk.with_context(|| format!("archive {archive}: member {path}"))?;
+        take_member(archive, &manifest, &path, entry, sink)?;
     }
     // The tar reader stops at the end-of-archive blocks; read the gzip stream to its end so its
     // CRC is checked too (a flipped byte in the trailing blocks otherwise passes). A plain tar has
@@ -471,6 +445,62 @@ pub fn read_from<R: Read>(archive: &str, r: R, sink: &mut dyn MemberSink) -> Res
         ));
     }
     Ok(manifest)
+}
+
+/// One member's bytes through `sink`, then checked against the manifest (every byte read, size,
+/// SHA-256), for a tar entry and a file of an archive folder alike.
+pub(super) fn take_member<R: Read>(
+    archive: &str,
+    manifest: &Manifest,
+    path: &str,
+    data: R,
+    sink: &mut dyn MemberSink,
+) -> Result<()> {
+    let Some(expected) = manifest.member(path) else {
+        return Err(corrupt(
+            archive,
+            format!("member {path:?} is not listed in the manifest"),
+        ));
+    };
+    let mut h = Hashing::new(data);
+    let sunk = sink.member(manifest, path, &mut h);
+    if let Some(re) = &h.read_error {
+        return Err(corrupt(archive, format!("member {path}: {re}")));
+    }
+    // Read the rest even after the sink failed: bytes that differ from the manifest explain a
+    // failed deep check better than the check's own complaint.
+    io::copy(&mut h, &mut io::sink())
+        .map_err(|e| corrupt(archive, format!("member {path}: {e}")))?;
+    let (_, n, sha) = h.finish();
+    if n != expected.size {
+        return Err(corrupt(
+            archive,
+            format!("member {path} is truncated: {n} of {} bytes", expected.size),
+        ));
+    }
+    if sha != expected.sha256 {
+        return Err(corrupt(
+            archive,
+            format!(
+                "member {path}: sha256 {} does not match the manifest ({})",
+                &sha[..12],
+                &expected.sha256[..12]
+            ),
+        ));
+    }
+    sunk.with_context(|| format!("archive {archive}: member {path}"))
+}
+
+/// A tar holding only `manifest.json`: how an archive kept as a folder (or a restic snapshot of
+/// one) answers a request for its head.
+pub fn manifest_tar(json: &[u8]) -> Result<Vec<u8>> {
+    let mut b = tar::Builder::new(Vec::new());
+    let mut header = tar::Header::new_gnu();
+    header.set_size(json.len() as u64);
+    header.set_mode(0o600);
+    header.set_entry_type(tar::EntryType::Regular);
+    b.append_data(&mut header, MANIFEST_NAME, json)?;
+    Ok(b.into_inner()?)
 }
 
 #[cfg(test)]

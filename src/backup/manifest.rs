@@ -112,6 +112,11 @@ pub struct Manifest {
     pub components: BTreeMap<Component, ComponentInfo>,
 }
 
+/// `manifest.json` as archives store it.
+pub fn to_json(m: &Manifest) -> anyhow::Result<Vec<u8>> {
+    Ok(serde_json::to_vec_pretty(m)?)
+}
+
 impl Manifest {
     pub fn member(&self, path: &str) -> Option<&Member> {
         self.members.iter().find(|m| m.path == path)

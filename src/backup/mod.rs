@@ -6,6 +6,7 @@ pub mod archive;
 pub mod components;
 pub mod crypt;
 pub mod drill;
+pub mod folder;
 pub mod health;
 pub mod manifest;
 pub mod repo;
@@ -76,6 +77,9 @@ pub struct Created {
     pub snapshot: Option<String>,
     /// Bytes the repository grew by, where it deduplicates (restic's `data_added`).
     pub added_bytes: Option<u64>,
+    /// Members the repository skipped as unchanged since the previous backup, without reading
+    /// them (restic: an unchanged golden copy).
+    pub unchanged_members: Option<u64>,
     /// Archives in the repository after retention; None when listing failed (the backup itself
     /// is complete, so that only loses the count).
     pub archives: Option<usize>,
@@ -196,10 +200,14 @@ pub fn create(s: &Settings, opts: &CreateOptions, out: &Output) -> Result<Create
         .filter(|(_, i)| i.state == State::Present)
         .map(|(c, _)| c.as_str())
         .collect();
-    let upload = repo.writer(&name, &labels)?;
     let total: u64 = pending.iter().map(|p| p.size).sum();
     let bar = out.progress(total, "archive", true);
-    let (size, sha256, stored) = {
+    let (size, sha256, stored) = if repo.keeps_members_apart() {
+        let stored = store_members(&repo, &name, &labels, &manifest, &pending, &bar)?;
+        drop(pending);
+        stored
+    } else {
+        let upload = repo.writer(&name, &labels)?;
         let stored = archive::Hashing::new(upload);
         let layer = crypt::Layer::new(stored, recipients.as_ref())?;
         let mut w = archive::Writer::with(layer, &manifest, !repo.plain_tar())?;
@@ -283,9 +291,45 @@ pub fn create(s: &Settings, opts: &CreateOptions, out: &Output) -> Result<Create
         aborted_uploads: aborted,
         snapshot: stored.snapshot,
         added_bytes: stored.added,
+        unchanged_members: stored.unchanged,
         archives,
         duration_ms: started.elapsed().as_millis(),
     })
+}
+
+/// [`create`]'s storing step for a repository that keeps members as files (restic): the members
+/// are handed over as they are (staged files, the live golden copy, bytes), nothing is streamed
+/// through vannactl. Size: all members with the manifest; SHA-256: of `manifest.json`, which
+/// holds every member's.
+fn store_members(
+    repo: &repo::Repo,
+    name: &str,
+    labels: &[&str],
+    manifest: &Manifest,
+    pending: &[Pending],
+    bar: &crate::output::Progress,
+) -> Result<(u64, String, repo::Stored)> {
+    let json = manifest::to_json(manifest)?;
+    let files: Vec<repo::MemberFile> = pending
+        .iter()
+        .map(|p| repo::MemberFile {
+            path: p.path,
+            size: p.size,
+            source: match &p.data {
+                Data::Staged(f) => repo::MemberSource::File(&f.path),
+                Data::File(path) => repo::MemberSource::File(path),
+                Data::Bytes(b) => repo::MemberSource::Bytes(b),
+            },
+        })
+        .collect();
+    testhook::at("backup:archive")?;
+    let done = std::sync::atomic::AtomicU64::new(0);
+    let stored = repo.put_members(name, labels, &json, &files, &|n| {
+        let before = done.swap(n, std::sync::atomic::Ordering::Relaxed);
+        bar.inc(n.saturating_sub(before));
+    })?;
+    let (n, sha) = archive::hash_file_bytes(&json);
+    Ok((n + pending.iter().map(|p| p.size).sum::<u64>(), sha, stored))
 }
 
 /// The former knowledge store kept as `.bak` after its conversion goes once a complete backup
@@ -405,12 +449,7 @@ pub fn list(s: &Settings, check: bool) -> Result<Vec<Listed>> {
                 .map(|_| "encrypted, checksum ok (no key)".to_string()),
             Err(e) => Err(e),
             Ok(_) if !check => Ok("not checked".to_string()),
-            Ok(_) => {
-                let raw = a.repo.reader(&a.name)?;
-                a.open_plain(s, raw)
-                    .and_then(|r| archive::read_from(&a.location(), r, &mut archive::Discard))
-                    .map(|_| "checksums ok".to_string())
-            }
+            Ok(_) => verify::stage_ref(s, &a, None, &|_| None).map(|_| "checksums ok".to_string()),
         };
         // Only member checksums: the deep checks (integrity_check, pg_restore --list) are
         // `backup verify`'s, too slow to run over every archive in a listing.

@@ -223,13 +223,19 @@ pub fn run(
     let mut failure: Option<anyhow::Error> = None;
     for (i, &c) in replace.iter().enumerate() {
         let part = staged.take(&manifest, c);
+        let kept = (!part.in_place.is_empty()).then(|| {
+            format!(
+                "{} already held the archived data (same SHA-256): kept, not rewritten",
+                part.in_place.iter().cloned().collect::<Vec<_>>().join(", ")
+            )
+        });
         let r = testhook::at(&format!("restore:{}", c.as_str()))
             .and_then(|_| components::apply(c, part, s));
         match r {
             Ok(()) => {
                 tracing::info!(component = c.as_str(), "restored");
                 applied.push(c);
-                set(&mut results, c, Outcome::Restored, None);
+                set(&mut results, c, Outcome::Restored, kept);
             }
             Err(e) => {
                 let e = e.context(format!("restore of the {} component failed", c.as_str()));
@@ -296,14 +302,27 @@ fn stage_components(
         .filter_map(|c| head.component(*c))
         .flat_map(|i| i.members.iter().cloned())
         .collect();
+    // A member the deployment already holds byte for byte (an unchanged golden copy) is neither
+    // fetched nor rewritten: restic does not read it, and no gigabyte is staged and renamed.
+    let in_place: BTreeSet<String> = wanted
+        .iter()
+        .filter(|m| {
+            head.member(m)
+                .is_some_and(|x| components::in_place(m, &x.sha256, s))
+        })
+        .cloned()
+        .collect();
+    let fetch: Vec<String> = wanted.difference(&in_place).cloned().collect();
     let plan = |m: &str| -> Option<Dest> {
-        if wanted.contains(m) {
+        if fetch.iter().any(|f| f == m) {
             components::restore_dest(m, s, &s.backup_dir)
         } else {
             None
         }
     };
-    verify::stage_ref(s, source, &plan)
+    let (manifest, mut staged) = verify::stage_ref(s, source, Some(&fetch), &plan)?;
+    staged.in_place = in_place;
+    Ok((manifest, staged))
 }
 
 /// Put `comps` back to what the safety backup holds, recording the outcome of each.

@@ -7,13 +7,13 @@
 use super::archive::{self, MemberSink};
 use super::components::{self, Dest, StagedComponent};
 use super::manifest::{Component, Manifest};
-use super::repo::ArchiveRef;
+use super::repo::{ArchiveRef, Opened};
 use crate::config::Settings;
 use crate::error::fail;
 use crate::fsutil::TempFile;
 use anyhow::{Context, Result};
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufWriter, Read, Write};
 use std::path::Path;
 use std::time::Instant;
@@ -26,6 +26,8 @@ const MAX_MEMORY_MEMBER: u64 = 16 << 20;
 pub struct Staged {
     pub files: BTreeMap<String, TempFile>,
     pub memory: BTreeMap<String, Vec<u8>>,
+    /// Members not staged because the deployment already holds them byte for byte.
+    pub in_place: BTreeSet<String>,
 }
 
 impl Staged {
@@ -34,9 +36,13 @@ impl Staged {
         let mut sc = StagedComponent {
             files: BTreeMap::new(),
             memory: BTreeMap::new(),
+            in_place: BTreeSet::new(),
         };
         if let Some(info) = manifest.component(c) {
             for m in &info.members {
+                if self.in_place.remove(m) {
+                    sc.in_place.insert(m.clone());
+                }
                 if let Some(f) = self.files.remove(m) {
                     sc.files.insert(m.clone(), f);
                 }
@@ -108,7 +114,26 @@ pub fn stage_from<R: Read>(
         staged: Staged::default(),
     };
     let manifest = archive::read_from(label, r, &mut sink)?;
-    let staged = sink.staged;
+    deep_check(label, manifest, sink.staged)
+}
+
+/// [`stage`] of an archive kept as a folder; members `required` does not name may be absent.
+pub fn stage_folder(
+    label: &str,
+    dir: &Path,
+    plan: &dyn Fn(&str) -> Option<Dest>,
+    required: &dyn Fn(&str) -> bool,
+) -> Result<(Manifest, Staged)> {
+    let mut sink = StageSink {
+        plan,
+        staged: Staged::default(),
+    };
+    let manifest = super::folder::read(label, dir, &mut sink, required)?;
+    deep_check(label, manifest, sink.staged)
+}
+
+/// The deep checks of the staged members, once every member matched the manifest.
+fn deep_check(label: &str, manifest: Manifest, staged: Staged) -> Result<(Manifest, Staged)> {
     for (member, f) in &staged.files {
         components::check_staged_file(&manifest, member, &f.path)
             .with_context(|| format!("archive {label}: member {member}"))?;
@@ -122,19 +147,27 @@ pub fn stage_from<R: Read>(
 
 /// [`stage`] of an archive in a repository: streamed (never downloaded whole first), decrypted
 /// when encrypted; the stored bytes are also checked against the checksum recorded beside an
-/// encrypted archive, when there is one.
+/// encrypted archive, when there is one. `wanted`: the members the caller needs (None: all); a
+/// repository keeping members apart (restic) fetches only these, and the others go unchecked.
 pub fn stage_ref(
     s: &Settings,
     a: &ArchiveRef,
+    wanted: Option<&[String]>,
     plan: &dyn Fn(&str) -> Option<Dest>,
 ) -> Result<(Manifest, Staged)> {
     let label = a.location();
+    let raw = match a.repo.open_archive(&a.name, wanted, &s.backup_dir)? {
+        Opened::Stream(raw) => raw,
+        Opened::Folder { path, _temp } => {
+            let required = |m: &str| wanted.is_none_or(|w| w.iter().any(|x| x == m));
+            return stage_folder(&label, &path, plan, &required);
+        }
+    };
     let recorded = if a.encrypted() {
         a.recorded_sum()?
     } else {
         None
     };
-    let raw = a.repo.reader(&a.name)?;
     // Only an encrypted archive's stored bytes have a recorded checksum to compare with; a plain
     // archive is checked member by member, so hashing its stored bytes too would be wasted work.
     let (raw, digest): (Box<dyn Read + Send>, _) = if recorded.is_some() {
@@ -292,7 +325,7 @@ fn verify_ref_plan(
     let stage_dir = &s.backup_dir;
     let stage = super::stage::Stage::prepare(stage_dir, super::stage_setting(s))?;
     let plan = verify_plan(stage_dir, keep);
-    let (manifest, staged) = stage_ref(s, a, &plan)?;
+    let (manifest, staged) = stage_ref(s, a, None, &plan)?;
     stage.keep();
     let v = verified(a.location(), &manifest, started);
     Ok((v, manifest, staged))

@@ -142,6 +142,7 @@ impl Report for CreateReport {
             "aborted_uploads": c.aborted_uploads,
             "snapshot": c.snapshot,
             "added_bytes": c.added_bytes,
+            "unchanged_members": c.unchanged_members,
             "archives": c.archives,
             "cleaned_temp_files": c.cleaned_temp_files,
             "stale_lock_taken_over_from_pid": self.took_over,
@@ -183,6 +184,9 @@ impl Report for CreateReport {
         }
         if let Some(n) = c.added_bytes {
             kv.push(("added to repository", human_bytes(n)));
+        }
+        if let Some(n) = c.unchanged_members {
+            kv.push(("unchanged members, not read", n.to_string()));
         }
         for p in &c.pruned {
             kv.push(("pruned", p.clone()));

@@ -315,6 +315,18 @@ pub fn incompatibility(
 pub struct StagedComponent {
     pub files: BTreeMap<String, TempFile>,
     pub memory: BTreeMap<String, Vec<u8>>,
+    /// Members the deployment already holds byte for byte ([`in_place`]): kept as they are.
+    pub in_place: std::collections::BTreeSet<String>,
+}
+
+/// Does the deployment already hold `member` with this SHA-256? Only the golden copy is looked
+/// at: it is the large member that rarely changes, and its SHA-256 is known from its manifest
+/// while the file's size, mtime and inode still match (else it is hashed).
+pub fn in_place(member: &str, sha256: &str, s: &Settings) -> bool {
+    member == TARGET_DB
+        && !s.enable_target_db
+        && s.target_db_path.is_file()
+        && target::identify(&s.target_db_path).is_ok_and(|(_, sha, _)| sha == sha256)
 }
 
 impl StagedComponent {
@@ -341,9 +353,12 @@ pub fn apply(c: Component, mut staged: StagedComponent, s: &Settings) -> Result<
             Store::Directory(_) => chroma_dir::apply(staged, s),
         },
         Component::Target => {
+            let manifest = staged.memory.remove(TARGET_MANIFEST);
+            if staged.in_place.contains(TARGET_DB) {
+                return target::keep(manifest.as_deref(), &s.target_db_path);
+            }
             let file = staged.take(TARGET_DB)?;
-            let manifest = staged.memory.get(TARGET_MANIFEST).map(|v| v.as_slice());
-            target::apply(file, manifest, &s.target_db_path)
+            target::apply(file, manifest.as_deref(), &s.target_db_path)
         }
     }
 }

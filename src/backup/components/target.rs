@@ -53,6 +53,27 @@ pub fn apply(staged: TempFile, manifest: Option<&[u8]>, dest: &Path) -> Result<(
     Ok(())
 }
 
+/// The copy at `dest` already holds the archived data: it stays (read-only), and the archived
+/// golden-copy manifest is written for it, re-stamped, when it describes the same SHA-256.
+pub fn keep(manifest: Option<&[u8]>, dest: &Path) -> Result<()> {
+    let mode = std::fs::metadata(dest)?.permissions().mode();
+    if mode & 0o222 != 0 {
+        std::fs::set_permissions(dest, std::fs::Permissions::from_mode(0o444))
+            .with_context(|| format!("cannot make {} read-only", dest.display()))?;
+    }
+    let (_, sha, _) = identify(dest)?;
+    if let Some(mut m) = manifest.and_then(|b| serde_json::from_slice::<gc::Manifest>(b).ok()) {
+        if m.sha256 == sha {
+            m.copy = FileStamp::of(dest)?;
+            m.copy_path = std::path::absolute(dest)?;
+            let mut json = serde_json::to_vec_pretty(&m)?;
+            json.push(b'\n');
+            write_atomic(&gc::path_for(dest), &json, 0o644)?;
+        }
+    }
+    Ok(())
+}
+
 /// Remove the copy and its manifest (rollback onto "there was no copy").
 pub fn remove(dest: &Path) -> Result<()> {
     for p in [dest.to_path_buf(), gc::path_for(dest)] {

@@ -1,7 +1,8 @@
 //! The local-folder repository: today's behaviour (temp file in the folder, fsync, rename).
 
-use super::{Entry, Upload};
-use crate::backup::archive::list_archives;
+use super::{Entry, Opened, Upload};
+use crate::backup::archive::{self, list_archives};
+use crate::backup::folder;
 use crate::fsutil::{sync_dir, write_atomic, TempFile};
 use anyhow::{Context, Result};
 use std::fs::File;
@@ -37,6 +38,53 @@ impl Local {
         let p = self.dir.join(name);
         let f = File::open(&p).with_context(|| format!("cannot open archive {}", p.display()))?;
         Ok(Box::new(f))
+    }
+
+    /// A plain tar that `restic dump ID /` made of a snapshot folder (manifest not first).
+    fn is_restic_dump(&self, name: &str) -> Result<bool> {
+        let mut head = [0u8; 2];
+        let mut f = self.reader(name)?;
+        let n = f.read(&mut head)?;
+        if n == 2 && head == [0x1f, 0x8b] || crate::backup::archive::is_encrypted(name) {
+            return Ok(false);
+        }
+        Ok(!folder::manifest_first(self.reader(name)?).unwrap_or(true))
+    }
+
+    /// The head of the archive: a folder's manifest, or the manifest found in a restic dump, as a
+    /// one-member tar; otherwise the first `len` bytes.
+    pub fn head(&self, name: &str, len: u64) -> Result<Box<dyn Read + Send>> {
+        let p = self.dir.join(name);
+        let label = p.display().to_string();
+        let json = if p.is_dir() {
+            folder::manifest_bytes(&label, &p)?
+        } else if self.is_restic_dump(name)? {
+            folder::find_manifest(&label, self.reader(name)?)?
+        } else {
+            return Ok(Box::new(self.reader(name)?.take(len)));
+        };
+        Ok(Box::new(io::Cursor::new(archive::manifest_tar(&json)?)))
+    }
+
+    /// The archive to read: a folder as it is, a restic dump unpacked into a folder in `stage`,
+    /// any other file as a stream.
+    pub fn open_archive(&self, name: &str, stage: &Path) -> Result<Opened<'static>> {
+        let p = self.dir.join(name);
+        if p.is_dir() {
+            return Ok(Opened::Folder {
+                path: p,
+                _temp: None,
+            });
+        }
+        if self.is_restic_dump(name)? {
+            let t = folder::TempFolder::new(stage, "unpacked")?;
+            folder::unpack(&p.display().to_string(), self.reader(name)?, &t.path)?;
+            return Ok(Opened::Folder {
+                path: t.path.clone(),
+                _temp: Some(t),
+            });
+        }
+        Ok(Opened::Stream(self.reader(name)?))
     }
 
     pub fn writer(&self, name: &str) -> Result<Box<dyn Upload + '_>> {

@@ -7,7 +7,7 @@ pub mod local;
 pub mod restic;
 pub mod s3;
 
-use super::archive;
+use super::{archive, folder};
 use crate::config::{BackupRepo, Settings};
 use crate::error::fail;
 use anyhow::Result;
@@ -45,6 +45,34 @@ pub struct Stored {
     pub snapshot: Option<String>,
     /// Bytes the repository grew by (restic's `data_added`, after deduplication).
     pub added: Option<u64>,
+    /// Members the repository found unchanged since the previous backup and did not read
+    /// (restic's `files_unmodified`).
+    pub unchanged: Option<u64>,
+}
+
+/// A member handed to a repository that keeps members as files ([`Repo::keeps_members_apart`]).
+pub struct MemberFile<'a> {
+    pub path: &'a str,
+    pub size: u64,
+    pub source: MemberSource<'a>,
+}
+
+pub enum MemberSource<'a> {
+    /// A file on this machine: a staged snapshot, or the live golden copy (hard-linked).
+    File(&'a Path),
+    Bytes(&'a [u8]),
+}
+
+/// An archive opened for reading.
+pub enum Opened<'a> {
+    /// The stored object as a stream (a tar, gzip'd or not; encrypted if stored so).
+    Stream(Box<dyn Read + Send + 'a>),
+    /// The members as files of a folder: a restic snapshot restored into the stage, a folder
+    /// given by path, or a restic dump unpacked. `_temp` removes a folder this run made.
+    Folder {
+        path: std::path::PathBuf,
+        _temp: Option<super::folder::TempFolder>,
+    },
 }
 
 pub enum Repo {
@@ -69,6 +97,31 @@ impl Repo {
     /// would defeat its deduplication.
     pub fn plain_tar(&self) -> bool {
         matches!(self, Repo::Restic(_))
+    }
+
+    /// The repository stores an archive's members as files of a snapshot ([`Repo::put_members`])
+    /// rather than one stream: restic, whose parent snapshot then skips unchanged members.
+    pub fn keeps_members_apart(&self) -> bool {
+        matches!(self, Repo::Restic(_))
+    }
+
+    /// Store one archive as `manifest.json` plus its members as files; `labels` as for
+    /// [`Repo::writer`]; `progress` gets the bytes the repository has read so far.
+    pub fn put_members(
+        &self,
+        name: &str,
+        labels: &[&str],
+        manifest_json: &[u8],
+        members: &[MemberFile],
+        progress: &dyn Fn(u64),
+    ) -> Result<Stored> {
+        match self {
+            Repo::Restic(r) => r.put_members(name, labels, manifest_json, members, progress),
+            _ => Err(crate::error::fail(
+                "unsupported",
+                format!("{} stores archives as one stream", self.display()),
+            )),
+        }
     }
 
     /// `backups` or `s3://bucket/prefix/`, for messages.
@@ -117,12 +170,29 @@ impl Repo {
         }
     }
 
-    /// The first `len` bytes of the object (a range GET on S3): enough for the manifest.
+    /// The first `len` bytes of the object (a range GET on S3): enough for the manifest. An
+    /// archive kept as a folder answers with a tar of its manifest alone.
     pub fn head(&self, name: &str, len: u64) -> Result<Box<dyn Read + Send>> {
         match self {
-            Repo::Local(l) => Ok(Box::new(l.reader(name)?.take(len))),
+            Repo::Local(l) => l.head(name, len),
             Repo::S3(s) => s.reader(name, Some(len)),
-            Repo::Restic(r) => Ok(Box::new(r.reader(name)?.take(len))),
+            Repo::Restic(r) => r.head(name, len),
+        }
+    }
+
+    /// The archive for reading in full. `wanted`: the members the reader needs (None: all); a
+    /// repository that keeps members apart (restic) fetches only these. `stage`: the local
+    /// folder a repository may restore or unpack the members into.
+    pub fn open_archive(
+        &self,
+        name: &str,
+        wanted: Option<&[String]>,
+        stage: &Path,
+    ) -> Result<Opened<'_>> {
+        match self {
+            Repo::Local(l) => l.open_archive(name, stage),
+            Repo::S3(s) => Ok(Opened::Stream(s.reader(name, None)?)),
+            Repo::Restic(r) => r.open_archive(name, wanted, stage),
         }
     }
 
@@ -223,9 +293,11 @@ pub struct ArchiveRef {
 impl ArchiveRef {
     /// `arg` as given to `restore` or `backup verify`: a full `s3://` URL, a bare name in an S3
     /// `BACKUP_DIR`, an archive name or snapshot id (or a location it gave) in a restic
-    /// `BACKUP_DIR` unless a file of that name exists, or otherwise a local file path (any name).
+    /// `BACKUP_DIR` unless a file or archive folder of that name exists, or otherwise a local file
+    /// path (any name) or a folder holding an archive's files (what `restic restore` makes).
     pub fn resolve(s: &Settings, arg: &str) -> Result<ArchiveRef> {
-        if matches!(s.backup_repo, BackupRepo::Restic(_)) && !Path::new(arg).is_file() {
+        let local = Path::new(arg).is_file() || folder::is_archive_folder(Path::new(arg));
+        if matches!(s.backup_repo, BackupRepo::Restic(_)) && !local {
             let repo = Repo::open(s)?;
             let Repo::Restic(r) = &repo else {
                 unreachable!("a restic BACKUP_DIR opens as restic")
@@ -259,9 +331,9 @@ impl ArchiveRef {
             });
         }
         let p = Path::new(arg);
-        if std::fs::metadata(p).is_ok_and(|m| !m.is_file()) {
+        if std::fs::metadata(p).is_ok_and(|m| !m.is_file()) && !folder::is_archive_folder(p) {
             return Err(crate::error::usage(format!(
-                "{arg} is not an archive file (a FIFO, device or folder); name a backup archive"
+                "{arg} is not an archive file or an archive folder (with manifest.json); name a backup archive"
             )));
         }
         let name = p

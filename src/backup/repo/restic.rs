@@ -1,16 +1,20 @@
 //! A restic repository (`BACKUP_DIR=restic:REPO`), driven through the `restic` binary on PATH
-//! like pg_dump: one snapshot per backup, holding the uncompressed archive as a single file read
-//! from stdin, so restic's chunking deduplicates what did not change between backups. The
-//! repository stays an ordinary one: the stock `restic` CLI lists, dumps and checks it.
+//! like pg_dump: one snapshot per backup, of a folder holding `manifest.json` and the members as
+//! files (uncompressed: restic compresses and deduplicates). Taken always of the same folder,
+//! each snapshot has the previous one as its parent, so restic skips an unchanged golden copy
+//! without reading it. Reading restores the members needed into the stage. The repository stays
+//! an ordinary one: the stock `restic` CLI lists, restores, dumps and checks it. Snapshots of the
+//! earlier layout (the archive as one tar read from stdin) are still read.
 //!
 //! Credentials reach restic only through its own environment variables (`RESTIC_PASSWORD_FILE`,
 //! `RESTIC_PASSWORD_COMMAND`, `RESTIC_PASSWORD`, `AWS_*`); the repository goes in
 //! `RESTIC_REPOSITORY`, so not even a `rest:` URL's password shows in `ps`.
 
 mod cmd;
+mod snapshot_folder;
 
-use super::{Entry, Stored, Upload};
-use crate::backup::archive;
+use super::{Entry, MemberFile, Opened, Stored, Upload};
+use crate::backup::{archive, folder};
 use crate::config::Settings;
 use crate::error::fail;
 use anyhow::Result;
@@ -19,16 +23,21 @@ use cmd::Cmd;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin};
 use std::sync::Mutex;
 use std::thread::JoinHandle;
 
 /// Tag on every snapshot vannactl makes; listing and retention see only these.
 pub const TAG: &str = "vannactl";
+/// Tag prefix carrying the archive name of a snapshot of the members' folder.
+const NAME_TAG: &str = "name=";
 
 pub struct Restic {
     cmd: Cmd,
     host: String,
+    /// The local folder the snapshot folder and restores are laid out in (`BACKUP_STAGE_DIR`).
+    stage: PathBuf,
     forgotten: Mutex<bool>,
 }
 
@@ -39,6 +48,8 @@ pub struct Restic {
 static SNAPS: Mutex<BTreeMap<String, Vec<Snap>>> = Mutex::new(BTreeMap::new());
 /// Archive size per repository and short snapshot id (a snapshot never changes).
 static SIZES: Mutex<BTreeMap<(String, String), u64>> = Mutex::new(BTreeMap::new());
+/// `manifest.json` per repository and snapshot id, once read.
+static MANIFESTS: Mutex<BTreeMap<(String, String), Vec<u8>>> = Mutex::new(BTreeMap::new());
 
 #[derive(Debug, Clone, Deserialize)]
 struct Snap {
@@ -47,16 +58,33 @@ struct Snap {
     paths: Vec<String>,
     id: String,
     short_id: String,
+    #[serde(default)]
+    tags: Vec<String>,
+    #[serde(default)]
+    hostname: String,
 }
 
 impl Snap {
-    /// The archive's name (the stdin file name), or the short id for a snapshot whose file is
-    /// not named like an archive.
+    /// The archive's name (its `name=` tag, or the stdin file name of the earlier layout), or
+    /// the short id for a snapshot with neither.
     fn name(&self) -> String {
+        if let Some(n) = self.tagged_name() {
+            return n.to_string();
+        }
         match self.file() {
             Some(f) if archive::parse_name(f).is_some() => f.to_string(),
             _ => self.short_id.clone(),
         }
+    }
+    fn tagged_name(&self) -> Option<&str> {
+        self.tags
+            .iter()
+            .filter_map(|t| t.strip_prefix(NAME_TAG))
+            .find(|n| archive::parse_name(n).is_some())
+    }
+    /// A snapshot of the members' folder (not of one tar read from stdin).
+    fn is_folder(&self) -> bool {
+        self.tagged_name().is_some()
     }
     fn file(&self) -> Option<&str> {
         match self.paths.as_slice() {
@@ -72,6 +100,7 @@ impl Restic {
         Ok(Restic {
             cmd,
             host: crate::host::hostname(),
+            stage: s.backup_dir.clone(),
             forgotten: Mutex::new(false),
         })
     }
@@ -213,11 +242,183 @@ impl Restic {
             .insert((self.cmd.shown.clone(), id.to_string()), n);
     }
 
+    /// The stored stream: the tar of the earlier layout, or for a snapshot of the members'
+    /// folder what `restic dump ID /` gives (a tar in name order, read through a folder).
     pub fn reader(&self, name: &str) -> Result<Box<dyn Read + Send>> {
         let s = self.find(name)?;
-        let file = format!("/{}", s.file().unwrap_or(name));
+        let file = if s.is_folder() {
+            "/".to_string()
+        } else {
+            format!("/{}", s.file().unwrap_or(name))
+        };
         let child = self.cmd.spawn_reader(&["dump", &s.id, &file])?;
         Ok(Box::new(child))
+    }
+
+    /// The head: the first `len` bytes of a stored tar, or a snapshot folder's manifest as a
+    /// one-member tar (one `restic dump` of `/manifest.json`, remembered for the run).
+    pub fn head(&self, name: &str, len: u64) -> Result<Box<dyn Read + Send>> {
+        let s = self.find(name)?;
+        if !s.is_folder() {
+            return Ok(Box::new(self.reader(name)?.take(len)));
+        }
+        let json = self.manifest_of(&s)?;
+        Ok(Box::new(io::Cursor::new(archive::manifest_tar(&json)?)))
+    }
+
+    fn manifest_of(&self, s: &Snap) -> Result<Vec<u8>> {
+        let key = (self.cmd.shown.clone(), s.id.clone());
+        if let Some(b) = MANIFESTS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+        {
+            return Ok(b.clone());
+        }
+        let path = format!("/{}", crate::backup::manifest::MANIFEST_NAME);
+        let mut r = self.cmd.spawn_reader(&["dump", &s.id, &path])?;
+        let mut json = Vec::new();
+        (&mut r)
+            .take(crate::backup::manifest::MAX_MANIFEST_BYTES + 1)
+            .read_to_end(&mut json)
+            .map_err(|e| {
+                fail(
+                    "archive_corrupt",
+                    format!(
+                        "snapshot {} in {}: cannot read manifest.json: {e}",
+                        s.short_id, self.cmd.shown
+                    ),
+                )
+            })?;
+        MANIFESTS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key, json.clone());
+        Ok(json)
+    }
+
+    /// A snapshot of the members' folder is restored into the stage (only `wanted` and the
+    /// manifest, when given); one of the earlier layout is streamed.
+    pub fn open_archive(
+        &self,
+        name: &str,
+        wanted: Option<&[String]>,
+        stage: &Path,
+    ) -> Result<Opened<'static>> {
+        let s = self.find(name)?;
+        if !s.is_folder() {
+            return Ok(Opened::Stream(self.reader(name)?));
+        }
+        let t = folder::TempFolder::new(stage, "restic-restore")?;
+        let target = t.path.to_string_lossy().into_owned();
+        let mut args: Vec<String> = ["restore", s.id.as_str(), "--target", target.as_str()]
+            .map(String::from)
+            .to_vec();
+        if let Some(w) = wanted {
+            let manifest = crate::backup::manifest::MANIFEST_NAME;
+            for m in std::iter::once(manifest).chain(w.iter().map(String::as_str)) {
+                args.push("--include".into());
+                args.push(format!("/{}", escape_pattern(m)));
+            }
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        self.cmd
+            .run("restore", &args)
+            .map_err(|e| crate::error::or_disk_full(e, stage, Some("BACKUP_STAGE_DIR")))?;
+        Ok(Opened::Folder {
+            path: t.path.clone(),
+            _temp: Some(t),
+        })
+    }
+
+    /// The snapshot restic compares the folder with: the newest of this host's snapshots of the
+    /// same folder that holds every component this one does. restic's own choice (the newest of
+    /// the folder) could be a restore's safety backup of one component, against which the
+    /// unchanged golden copy would be read again in full.
+    fn parent(&self, folder: &Path, labels: &[&str]) -> Result<Option<String>> {
+        // restic records the folder as the kernel names it (symbolic links resolved).
+        let path = folder.canonicalize()?.to_string_lossy().into_owned();
+        Ok(self
+            .snaps()?
+            .into_iter()
+            .find(|s| {
+                s.is_folder()
+                    && s.hostname == self.host
+                    && s.paths == [path.clone()]
+                    && labels.iter().all(|l| s.tags.iter().any(|t| t == l))
+            })
+            .map(|s| s.id))
+    }
+
+    /// One snapshot of `manifest.json` and the members laid out as files in the snapshot folder
+    /// (`--ignore-ctime`: hard-linking the golden copy changes its ctime, not its content).
+    pub fn put_members(
+        &self,
+        name: &str,
+        labels: &[&str],
+        manifest_json: &[u8],
+        members: &[MemberFile],
+        progress: &dyn Fn(u64),
+    ) -> Result<Stored> {
+        let folder = snapshot_folder::SnapshotFolder::build(&self.stage, manifest_json, members)
+            .map_err(|e| crate::error::or_disk_full(e, &self.stage, Some("BACKUP_STAGE_DIR")))?;
+        let host_tag = format!("host={}", self.host);
+        let name_tag = format!("{NAME_TAG}{name}");
+        let mut args = vec![
+            "backup",
+            "--json",
+            "--ignore-ctime",
+            "--host",
+            self.host.as_str(),
+            "--tag",
+            TAG,
+            "--tag",
+            host_tag.as_str(),
+            "--tag",
+            name_tag.as_str(),
+        ];
+        for t in labels {
+            args.extend(["--tag", *t]);
+        }
+        let parent = self.parent(&folder.path, labels)?;
+        if let Some(p) = &parent {
+            args.extend(["--parent", p.as_str()]);
+        }
+        args.push(".");
+        let mut summary = None;
+        let result = self
+            .cmd
+            .run_lines(&folder.path, "backup", &args, &mut |line| {
+                let Ok(m) = serde_json::from_str::<Summary>(line) else {
+                    return;
+                };
+                match m.message_type.as_str() {
+                    "status" => progress(m.bytes_done.unwrap_or(0)),
+                    "summary" => summary = Some(m),
+                    _ => {}
+                }
+            });
+        self.forget_cache();
+        result?;
+        drop(folder);
+        let Some(sum) = summary.filter(|s| s.snapshot_id.is_some()) else {
+            return Err(fail(
+                "restic_output",
+                format!(
+                    "restic backup to {} ended without naming its snapshot; run `restic snapshots` to see whether it was made",
+                    self.cmd.shown
+                ),
+            ));
+        };
+        let id = sum.snapshot_id.unwrap_or_default();
+        if let Some(n) = sum.total_bytes_processed {
+            self.remember_size(&id, n);
+        }
+        Ok(Stored {
+            snapshot: Some(id),
+            added: sum.data_added,
+            unchanged: sum.files_unmodified,
+        })
     }
 
     /// `tags`: the components in the archive, so `restic snapshots` shows them.
@@ -349,6 +550,22 @@ struct Summary {
     data_added: Option<u64>,
     #[serde(default)]
     total_bytes_processed: Option<u64>,
+    #[serde(default)]
+    bytes_done: Option<u64>,
+    #[serde(default)]
+    files_unmodified: Option<u64>,
+}
+
+/// A member path as a restic pattern matching only itself.
+fn escape_pattern(p: &str) -> String {
+    let mut out = String::with_capacity(p.len());
+    for c in p.chars() {
+        if matches!(c, '*' | '?' | '[' | ']' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 impl Upload for ResticUpload<'_> {
@@ -396,6 +613,7 @@ impl Upload for ResticUpload<'_> {
         Ok(Stored {
             snapshot: Some(id),
             added: sum.data_added,
+            unchanged: sum.files_unmodified,
         })
     }
 }

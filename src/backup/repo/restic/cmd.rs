@@ -74,6 +74,44 @@ impl Cmd {
         Ok(out.stdout)
     }
 
+    /// Run to the end in `cwd`, handing each stdout line (restic's `--json` messages) to
+    /// `on_line` as it comes. restic dies with vannactl.
+    pub fn run_lines(
+        &self,
+        cwd: &std::path::Path,
+        what: &str,
+        args: &[&str],
+        on_line: &mut dyn FnMut(&str),
+    ) -> Result<()> {
+        use std::io::BufRead;
+        tracing::debug!(
+            "restic {} on {} in {}",
+            args.join(" "),
+            self.shown,
+            cwd.display()
+        );
+        let mut c = self.command(args);
+        c.current_dir(cwd)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        crate::host::die_with_parent(&mut c);
+        let mut child = c.spawn().map_err(|e| not_runnable(&self.shown, e))?;
+        let err = drain(child.stderr.take().expect("piped"));
+        let out = io::BufReader::new(child.stdout.take().expect("piped"));
+        for line in out.lines() {
+            match line {
+                Ok(l) => on_line(&l),
+                Err(_) => break,
+            }
+        }
+        let status = child.wait()?;
+        let stderr = err.join().unwrap_or_default();
+        if !status.success() {
+            return Err(self.failure(what, status, &stderr));
+        }
+        Ok(())
+    }
+
     /// `restic backup --stdin`: the child, its stdin, and threads collecting stdout and stderr
     /// (restic's status lines must be drained or it blocks).
     #[allow(clippy::type_complexity)]
