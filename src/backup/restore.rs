@@ -185,11 +185,8 @@ pub fn run(
         ));
     }
 
-    // Verify everything, staging what will be restored.
     // A run that fails removes the staging folders it created.
     let stage = super::stage::Stage::prepare(&s.backup_dir, super::stage_setting(s))?;
-    let (manifest, mut staged) = stage_components(&source, &head, &replace, s).context(nothing)?;
-
     for r in results
         .iter_mut()
         .filter(|r| replace.contains(&r.component))
@@ -201,22 +198,52 @@ pub fn run(
     }
     confirm(&Plan {
         archive: &location,
-        manifest: &manifest,
+        manifest: &head,
         components: &results,
         replace: &replace,
         safety_backup: opts.safety_backup,
     })?;
 
-    let safety = if opts.safety_backup {
-        let o = CreateOptions {
-            components: replace.iter().copied().collect(),
-            retention: None,
-        };
-        Some(super::create(s, &o, out).with_context(|| {
-            format!("safety backup of the current state failed; {nothing} (pass --no-safety-backup to restore without one)")
-        })?)
-    } else {
-        None
+    // The archive is fetched and verified (staging what will be restored) while the safety
+    // backup is taken: both only read the deployment, and both end before anything is replaced.
+    let (staging, safety) = std::thread::scope(|sc| {
+        let worker = opts.safety_backup.then(|| {
+            let o = CreateOptions {
+                components: replace.iter().copied().collect(),
+                retention: None,
+            };
+            // Its progress lines would interleave with the restore's.
+            let quiet = Output {
+                quiet: true,
+                ..out.clone()
+            };
+            sc.spawn(move || super::create(s, &o, &quiet))
+        });
+        let staging = stage_components(&source, &head, &replace, s);
+        let safety = worker.map(|h| {
+            h.join()
+                .unwrap_or_else(|_| Err(anyhow::anyhow!("the safety backup's thread panicked")))
+        });
+        (staging, safety)
+    });
+    let (manifest, mut staged) = match staging {
+        Ok(x) => x,
+        Err(e) => {
+            // Nothing was restored: the safety backup of an unchanged state goes again.
+            if let Some(Ok(sb)) = &safety {
+                discard(s, sb);
+            }
+            return Err(e.context(nothing));
+        }
+    };
+    let safety = match safety {
+        None => None,
+        Some(Ok(sb)) => Some(sb),
+        Some(Err(e)) => {
+            return Err(e.context(format!(
+                "safety backup of the current state failed; {nothing} (pass --no-safety-backup to restore without one)"
+            )))
+        }
     };
 
     let mut applied: Vec<Component> = Vec::new();
@@ -288,6 +315,24 @@ pub fn run(
         cleaned_temp_files: cleaned,
         duration_ms: started.elapsed().as_millis(),
     })
+}
+
+/// Remove the safety backup of a restore that changed nothing.
+fn discard(s: &Settings, sb: &super::Created) {
+    let r = super::repo::Repo::open(s).and_then(|repo| {
+        repo.remove(&sb.name)?;
+        if sb.encrypted {
+            repo.remove(&format!("{}{}", sb.name, super::repo::SUM_SUFFIX))?;
+        }
+        Ok(())
+    });
+    if let Err(e) = r {
+        tracing::warn!(
+            "cannot remove the safety backup {} of a restore that changed nothing: {}",
+            sb.archive,
+            message(&e)
+        );
+    }
 }
 
 /// Verify the whole archive, staging the members of `comps`.
