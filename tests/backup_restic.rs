@@ -399,6 +399,25 @@ fn restic_failures_are_one_line_with_the_right_exit_code() {
     let (code, v, _) = run(&env, &["backup"]);
     assert_eq!(code, 1, "{v}");
     assert!(error_of(&v).contains("has no password"), "{v}");
+
+    // The password variable from .env reaches restic, and relative paths (the repository, the
+    // password file) are the working folder's although restic runs in the snapshot folder.
+    std::fs::copy(&repo.pw, env.path("restic-pw")).unwrap();
+    std::os::unix::fs::symlink(&repo.repo, env.path("repo-link")).unwrap();
+    std::fs::write(env.path("vannactl.env"), "RESTIC_PASSWORD_FILE=restic-pw\n").unwrap();
+    let mut c = common::cli::isolated(env.dir.path());
+    for (k, v) in &env.vars {
+        c.env(k, v);
+    }
+    let out = c
+        .env("BACKUP_DIR", "restic:repo-link")
+        .args(["--env-file", "vannactl.env", "--json", "backup"])
+        .output()
+        .unwrap();
+    let v = json_of(&out);
+    assert_eq!(out.status.code(), Some(0), "{v}{}", stderr(&out));
+    assert!(v["snapshot"].is_string(), "{v}");
+    assert_eq!(repo.snapshots().len(), 2);
     env.set("RESTIC_PASSWORD_FILE", &repo.pw.display().to_string());
 
     // No repository there.
@@ -460,7 +479,7 @@ fn restic_failures_are_one_line_with_the_right_exit_code() {
         "{m}"
     );
     assert!(held.unwrap().success());
-    assert_eq!(repo.snapshots().len(), 1);
+    assert_eq!(repo.snapshots().len(), 2);
 
     // A run that fails mid-archive interrupts restic: no snapshot, no lock left behind.
     let out = env
@@ -470,7 +489,7 @@ fn restic_failures_are_one_line_with_the_right_exit_code() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    assert_eq!(repo.snapshots().len(), 1, "a failed run left a snapshot");
+    assert_eq!(repo.snapshots().len(), 2, "a failed run left a snapshot");
     let left = std::fs::read_dir(&locks).unwrap().count();
     assert_eq!(left, 0, "a failed run left a lock");
 
@@ -480,7 +499,7 @@ fn restic_failures_are_one_line_with_the_right_exit_code() {
     child.kill().unwrap();
     child.wait().unwrap();
     std::thread::sleep(Duration::from_millis(500));
-    assert_eq!(repo.snapshots().len(), 1, "a killed run left a snapshot");
+    assert_eq!(repo.snapshots().len(), 2, "a killed run left a snapshot");
     repo.check();
     let next = env.ok(&["backup"]);
     assert_ne!(next["name"], good["name"]);
@@ -489,7 +508,7 @@ fn restic_failures_are_one_line_with_the_right_exit_code() {
         next["added_bytes"].as_u64().unwrap() < next["size"].as_u64().unwrap() / 4,
         "deduplicated: {next}"
     );
-    assert_eq!(repo.snapshots().len(), 2);
+    assert_eq!(repo.snapshots().len(), 3);
     repo.check();
     let v = env.ok(&["backup", "verify"]);
     assert_eq!(v["verified"]["archive"], next["archive"], "{v}");

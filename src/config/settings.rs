@@ -156,6 +156,28 @@ pub struct S3Settings {
     pub ca_bundle: Option<PathBuf>,
 }
 
+/// restic's own password variables, when given in `.env` (or the environment): vannactl hands
+/// them to restic as restic reads them, and never shows them.
+#[derive(Clone, Default)]
+pub struct ResticSettings {
+    pub password_file: Option<PathBuf>,
+    pub password_command: Option<String>,
+    pub password: Option<String>,
+}
+
+impl std::fmt::Debug for ResticSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResticSettings")
+            .field("password_file", &self.password_file)
+            .field(
+                "password_command",
+                &self.password_command.as_ref().map(|_| "****"),
+            )
+            .field("password", &self.password.as_ref().map(|_| "****"))
+            .finish()
+    }
+}
+
 // Hand-written so the credentials never reach a debug print.
 impl std::fmt::Debug for S3Settings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -265,6 +287,7 @@ pub struct Settings {
     pub backup_age_recipients_file: Option<PathBuf>,
     pub backup_age_identity_file: Option<PathBuf>,
     pub s3: S3Settings,
+    pub restic: ResticSettings,
     pub chroma_url: Option<String>,
     pub chroma_tenant: String,
     pub chroma_database: String,
@@ -377,6 +400,14 @@ impl Settings {
             backup_age_recipients: non_empty(get("BACKUP_AGE_RECIPIENTS")),
             backup_age_recipients_file: opt_path("BACKUP_AGE_RECIPIENTS_FILE"),
             backup_age_identity_file: opt_path("BACKUP_AGE_IDENTITY_FILE"),
+            restic: ResticSettings {
+                password_file: opt_path("RESTIC_PASSWORD_FILE"),
+                password_command: non_empty(get("RESTIC_PASSWORD_COMMAND")),
+                password: {
+                    let p = get("RESTIC_PASSWORD");
+                    (!p.is_empty()).then(|| p.to_string())
+                },
+            },
             s3: S3Settings {
                 access_key_id: non_empty(get("AWS_ACCESS_KEY_ID")),
                 secret_access_key: non_empty(get("AWS_SECRET_ACCESS_KEY")),

@@ -6,6 +6,7 @@ use crate::config::{mask_url, Settings};
 use crate::error::{fail, locked, one_line};
 use anyhow::Result;
 use std::io::{self, Read};
+use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::thread::JoinHandle;
 
@@ -25,7 +26,7 @@ impl Cmd {
         let shown = format!("restic:{}", mask_url(repo));
         check_version(&shown)?;
         // The AWS variables vannactl read (from the environment or .env) reach restic's s3
-        // backend too; restic reads its own RESTIC_PASSWORD* from the environment.
+        // backend too.
         let mut env = Vec::new();
         let s3 = &s.s3;
         for (k, v) in [
@@ -38,8 +39,35 @@ impl Cmd {
             }
         }
         env.push(("AWS_DEFAULT_REGION", s3.region.clone()));
+        // restic's password variables, from .env as from the environment. Paths are made
+        // absolute: a backup runs restic inside the snapshot folder.
+        let r = &s.restic;
+        let from_env = |k: &str| {
+            std::env::var_os(k)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        };
+        for (k, p) in [
+            (
+                "RESTIC_PASSWORD_FILE",
+                r.password_file
+                    .clone()
+                    .or_else(|| from_env("RESTIC_PASSWORD_FILE")),
+            ),
+            ("RESTIC_CACHE_DIR", from_env("RESTIC_CACHE_DIR")),
+        ] {
+            if let Some(p) = p {
+                env.push((k, std::path::absolute(&p)?.to_string_lossy().into_owned()));
+            }
+        }
+        if let Some(c) = &r.password_command {
+            env.push(("RESTIC_PASSWORD_COMMAND", c.clone()));
+        }
+        if let Some(p) = &r.password {
+            env.push(("RESTIC_PASSWORD", p.clone()));
+        }
         Ok(Cmd {
-            repo: repo.to_string(),
+            repo: absolute_repo(repo)?,
             shown,
             env,
         })
@@ -159,6 +187,28 @@ impl Cmd {
     }
 }
 
+/// A local repository path made absolute (restic runs in the snapshot folder for a backup);
+/// any other backend (`s3:`, `sftp:`, `rest:`, …) as it is.
+fn absolute_repo(repo: &str) -> Result<String> {
+    const REMOTE: [&str; 8] = [
+        "sftp:", "rest:", "s3:", "azure:", "gs:", "b2:", "swift:", "rclone:",
+    ];
+    if REMOTE.iter().any(|b| repo.starts_with(b)) {
+        return Ok(repo.to_string());
+    }
+    let (prefix, path) = match repo.strip_prefix("local:") {
+        Some(p) => ("local:", p),
+        None => ("", repo),
+    };
+    if Path::new(path).is_absolute() {
+        return Ok(repo.to_string());
+    }
+    Ok(format!(
+        "{prefix}{}",
+        std::path::absolute(path)?.to_string_lossy()
+    ))
+}
+
 fn drain(mut r: impl Read + Send + 'static) -> JoinHandle<Vec<u8>> {
     std::thread::spawn(move || {
         let mut v = Vec::new();
@@ -257,7 +307,7 @@ fn classify(
             "restic_password",
             format!(
                 "restic has no password for {shown}; set RESTIC_PASSWORD_FILE, \
-                 RESTIC_PASSWORD_COMMAND or RESTIC_PASSWORD in vannactl's environment"
+                 RESTIC_PASSWORD_COMMAND or RESTIC_PASSWORD (environment or .env)"
             ),
         );
     }
@@ -376,6 +426,28 @@ mod tests {
 
     fn st() -> ExitStatus {
         ExitStatus::from_raw(1 << 8)
+    }
+
+    #[test]
+    fn local_repositories_are_made_absolute() {
+        let cwd = std::env::current_dir().unwrap();
+        assert_eq!(
+            absolute_repo("repo").unwrap(),
+            cwd.join("repo").display().to_string()
+        );
+        assert_eq!(
+            absolute_repo("local:r").unwrap(),
+            format!("local:{}", cwd.join("r").display())
+        );
+        for same in [
+            "/srv/restic",
+            "local:/srv/r",
+            "s3:http://h/b",
+            "sftp:u@h:r",
+            "rest:http://h/",
+        ] {
+            assert_eq!(absolute_repo(same).unwrap(), same);
+        }
     }
 
     #[test]
