@@ -113,7 +113,7 @@ pub fn create(s: &Settings, opts: &CreateOptions, out: &Output) -> Result<Create
         None => None,
     };
     let repo = repo::Repo::open(s)?;
-    if recipients.is_some() && repo.plain_tar() {
+    if recipients.is_some() && repo.keeps_members_apart() {
         return Err(crate::error::usage(format!(
             "BACKUP_DIR={} encrypts archives itself; unset BACKUP_AGE_RECIPIENTS and \
              BACKUP_AGE_RECIPIENTS_FILE (age would also defeat its deduplication)",
@@ -207,10 +207,10 @@ pub fn create(s: &Settings, opts: &CreateOptions, out: &Output) -> Result<Create
         drop(pending);
         stored
     } else {
-        let upload = repo.writer(&name, &labels)?;
+        let upload = repo.writer(&name)?;
         let stored = archive::Hashing::new(upload);
         let layer = crypt::Layer::new(stored, recipients.as_ref())?;
-        let mut w = archive::Writer::with(layer, &manifest, !repo.plain_tar())?;
+        let mut w = archive::Writer::new(layer, &manifest)?;
         for (i, p) in pending.iter().enumerate() {
             if i == pending.len().saturating_sub(1) {
                 testhook::at("backup:archive")?;

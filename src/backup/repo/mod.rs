@@ -93,12 +93,6 @@ impl Repo {
         }
     }
 
-    /// Archives are written as a plain tar: the repository compresses, and compressing first
-    /// would defeat its deduplication.
-    pub fn plain_tar(&self) -> bool {
-        matches!(self, Repo::Restic(_))
-    }
-
     /// The repository stores an archive's members as files of a snapshot ([`Repo::put_members`])
     /// rather than one stream: restic, whose parent snapshot then skips unchanged members.
     pub fn keeps_members_apart(&self) -> bool {
@@ -196,12 +190,18 @@ impl Repo {
         }
     }
 
-    /// `labels`: the components in the archive (restic tags its snapshot with them).
-    pub fn writer(&self, name: &str, labels: &[&str]) -> Result<Box<dyn Upload + '_>> {
+    /// The archive as one stream (a folder or a bucket; restic takes [`Repo::put_members`]).
+    pub fn writer(&self, name: &str) -> Result<Box<dyn Upload + '_>> {
         match self {
             Repo::Local(l) => l.writer(name),
             Repo::S3(s) => s.writer(name),
-            Repo::Restic(r) => r.writer(name, labels),
+            Repo::Restic(r) => Err(crate::error::fail(
+                "unsupported",
+                format!(
+                    "{} stores archives as snapshots of their members",
+                    r.display()
+                ),
+            )),
         }
     }
 
@@ -267,7 +267,8 @@ impl Repo {
     pub fn unused_name(&self, encrypted: bool) -> Result<String> {
         let taken: Vec<String> = self.list()?.into_iter().map(|e| e.name).collect();
         loop {
-            let name = if self.plain_tar() {
+            // A restic snapshot is named like the plain tar `restic dump ID /` makes of it.
+            let name = if self.keeps_members_apart() {
                 archive::tar_name(Utc::now())
             } else {
                 archive::file_name(Utc::now(), encrypted)

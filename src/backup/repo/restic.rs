@@ -13,7 +13,7 @@
 mod cmd;
 mod snapshot_folder;
 
-use super::{Entry, MemberFile, Opened, Stored, Upload};
+use super::{Entry, MemberFile, Opened, Stored};
 use crate::backup::{archive, folder};
 use crate::config::Settings;
 use crate::error::fail;
@@ -22,11 +22,9 @@ use chrono::{DateTime, Utc};
 use cmd::Cmd;
 use serde::Deserialize;
 use std::collections::BTreeMap;
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin};
 use std::sync::Mutex;
-use std::thread::JoinHandle;
 
 /// Tag on every snapshot vannactl makes; listing and retention see only these.
 pub const TAG: &str = "vannactl";
@@ -148,6 +146,14 @@ impl Restic {
             .unwrap_or_else(|e| e.into_inner())
             .insert(self.cmd.shown.clone(), snaps.clone());
         Ok(snaps)
+    }
+
+    /// Add a snapshot this run made to the cached listing, if there is one.
+    fn remember_snapshot(&self, snap: Snap) {
+        let mut all = SNAPS.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(list) = all.get_mut(&self.cmd.shown) {
+            list.insert(0, snap);
+        }
     }
 
     fn forget_cache(&self) {
@@ -381,6 +387,10 @@ impl Restic {
             args.extend(["--tag", *t]);
         }
         let parent = self.parent(&folder.path, labels)?;
+        let started = Utc::now();
+        let paths = vec![folder.path.canonicalize()?.to_string_lossy().into_owned()];
+        let mut tags = vec![TAG.to_string(), host_tag.clone(), name_tag.clone()];
+        tags.extend(labels.iter().map(|l| l.to_string()));
         if let Some(p) = &parent {
             args.extend(["--parent", p.as_str()]);
         }
@@ -398,10 +408,13 @@ impl Restic {
                     _ => {}
                 }
             });
-        self.forget_cache();
+        if result.is_err() {
+            self.forget_cache();
+        }
         result?;
         drop(folder);
         let Some(sum) = summary.filter(|s| s.snapshot_id.is_some()) else {
+            self.forget_cache();
             return Err(fail(
                 "restic_output",
                 format!(
@@ -414,40 +427,21 @@ impl Restic {
         if let Some(n) = sum.total_bytes_processed {
             self.remember_size(&id, n);
         }
+        // Known without asking restic again (each call costs the key derivation): the listing
+        // after the backup (retention, the archive count) sees it.
+        self.remember_snapshot(Snap {
+            time: started,
+            paths,
+            id: id.clone(),
+            short_id: id.clone(),
+            tags,
+            hostname: self.host.clone(),
+        });
         Ok(Stored {
             snapshot: Some(id),
             added: sum.data_added,
             unchanged: sum.files_unmodified,
         })
-    }
-
-    /// `tags`: the components in the archive, so `restic snapshots` shows them.
-    pub fn writer(&self, name: &str, tags: &[&str]) -> Result<Box<dyn Upload + '_>> {
-        let host_tag = format!("host={}", self.host);
-        let mut args = vec![
-            "backup",
-            "--json",
-            "--stdin",
-            "--stdin-filename",
-            name,
-            "--host",
-            self.host.as_str(),
-            "--tag",
-            TAG,
-            "--tag",
-            host_tag.as_str(),
-        ];
-        for t in tags {
-            args.extend(["--tag", *t]);
-        }
-        let (child, stdin, out, err) = self.cmd.spawn_writer(&args)?;
-        Ok(Box::new(ResticUpload {
-            repo: self,
-            child: Some(child),
-            stdin: Some(stdin),
-            out: Some(out),
-            err: Some(err),
-        }))
     }
 
     /// `restic unlock`: removes only stale locks (of restic runs that died on this host, or
@@ -462,8 +456,16 @@ impl Restic {
         if !*self.forgotten.lock().unwrap_or_else(|e| e.into_inner()) {
             self.unlock_stale()?;
         }
-        self.cmd.run("forget", &["forget", &s.id])?;
-        self.forget_cache();
+        let r = self.cmd.run("forget", &["forget", &s.id]);
+        let mut all = SNAPS.lock().unwrap_or_else(|e| e.into_inner());
+        match (&r, all.get_mut(&self.cmd.shown)) {
+            (Ok(_), Some(list)) => list.retain(|x| x.id != s.id),
+            _ => {
+                all.remove(&self.cmd.shown);
+            }
+        }
+        drop(all);
+        r?;
         *self.forgotten.lock().unwrap_or_else(|e| e.into_inner()) = true;
         Ok(())
     }
@@ -483,61 +485,6 @@ impl Restic {
         self.unlock_stale()?;
         self.cmd.run("check", &["check"])?;
         Ok("restic check ok".into())
-    }
-}
-
-/// A `restic backup --stdin` being fed. Dropped without `commit`, restic is interrupted before
-/// it reads the end of its input, so no snapshot is made.
-struct ResticUpload<'a> {
-    repo: &'a Restic,
-    child: Option<Child>,
-    stdin: Option<ChildStdin>,
-    out: Option<JoinHandle<Vec<u8>>>,
-    err: Option<JoinHandle<Vec<u8>>>,
-}
-
-impl ResticUpload<'_> {
-    /// restic stopped reading: its own message says why (locked, wrong password, ...).
-    fn died(&mut self, e: io::Error) -> io::Error {
-        drop(self.stdin.take());
-        let Some(mut child) = self.child.take() else {
-            return e;
-        };
-        let status = child.wait();
-        let stderr = self
-            .err
-            .take()
-            .and_then(|h| h.join().ok())
-            .unwrap_or_default();
-        match status {
-            Ok(st) if !st.success() => into_io(self.repo.cmd.failure("backup", st, &stderr)),
-            _ => e,
-        }
-    }
-}
-
-/// Keeps the classification (exit 5 for a lock) of an error passed through `io::Error`.
-fn into_io(err: anyhow::Error) -> io::Error {
-    match err.downcast::<crate::error::Classified>() {
-        Ok(c) => io::Error::other(c),
-        Err(e) => io::Error::other(e.to_string()),
-    }
-}
-
-impl Write for ResticUpload<'_> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let r = match self.stdin.as_mut() {
-            Some(s) => s.write(buf),
-            None => Err(io::Error::from(io::ErrorKind::BrokenPipe)),
-        };
-        r.map_err(|e| self.died(e))
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        let r = match self.stdin.as_mut() {
-            Some(s) => s.flush(),
-            None => Ok(()),
-        };
-        r.map_err(|e| self.died(e))
     }
 }
 
@@ -566,66 +513,4 @@ fn escape_pattern(p: &str) -> String {
         out.push(c);
     }
     out
-}
-
-impl Upload for ResticUpload<'_> {
-    fn commit(self: Box<Self>) -> Result<()> {
-        self.commit_stored().map(|_| ())
-    }
-
-    fn commit_stored(mut self: Box<Self>) -> Result<Stored> {
-        // End of input: only now does restic write the snapshot.
-        drop(self.stdin.take());
-        let mut child = self.child.take().expect("not yet committed");
-        let status = child.wait()?;
-        let stdout = self
-            .out
-            .take()
-            .and_then(|h| h.join().ok())
-            .unwrap_or_default();
-        let stderr = self
-            .err
-            .take()
-            .and_then(|h| h.join().ok())
-            .unwrap_or_default();
-        self.repo.forget_cache();
-        if !status.success() {
-            return Err(self.repo.cmd.failure("backup", status, &stderr));
-        }
-        let summary = String::from_utf8_lossy(&stdout)
-            .lines()
-            .filter_map(|l| serde_json::from_str::<Summary>(l).ok())
-            .find(|s| s.message_type == "summary");
-        let Some(sum) = summary.filter(|s| s.snapshot_id.is_some()) else {
-            return Err(fail(
-                "restic_output",
-                format!(
-                    "restic backup to {} ended without naming its snapshot; run `restic snapshots` to see whether it was made",
-                    self.repo.cmd.shown
-                ),
-            ));
-        };
-        let id = sum.snapshot_id.unwrap_or_default();
-        if let Some(n) = sum.total_bytes_processed {
-            // The summary names the snapshot by its short id, as the listing does.
-            self.repo.remember_size(&id, n);
-        }
-        Ok(Stored {
-            snapshot: Some(id),
-            added: sum.data_added,
-            unchanged: sum.files_unmodified,
-        })
-    }
-}
-
-impl Drop for ResticUpload<'_> {
-    fn drop(&mut self) {
-        let Some(child) = self.child.take() else {
-            return;
-        };
-        // SIGINT before the end of input: restic removes its lock and writes no snapshot.
-        cmd::interrupt(child);
-        drop(self.stdin.take());
-        self.repo.forget_cache();
-    }
 }

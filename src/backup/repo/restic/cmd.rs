@@ -7,7 +7,7 @@ use crate::error::{fail, locked, one_line};
 use anyhow::Result;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::thread::JoinHandle;
 
 /// restic 0.14 brought compression (repository v2) and `--stdin` with `--json` summaries.
@@ -138,27 +138,6 @@ impl Cmd {
             return Err(self.failure(what, status, &stderr));
         }
         Ok(())
-    }
-
-    /// `restic backup --stdin`: the child, its stdin, and threads collecting stdout and stderr
-    /// (restic's status lines must be drained or it blocks).
-    #[allow(clippy::type_complexity)]
-    pub fn spawn_writer(
-        &self,
-        args: &[&str],
-    ) -> Result<(Child, ChildStdin, JoinHandle<Vec<u8>>, JoinHandle<Vec<u8>>)> {
-        let mut c = self.command(args);
-        c.stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        // If vannactl is killed, restic must die with it rather than read the closed pipe as the
-        // end of a (truncated) archive and save it as a snapshot.
-        crate::host::die_with_parent(&mut c);
-        let mut child = c.spawn().map_err(|e| not_runnable(&self.shown, e))?;
-        let stdin = child.stdin.take().expect("piped");
-        let out = drain(child.stdout.take().expect("piped"));
-        let err = drain(child.stderr.take().expect("piped"));
-        Ok((child, stdin, out, err))
     }
 
     /// `restic dump`: its stdout as a stream that fails (with restic's reason) unless restic
