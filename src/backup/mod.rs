@@ -129,6 +129,7 @@ pub fn create(s: &Settings, opts: &CreateOptions, out: &Output) -> Result<Create
         cleaned.extend(clean_stale_temps(&d));
     }
     let aborted = repo.clean_stale()?;
+    repo.prefetch_listing();
 
     let mut infos = BTreeMap::new();
     let mut pending: Vec<Pending> = Vec::new();

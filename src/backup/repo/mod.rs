@@ -118,6 +118,14 @@ impl Repo {
         }
     }
 
+    /// Start reading the listing a backup will need, where that is slow (restic: a call with
+    /// its key derivation), so it overlaps the component snapshots.
+    pub fn prefetch_listing(&self) {
+        if let Repo::Restic(r) = self {
+            r.prefetch();
+        }
+    }
+
     /// `backups` or `s3://bucket/prefix/`, for messages.
     pub fn display(&self) -> String {
         match self {

@@ -37,6 +37,8 @@ pub struct Restic {
     /// The local folder the snapshot folder and restores are laid out in (`BACKUP_STAGE_DIR`).
     stage: PathBuf,
     forgotten: Mutex<bool>,
+    /// A listing started by [`Restic::prefetch`].
+    listing: Mutex<Option<std::thread::JoinHandle<Result<Vec<Snap>>>>>,
 }
 
 /// Snapshot listings per repository, until vannactl changes it: each restic call opens the
@@ -100,6 +102,7 @@ impl Restic {
             host: crate::host::hostname(),
             stage: s.backup_dir.clone(),
             forgotten: Mutex::new(false),
+            listing: Mutex::new(None),
         })
     }
 
@@ -120,6 +123,21 @@ impl Restic {
             .map(str::to_string)
     }
 
+    /// Start listing the snapshots in the background, unless they are known: a backup needs
+    /// the listing only after its component snapshots, so the listing's key derivation overlaps
+    /// them (the dump of the system DB).
+    pub fn prefetch(&self) {
+        let known = SNAPS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains_key(&self.cmd.shown);
+        let mut pending = self.listing.lock().unwrap_or_else(|e| e.into_inner());
+        if !known && pending.is_none() {
+            let cmd = self.cmd.clone();
+            *pending = Some(std::thread::spawn(move || list_snapshots(&cmd)));
+        }
+    }
+
     fn snaps(&self) -> Result<Vec<Snap>> {
         if let Some(s) = SNAPS
             .lock()
@@ -128,19 +146,15 @@ impl Restic {
         {
             return Ok(s.clone());
         }
-        let out = self
-            .cmd
-            .run("snapshots", &["snapshots", "--json", "--tag", TAG])?;
-        let mut snaps: Vec<Snap> = serde_json::from_slice(&out).map_err(|e| {
-            fail(
-                "restic_output",
-                format!(
-                    "cannot read `restic snapshots --json` of {}: {e}",
-                    self.cmd.shown
-                ),
-            )
-        })?;
-        snaps.sort_by_key(|s| std::cmp::Reverse(s.time));
+        let started = self
+            .listing
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        let snaps = match started.map(|h| h.join()) {
+            Some(Ok(r)) => r?,
+            _ => list_snapshots(&self.cmd)?,
+        };
         SNAPS
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -501,6 +515,22 @@ struct Summary {
     bytes_done: Option<u64>,
     #[serde(default)]
     files_unmodified: Option<u64>,
+}
+
+/// vannactl's snapshots, newest first.
+fn list_snapshots(cmd: &Cmd) -> Result<Vec<Snap>> {
+    let out = cmd.run("snapshots", &["snapshots", "--json", "--tag", TAG])?;
+    let mut snaps: Vec<Snap> = serde_json::from_slice(&out).map_err(|e| {
+        fail(
+            "restic_output",
+            format!(
+                "cannot read `restic snapshots --json` of {}: {e}",
+                cmd.shown
+            ),
+        )
+    })?;
+    snaps.sort_by_key(|s| std::cmp::Reverse(s.time));
+    Ok(snaps)
 }
 
 /// A member path as a restic pattern matching only itself.

@@ -14,6 +14,7 @@ use std::thread::JoinHandle;
 const MIN_VERSION: (u32, u32) = (0, 14);
 const INSTALL_HINT: &str = "install restic 0.14 or newer (apt-get install restic)";
 
+#[derive(Clone)]
 pub struct Cmd {
     repo: String,
     /// `restic:REPO` with any password in the URL masked: the only form in messages.
