@@ -37,3 +37,13 @@ pub fn die_with_parent(cmd: &mut std::process::Command) {
         });
     }
 }
+
+/// Lower the calling thread's CPU priority (nice +10), and so that of the processes it starts:
+/// for work that runs beside more urgent work of the same command. Best effort.
+pub fn lower_thread_priority() {
+    // SAFETY: gettid and setpriority on the calling thread; no memory is passed.
+    unsafe {
+        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        libc::setpriority(libc::PRIO_PROCESS, tid, 10);
+    }
+}

@@ -217,9 +217,26 @@ pub fn run(
                 quiet: true,
                 ..out.clone()
             };
-            sc.spawn(move || super::create(s, &o, &quiet))
+            sc.spawn(move || {
+                let r = super::create(s, &o, &quiet);
+                tracing::debug!("safety backup done: {}", r.is_ok());
+                r
+            })
         });
-        let staging = stage_components(&source, &head, &replace, s);
+        let staging = match worker {
+            // The safety backup is the longer of the two, and the restore waits for both: the
+            // archive is fetched and checked at a lower CPU priority meanwhile (its thread and the
+            // restic and pg_restore it runs), so the safety backup is not slowed by it.
+            Some(_) => sc
+                .spawn(|| {
+                    crate::host::lower_thread_priority();
+                    stage_components(&source, &head, &replace, s)
+                })
+                .join()
+                .unwrap_or_else(|_| Err(anyhow::anyhow!("the staging thread panicked"))),
+            None => stage_components(&source, &head, &replace, s),
+        };
+        tracing::debug!("archive verified and staged: {}", staging.is_ok());
         let safety = worker.map(|h| {
             h.join()
                 .unwrap_or_else(|_| Err(anyhow::anyhow!("the safety backup's thread panicked")))

@@ -1,4 +1,4 @@
-//! `vannactl restore FILE`: verify, show what changes, confirm, safety backup, restore.
+//! `vannactl restore FILE`: show what changes, confirm, verify while a safety backup is taken, restore.
 
 use super::{Context, GlobalArgs};
 use crate::backup::manifest::Component;
