@@ -104,6 +104,17 @@ pub(crate) fn stage_setting(s: &Settings) -> &'static str {
 
 /// Write one archive of the selected components into `BACKUP_DIR`, then apply retention.
 pub fn create(s: &Settings, opts: &CreateOptions, out: &Output) -> Result<Created> {
+    create_with(s, opts, out, BTreeMap::new())
+}
+
+/// [`create`] with some components' snapshots already taken (a restore's safety backup dumps the
+/// system DB while it reads the archive's manifest).
+pub fn create_with(
+    s: &Settings,
+    opts: &CreateOptions,
+    out: &Output,
+    mut taken: BTreeMap<Component, components::Snapshot>,
+) -> Result<Created> {
     let started = Instant::now();
     // Encryption is settled first: a broken recipients setting stops the run before any work.
     let recipients = crypt::recipients(s)?;
@@ -136,7 +147,9 @@ pub fn create(s: &Settings, opts: &CreateOptions, out: &Output) -> Result<Create
     let mut reports = Vec::new();
     for c in Component::ALL {
         let t = Instant::now();
-        let snap = if opts.components.contains(&c) {
+        let snap = if let Some(snap) = taken.remove(&c) {
+            snap
+        } else if opts.components.contains(&c) {
             testhook::at(&format!("backup:{}", c.as_str()))?;
             components::snapshot(c, s, dir)
                 .with_context(|| format!("backup of the {} component failed", c.as_str()))

@@ -21,6 +21,9 @@ pub struct Options {
     pub archive: String,
     pub only: Option<Component>,
     pub safety_backup: bool,
+    /// Confirmed in advance (`--yes`): the safety backup's dump of the system DB may start as
+    /// soon as the archive is found, before its manifest is read.
+    pub confirmed: bool,
 }
 
 /// Where a component stands after the run.
@@ -132,6 +135,12 @@ pub fn run(
             ),
         ));
     }
+    // A run that fails removes the staging folders it created.
+    let stage = super::stage::Stage::prepare(&s.backup_dir, super::stage_setting(s))?;
+    let early = (opts.safety_backup
+        && opts.confirmed
+        && matches!(opts.only, None | Some(Component::System)))
+    .then(|| EarlyDump::start(s));
     // The head first: a newer format or a foreign file is refused before reading gigabytes.
     let head = source.read_manifest(s).context(nothing)?;
     let selected: Vec<Component> = match opts.only {
@@ -185,8 +194,6 @@ pub fn run(
         ));
     }
 
-    // A run that fails removes the staging folders it created.
-    let stage = super::stage::Stage::prepare(&s.backup_dir, super::stage_setting(s))?;
     for r in results
         .iter_mut()
         .filter(|r| replace.contains(&r.component))
@@ -218,7 +225,14 @@ pub fn run(
                 ..out.clone()
             };
             sc.spawn(move || {
-                let r = super::create(s, &o, &quiet);
+                let mut taken = std::collections::BTreeMap::new();
+                if let Some(snap) = early.and_then(EarlyDump::take) {
+                    let snap = snap.context("backup of the system component failed")?;
+                    if o.components.contains(&Component::System) {
+                        taken.insert(Component::System, snap);
+                    }
+                }
+                let r = super::create_with(s, &o, &quiet, taken);
                 tracing::debug!("safety backup done: {}", r.is_ok());
                 r
             })
@@ -332,6 +346,36 @@ pub fn run(
         cleaned_temp_files: cleaned,
         duration_ms: started.elapsed().as_millis(),
     })
+}
+
+/// The safety backup's snapshot of the system DB (a pure read into the stage: `pg_dump`, or
+/// SQLite's backup API), taken while the archive's manifest is read and checked. If the restore
+/// goes no further it is waited for and its staged dump removed.
+struct EarlyDump(Option<std::thread::JoinHandle<Result<components::Snapshot>>>);
+
+impl EarlyDump {
+    fn start(s: &Settings) -> EarlyDump {
+        let s = s.clone();
+        EarlyDump(Some(std::thread::spawn(move || {
+            testhook::at("backup:system")?;
+            components::snapshot(Component::System, &s, &s.backup_dir)
+        })))
+    }
+
+    fn take(mut self) -> Option<Result<components::Snapshot>> {
+        self.0.take().map(|h| {
+            h.join()
+                .unwrap_or_else(|_| Err(anyhow::anyhow!("the system DB dump's thread panicked")))
+        })
+    }
+}
+
+impl Drop for EarlyDump {
+    fn drop(&mut self) {
+        if let Some(h) = self.0.take() {
+            let _ = h.join();
+        }
+    }
 }
 
 /// Remove the safety backup of a restore that changed nothing.

@@ -48,6 +48,7 @@ pub fn run(g: &GlobalArgs, out: &Output, args: RestoreArgs) -> Result<Box<dyn Re
             Only::Target => Component::Target,
         }),
         safety_backup: !args.no_safety_backup,
+        confirmed: ctx.assume_yes,
     };
     let confirm = |plan: &Plan| {
         if out.interactive && !out.is_json() && !ctx.assume_yes {
