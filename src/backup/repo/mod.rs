@@ -99,8 +99,8 @@ impl Repo {
         matches!(self, Repo::Restic(_))
     }
 
-    /// Store one archive as `manifest.json` plus its members as files; `labels` as for
-    /// [`Repo::writer`]; `progress` gets the bytes the repository has read so far.
+    /// Store one archive as `manifest.json` plus its members as files; `labels`: the components
+    /// in it (restic tags its snapshot with them); `progress` gets the bytes read so far.
     pub fn put_members(
         &self,
         name: &str,
