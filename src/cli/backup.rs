@@ -35,7 +35,7 @@ pub enum BackupAction {
     },
     /// Re-read an archive (default: the newest) and check every member, dump and database in it
     Verify {
-        /// Archive to check: a file, a name in an s3:// BACKUP_DIR, or an s3:// URL (default: the newest in BACKUP_DIR)
+        /// Archive to check: a file, a folder `restic restore` made, a name in an s3:// BACKUP_DIR, an s3:// URL, or a snapshot name or id in a restic: BACKUP_DIR (default: the newest in BACKUP_DIR)
         file: Option<PathBuf>,
         /// Then restore it into scratch places (a temporary PostgreSQL database, temporary SQLite
         /// files, temporary Chroma collections) and compare with the manifest; live data is never touched

@@ -20,7 +20,7 @@ pub enum Only {
 
 #[derive(Debug, Args)]
 pub struct RestoreArgs {
-    /// Archive to restore from: a backup_*.tar.gz[.age] file, a name in an s3:// BACKUP_DIR, or an s3:// URL
+    /// Archive to restore from: a backup_*.tar.gz[.age] file, a folder `restic restore` made, a name in an s3:// BACKUP_DIR, an s3:// URL, or a snapshot name or id in a restic: BACKUP_DIR
     pub file: PathBuf,
     /// Restore just one component
     #[arg(long, value_enum)]

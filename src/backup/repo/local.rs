@@ -45,7 +45,7 @@ impl Local {
         let mut head = [0u8; 2];
         let mut f = self.reader(name)?;
         let n = f.read(&mut head)?;
-        if n == 2 && head == [0x1f, 0x8b] || crate::backup::archive::is_encrypted(name) {
+        if n == 2 && head == [0x1f, 0x8b] || archive::is_encrypted(name) {
             return Ok(false);
         }
         Ok(!folder::manifest_first(self.reader(name)?).unwrap_or(true))

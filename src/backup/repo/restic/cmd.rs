@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::thread::JoinHandle;
 
-/// restic 0.14 brought compression (repository v2) and `--stdin` with `--json` summaries.
+/// restic 0.14 brought compression (repository v2) and `--json` summaries of `backup`.
 const MIN_VERSION: (u32, u32) = (0, 14);
 const INSTALL_HINT: &str = "install restic 0.14 or newer (apt-get install restic)";
 
@@ -107,7 +107,7 @@ impl Cmd {
     /// `on_line` as it comes. restic dies with vannactl.
     pub fn run_lines(
         &self,
-        cwd: &std::path::Path,
+        cwd: &Path,
         what: &str,
         args: &[&str],
         on_line: &mut dyn FnMut(&str),
