@@ -82,6 +82,22 @@ fn corrupt_archive_is_refused_and_nothing_changes() {
 }
 
 #[test]
+fn postgres_missing_archive_with_yes_stops_the_early_dump_and_leaves_nothing() {
+    // With --yes the safety backup's pg_dump starts before the archive is looked up; a name
+    // that is not there stops it, and neither its dump nor an archive is left.
+    let env = Env::postgres();
+    env.backup();
+    let before = snapshot(&env);
+    let n_archives = env.archives().len();
+    let (code, v) = env.json(&["--yes", "restore", "no-such-backup.tar.gz"]);
+    assert_eq!(code, 1, "{v}");
+    let msg = v["error"]["message"].as_str().unwrap();
+    assert!(msg.contains("nothing was restored"), "{msg}");
+    assert_untouched(&env, &before);
+    assert_eq!(env.archives().len(), n_archives);
+}
+
+#[test]
 fn postgres_corrupt_archive_is_refused_and_nothing_changes() {
     let env = Env::postgres();
     let archive = env.backup();

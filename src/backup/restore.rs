@@ -21,8 +21,8 @@ pub struct Options {
     pub archive: String,
     pub only: Option<Component>,
     pub safety_backup: bool,
-    /// Confirmed in advance (`--yes`): the safety backup's dump of the system DB may start as
-    /// soon as the archive is found, before its manifest is read.
+    /// Confirmed in advance (`--yes`): the safety backup's dump of the system DB may start at
+    /// once, while the archive is found and its manifest read (stopped if the restore stops).
     pub confirmed: bool,
 }
 
@@ -121,8 +121,6 @@ pub fn run(
         cleaned.extend(clean_stale_temps(&d));
     }
     let nothing = "nothing was restored";
-    let source = ArchiveRef::resolve(s, &opts.archive).context(nothing)?;
-    let location = source.location();
     if opts.safety_backup
         && s.backup_age_identity_file.is_none()
         && (s.backup_age_recipients.is_some() || s.backup_age_recipients_file.is_some())
@@ -141,6 +139,8 @@ pub fn run(
         && opts.confirmed
         && matches!(opts.only, None | Some(Component::System)))
     .then(|| EarlyDump::start(s));
+    let source = ArchiveRef::resolve(s, &opts.archive).context(nothing)?;
+    let location = source.location();
     // The head first: a newer format or a foreign file is refused before reading gigabytes.
     let head = source.read_manifest(s).context(nothing)?;
     let selected: Vec<Component> = match opts.only {
@@ -349,21 +349,31 @@ pub fn run(
 }
 
 /// The safety backup's snapshot of the system DB (a pure read into the stage: `pg_dump`, or
-/// SQLite's backup API), taken while the archive's manifest is read and checked. If the restore
-/// goes no further it is waited for and its staged dump removed.
-struct EarlyDump(Option<std::thread::JoinHandle<Result<components::Snapshot>>>);
+/// SQLite's backup API), taken while the archive is found and its manifest read and checked. If
+/// the restore goes no further, a PostgreSQL dump is stopped, and the snapshot is waited for and
+/// its staged file removed.
+struct EarlyDump {
+    handle: Option<std::thread::JoinHandle<Result<components::Snapshot>>>,
+    cancel: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
 
 impl EarlyDump {
     fn start(s: &Settings) -> EarlyDump {
         let s = s.clone();
-        EarlyDump(Some(std::thread::spawn(move || {
+        let cancel = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = cancel.clone();
+        let handle = std::thread::spawn(move || {
             testhook::at("backup:system")?;
-            components::snapshot(Component::System, &s, &s.backup_dir)
-        })))
+            components::snapshot_until(Component::System, &s, &s.backup_dir, &flag)
+        });
+        EarlyDump {
+            handle: Some(handle),
+            cancel,
+        }
     }
 
     fn take(mut self) -> Option<Result<components::Snapshot>> {
-        self.0.take().map(|h| {
+        self.handle.take().map(|h| {
             h.join()
                 .unwrap_or_else(|_| Err(anyhow::anyhow!("the system DB dump's thread panicked")))
         })
@@ -372,7 +382,9 @@ impl EarlyDump {
 
 impl Drop for EarlyDump {
     fn drop(&mut self) {
-        if let Some(h) = self.0.take() {
+        if let Some(h) = self.handle.take() {
+            self.cancel
+                .store(true, std::sync::atomic::Ordering::Relaxed);
             let _ = h.join();
         }
     }

@@ -92,13 +92,29 @@ fn staged_member(
 
 /// Snapshot one component; `stage_dir` holds temporary copies.
 pub fn snapshot(c: Component, s: &Settings, stage_dir: &Path) -> Result<Snapshot> {
+    static NEVER: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    snapshot_until(c, s, stage_dir, &NEVER)
+}
+
+/// [`snapshot`] that a PostgreSQL dump gives up (failing) once `cancel` is set.
+pub fn snapshot_until(
+    c: Component,
+    s: &Settings,
+    stage_dir: &Path,
+    cancel: &std::sync::atomic::AtomicBool,
+) -> Result<Snapshot> {
     match c {
         Component::System => match &s.database_url {
             SystemDbUrl::Postgres(url) => {
                 let pg = system_postgres::Pg::parse(url)?;
                 // A restic repository compresses itself; a compressed dump would not deduplicate.
                 let compress = !matches!(s.backup_repo, crate::config::BackupRepo::Restic(_));
-                let d = system_postgres::dump(&pg, &stage_dir.join("stage-system.dump"), compress)?;
+                let d = system_postgres::dump(
+                    &pg,
+                    &stage_dir.join("stage-system.dump"),
+                    compress,
+                    cancel,
+                )?;
                 let mut info = present("postgres", pg.masked.clone());
                 info.server_version = Some(d.server_version);
                 info.migration_version = d.migration_version;

@@ -223,7 +223,13 @@ pub struct Dump {
 }
 
 /// Dump the database into a temporary file named after `stage`; `compress` false: `-Z0`.
-pub fn dump(pg: &Pg, stage: &Path, compress: bool) -> Result<Dump> {
+/// `cancel` set while it runs: pg_dump is stopped and the dump fails (its file removed).
+pub fn dump(
+    pg: &Pg,
+    stage: &Path,
+    compress: bool,
+    cancel: &std::sync::atomic::AtomicBool,
+) -> Result<Dump> {
     let mut client = pg.connect()?;
     let (server_major, server_version) = server_version(&mut client)?;
     let dump_major = tool_major("pg_dump")?;
@@ -255,7 +261,13 @@ pub fn dump(pg: &Pg, stage: &Path, compress: bool) -> Result<Dump> {
     cmd.arg(format!("--snapshot={snapshot}"))
         .arg(format!("--dbname={}", pg.no_password));
     let mut w = Hashing::new(BufWriter::with_capacity(1 << 20, file.file()));
-    let (copied, status, stderr_text) = stdout_into(cmd, &mut w)?;
+    let (copied, status, stderr_text) = stdout_into(
+        cmd,
+        &mut Unless {
+            inner: &mut w,
+            cancel,
+        },
+    )?;
     let (mut buf, size, sha256) = w.finish();
     let flushed = buf.flush();
     drop(buf);
@@ -281,6 +293,24 @@ pub fn dump(pg: &Pg, stage: &Path, compress: bool) -> Result<Dump> {
         migration_version,
         counts,
     })
+}
+
+/// A writer that fails once `cancel` is set, which stops the copy (and kills the child).
+struct Unless<'a, W> {
+    inner: &'a mut W,
+    cancel: &'a std::sync::atomic::AtomicBool,
+}
+
+impl<W: Write> Write for Unless<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.cancel.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(std::io::Error::other("cancelled"));
+        }
+        self.inner.write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 /// Run `cmd`, copying its stdout into `w`; returns the copy's result, the exit status and stderr.
