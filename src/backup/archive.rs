@@ -1,6 +1,6 @@
-//! The archive file: a tar (gzip'd, except in a restic repository) whose first member is
-//! `manifest.json`. Writing streams members through one hashing pipeline; reading checks every
-//! member's type, path, size and SHA-256.
+//! The archive file: a gzip'd tar whose first member is `manifest.json` (a plain tar is read too:
+//! restic snapshots of the earlier layout, `restic dump`). Writing streams members through one
+//! hashing pipeline; reading checks every member's type, path, size and SHA-256.
 
 use super::manifest::{Manifest, MANIFEST_NAME, MAX_MANIFEST_BYTES};
 use crate::error::fail;
@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 pub const PREFIX: &str = "backup_";
 pub const SUFFIX: &str = ".tar.gz";
-/// An uncompressed archive (a restic repository compresses and deduplicates it itself).
+/// A plain tar: how a restic snapshot is named (`restic dump ID /` gives it as one).
 pub const TAR_SUFFIX: &str = ".tar";
 /// An archive encrypted with age (after compression).
 pub const AGE_SUFFIX: &str = ".age";
@@ -30,7 +30,7 @@ pub fn file_name(at: DateTime<Utc>, encrypted: bool) -> String {
     format!("{PREFIX}{}{SUFFIX}{age}", at.format("%Y%m%dT%H%M%S%.3fZ"))
 }
 
-/// `backup_20260418T031500.123Z.tar`: the uncompressed archive written to a restic repository.
+/// `backup_20260418T031500.123Z.tar`: the name of a restic snapshot of an archive's members.
 pub fn tar_name(at: DateTime<Utc>) -> String {
     format!("{PREFIX}{}{TAR_SUFFIX}", at.format("%Y%m%dT%H%M%S%.3fZ"))
 }
