@@ -355,16 +355,15 @@ impl Restic {
     /// same folder that holds every component this one does. restic's own choice (the newest of
     /// the folder) could be a restore's safety backup of one component, against which the
     /// unchanged golden copy would be read again in full.
-    fn parent(&self, folder: &Path, labels: &[&str]) -> Result<Option<String>> {
-        // restic records the folder as the kernel names it (symbolic links resolved).
-        let path = folder.canonicalize()?.to_string_lossy().into_owned();
+    /// `path`: the folder as restic records it.
+    fn parent(&self, path: &str, labels: &[&str]) -> Result<Option<String>> {
         Ok(self
             .snaps()?
             .into_iter()
             .find(|s| {
                 s.is_folder()
                     && s.hostname == self.host
-                    && s.paths == [path.clone()]
+                    && matches!(s.paths.as_slice(), [p] if p == path)
                     && labels.iter().all(|l| s.tags.iter().any(|t| t == l))
             })
             .map(|s| s.id))
@@ -382,29 +381,26 @@ impl Restic {
     ) -> Result<Stored> {
         let folder = snapshot_folder::SnapshotFolder::build(&self.stage, manifest_json, members)
             .map_err(|e| crate::error::or_disk_full(e, &self.stage, Some("BACKUP_STAGE_DIR")))?;
-        let host_tag = format!("host={}", self.host);
-        let name_tag = format!("{NAME_TAG}{name}");
+        let mut tags = vec![
+            TAG.to_string(),
+            format!("host={}", self.host),
+            format!("{NAME_TAG}{name}"),
+        ];
+        tags.extend(labels.iter().map(|l| l.to_string()));
         let mut args = vec![
             "backup",
             "--json",
             "--ignore-ctime",
             "--host",
             self.host.as_str(),
-            "--tag",
-            TAG,
-            "--tag",
-            host_tag.as_str(),
-            "--tag",
-            name_tag.as_str(),
         ];
-        for t in labels {
-            args.extend(["--tag", *t]);
+        for t in &tags {
+            args.extend(["--tag", t.as_str()]);
         }
-        let parent = self.parent(&folder.path, labels)?;
+        // restic records the folder as the kernel names it (symbolic links resolved).
+        let path = folder.path.canonicalize()?.to_string_lossy().into_owned();
+        let parent = self.parent(&path, labels)?;
         let started = Utc::now();
-        let paths = vec![folder.path.canonicalize()?.to_string_lossy().into_owned()];
-        let mut tags = vec![TAG.to_string(), host_tag.clone(), name_tag.clone()];
-        tags.extend(labels.iter().map(|l| l.to_string()));
         if let Some(p) = &parent {
             args.extend(["--parent", p.as_str()]);
         }
@@ -445,7 +441,7 @@ impl Restic {
         // after the backup (retention, the archive count) sees it.
         self.remember_snapshot(Snap {
             time: started,
-            paths,
+            paths: vec![path],
             id: id.clone(),
             short_id: id.clone(),
             tags,
