@@ -269,3 +269,88 @@ fn restore_without_yes_in_a_script_exits_4_and_changes_nothing() {
     assert_eq!(code, 4, "{v}");
     assert_untouched(&env, &before);
 }
+
+/// Start `--json --yes restore ARCHIVE` with the safety backup held where its dump is taken and
+/// its archive not yet stored (`pause:backup:archive`, plus `more` hooks). Returns once the
+/// restore's PostgreSQL transaction is open and waiting for it, with the file that resumes it.
+fn held_restore(env: &Env, archive: &Path, more: &str) -> (std::process::Child, PathBuf) {
+    use std::io::{BufRead, BufReader};
+    let resume = env.path("resume-restore");
+    let mut c = common::cli::isolated(env.dir.path());
+    c.env("VANNACTL_TEST_HOOK", format!("pause:backup:archive{more}"))
+        .env("VANNACTL_TEST_HOOK_RESUME", &resume)
+        .args(["--no-dotenv", "--json", "--yes", "restore"])
+        .arg(archive)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    for (k, v) in &env.vars {
+        c.env(k, v);
+    }
+    let mut child = c.spawn().unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let paused = lines.any(|l| l.is_ok_and(|l| l.contains("paused at backup:archive")));
+    assert!(paused, "the restore ended before its safety backup was stored");
+    std::thread::spawn(move || for _ in lines {});
+    // psql holds the restore's transaction, its script fed, COMMIT not sent.
+    let mut pg = env.pg.as_ref().unwrap().client();
+    let waiting = (0..600).any(|_| {
+        let row = pg
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+                 AND application_name = 'psql' AND state = 'idle in transaction'",
+                &[],
+            )
+            .unwrap();
+        let n: i64 = row.get(0);
+        n == 1 || {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            false
+        }
+    });
+    assert!(
+        waiting,
+        "the restore's transaction never ran while the safety backup was being stored"
+    );
+    (child, resume)
+}
+
+#[test]
+fn postgres_restore_runs_beside_the_safety_backup_and_commits_after_it() {
+    let env = Env::postgres();
+    let archive = env.backup();
+    let at_backup = snapshot(&env);
+    env.system_exec("UPDATE users SET username = 'changed'; DELETE FROM audit.events;");
+    let n_archives = env.archives().len();
+    let (child, resume) = held_restore(&env, &archive, "");
+    // Not committed, and no safety backup stored yet.
+    assert_eq!(env.archives().len(), n_archives);
+    std::fs::write(&resume, "").unwrap();
+    let out = child.wait_with_output().unwrap();
+    let v = common::cli::json_of(&out);
+    assert_eq!(out.status.code(), Some(0), "{v}");
+    assert!(v["safety_backup"].is_string(), "{v}");
+    assert_eq!(env.archives().len(), n_archives + 1);
+    assert_eq!(env.system_contents(), at_backup.sys);
+}
+
+#[test]
+fn postgres_safety_backup_failing_after_the_restore_ran_rolls_it_back() {
+    let env = Env::postgres();
+    let archive = env.backup();
+    env.system_exec("UPDATE users SET username = 'changed'; DELETE FROM audit.events;");
+    let before = snapshot(&env);
+    let n_archives = env.archives().len();
+    let (child, resume) = held_restore(&env, &archive, ",fail:backup:archive");
+    std::fs::write(&resume, "").unwrap();
+    let out = child.wait_with_output().unwrap();
+    let v = common::cli::json_of(&out);
+    assert_eq!(out.status.code(), Some(1), "{v}");
+    let msg = v["error"]["message"].as_str().unwrap();
+    assert!(
+        msg.contains("safety backup of the current state failed")
+            && msg.contains("nothing was restored"),
+        "{msg}"
+    );
+    assert_untouched(&env, &before);
+    assert_eq!(env.archives().len(), n_archives);
+}

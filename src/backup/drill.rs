@@ -299,7 +299,7 @@ fn postgres_drill(
     info: &ComponentInfo,
 ) -> Result<Restored> {
     let pg = system_postgres::Pg::parse(&scratch.url)?;
-    system_postgres::restore(&pg, dump)
+    system_postgres::restore(&pg, dump, &|| Ok(()))
         .with_context(|| format!("restoring the dump into the scratch database {}", pg.masked))?;
     let counts = system_postgres::current_counts(&pg)?;
     let problems = schema_problems(s, SystemDbUrl::Postgres(scratch.url.clone()), info)?;

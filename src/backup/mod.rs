@@ -104,16 +104,18 @@ pub(crate) fn stage_setting(s: &Settings) -> &'static str {
 
 /// Write one archive of the selected components into `BACKUP_DIR`, then apply retention.
 pub fn create(s: &Settings, opts: &CreateOptions, out: &Output) -> Result<Created> {
-    create_with(s, opts, out, BTreeMap::new())
+    create_with(s, opts, out, BTreeMap::new(), &|_| {})
 }
 
 /// [`create`] with some components' snapshots already taken (a restore's safety backup dumps the
-/// system DB while it reads the archive's manifest).
+/// system DB while it reads the archive's manifest). `captured` hears of each component once its
+/// state is snapshotted (a restore may then start changing it, not yet make the change final).
 pub fn create_with(
     s: &Settings,
     opts: &CreateOptions,
     out: &Output,
     mut taken: BTreeMap<Component, components::Snapshot>,
+    captured: &dyn Fn(Component),
 ) -> Result<Created> {
     let started = Instant::now();
     // Encryption is settled first: a broken recipients setting stops the run before any work.
@@ -183,6 +185,7 @@ pub fn create_with(
         reports.push(report);
         infos.insert(c, snap.info);
         pending.extend(snap.members);
+        captured(c);
     }
 
     let infos_kinds: Vec<(Component, State, String)> = infos

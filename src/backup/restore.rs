@@ -135,10 +135,16 @@ pub fn run(
     }
     // A run that fails removes the staging folders it created.
     let stage = super::stage::Stage::prepare(&s.backup_dir, super::stage_setting(s))?;
+    // The safety backup of a PostgreSQL system DB is not what the restore waits for: the restore's
+    // transaction starts once the dump is taken and runs while the rest is stored. So it all runs
+    // at a lower CPU priority than the staging and the restore, which are.
+    let yields = opts.safety_backup
+        && matches!(opts.only, None | Some(Component::System))
+        && matches!(s.database_url, crate::config::SystemDbUrl::Postgres(_));
     let early = (opts.safety_backup
         && opts.confirmed
         && matches!(opts.only, None | Some(Component::System)))
-    .then(|| EarlyDump::start(s));
+    .then(|| EarlyDump::start(s, yields));
     let source = ArchiveRef::resolve(s, &opts.archive).context(nothing)?;
     let location = source.location();
     // The head first: a newer format or a foreign file is refused before reading gigabytes.
@@ -212,8 +218,13 @@ pub fn run(
     })?;
 
     // The archive is fetched and verified (staging what will be restored) while the safety
-    // backup is taken: both only read the deployment, and both end before anything is replaced.
-    let (staging, safety) = std::thread::scope(|sc| {
+    // backup is taken: both only read the deployment. A component is changed only once the
+    // safety backup holds its current state, and the change is made final (a rename, the
+    // PostgreSQL restore's COMMIT) only once the safety backup is stored: so the restore's
+    // transaction runs while the safety backup is written to the repository.
+    std::thread::scope(|sc| {
+        let (tell, captured) = std::sync::mpsc::channel();
+        let yields = yields && replace.first() == Some(&Component::System);
         let worker = opts.safety_backup.then(|| {
             let o = CreateOptions {
                 components: replace.iter().copied().collect(),
@@ -225,6 +236,9 @@ pub fn run(
                 ..out.clone()
             };
             sc.spawn(move || {
+                if yields {
+                    crate::host::lower_thread_priority();
+                }
                 let mut taken = std::collections::BTreeMap::new();
                 if let Some(snap) = early.and_then(EarlyDump::take) {
                     let snap = snap.context("backup of the system component failed")?;
@@ -232,120 +246,191 @@ pub fn run(
                         taken.insert(Component::System, snap);
                     }
                 }
-                let r = super::create_with(s, &o, &quiet, taken);
+                let r = super::create_with(s, &o, &quiet, taken, &|c| {
+                    let _ = tell.send(c);
+                });
                 tracing::debug!("safety backup done: {}", r.is_ok());
                 r
             })
         });
         let staging = match worker {
-            // The safety backup is the longer of the two, and the restore waits for both: the
-            // archive is fetched and checked at a lower CPU priority meanwhile (its thread and the
-            // restic and pg_restore it runs), so the safety backup is not slowed by it.
-            Some(_) => sc
+            // Otherwise every change waits for the whole safety backup, the longer of the two:
+            // the archive is fetched and checked at a lower CPU priority meanwhile (its thread
+            // and the restic and pg_restore it runs).
+            Some(_) if !yields => sc
                 .spawn(|| {
                     crate::host::lower_thread_priority();
                     stage_components(&source, &head, &replace, s)
                 })
                 .join()
                 .unwrap_or_else(|_| Err(anyhow::anyhow!("the staging thread panicked"))),
-            None => stage_components(&source, &head, &replace, s),
+            _ => stage_components(&source, &head, &replace, s),
         };
         tracing::debug!("archive verified and staged: {}", staging.is_ok());
-        let safety = worker.map(|h| {
-            h.join()
-                .unwrap_or_else(|_| Err(anyhow::anyhow!("the safety backup's thread panicked")))
-        });
-        (staging, safety)
-    });
-    let (manifest, mut staged) = match staging {
-        Ok(x) => x,
-        Err(e) => {
-            // Nothing was restored: the safety backup of an unchanged state goes again.
-            if let Some(Ok(sb)) = &safety {
-                discard(s, sb);
-            }
-            return Err(e.context(nothing));
-        }
-    };
-    let safety = match safety {
-        None => None,
-        Some(Ok(sb)) => Some(sb),
-        Some(Err(e)) => {
-            return Err(e.context(format!(
+        let safety = SafetyGate {
+            running: std::cell::RefCell::new(worker),
+            captured,
+            seen: Default::default(),
+            outcome: Default::default(),
+        };
+        let safety_failed = |e: anyhow::Error| {
+            e.context(format!(
                 "safety backup of the current state failed; {nothing} (pass --no-safety-backup to restore without one)"
-            )))
-        }
-    };
-
-    let mut applied: Vec<Component> = Vec::new();
-    let mut failure: Option<anyhow::Error> = None;
-    for (i, &c) in replace.iter().enumerate() {
-        let part = staged.take(&manifest, c);
-        let kept = (!part.in_place.is_empty()).then(|| {
-            format!(
-                "{} already held the archived data (same SHA-256): kept, not rewritten",
-                part.in_place.iter().cloned().collect::<Vec<_>>().join(", ")
-            )
-        });
-        let r = testhook::at(&format!("restore:{}", c.as_str()))
-            .and_then(|_| components::apply(c, part, s));
-        match r {
-            Ok(()) => {
-                tracing::info!(component = c.as_str(), "restored");
-                applied.push(c);
-                set(&mut results, c, Outcome::Restored, kept);
-            }
+            ))
+        };
+        let (manifest, mut staged) = match staging {
+            Ok(x) => x,
             Err(e) => {
-                let e = e.context(format!("restore of the {} component failed", c.as_str()));
-                set(&mut results, c, Outcome::FailedUnchanged, Some(message(&e)));
-                for &later in &replace[i + 1..] {
-                    set(&mut results, later, Outcome::NotAttempted, None);
-                }
-                // A target copy and its manifest are two renames: roll it back too, to be sure.
-                if c == Component::Target {
-                    applied.push(c);
-                }
-                failure = Some(e);
-                break;
-            }
-        }
-    }
-    drop(staged);
-
-    if failure.is_some() && !applied.is_empty() {
-        match &safety {
-            None => {
-                for &c in &applied {
-                    if results
-                        .iter()
-                        .any(|r| r.component == c && r.outcome == Outcome::Restored)
-                    {
-                        set(
-                            &mut results,
-                            c,
-                            Outcome::RestoredNotRolledBack,
-                            Some("no safety backup was taken (--no-safety-backup)".into()),
-                        );
+                // Nothing was restored: the safety backup of an unchanged state goes again.
+                if safety.stored().is_ok() {
+                    if let Some(Ok(sb)) = &*safety.outcome.borrow() {
+                        discard(s, sb);
                     }
                 }
+                return Err(e.context(nothing));
             }
-            Some(sb) => rollback(s, &sb.archive, &applied, &mut results),
+        };
+
+        let mut applied: Vec<Component> = Vec::new();
+        let mut failure: Option<anyhow::Error> = None;
+        for (i, &c) in replace.iter().enumerate() {
+            let part = staged.take(&manifest, c);
+            let kept = (!part.in_place.is_empty()).then(|| {
+                format!(
+                    "{} already held the archived data (same SHA-256): kept, not rewritten",
+                    part.in_place.iter().cloned().collect::<Vec<_>>().join(", ")
+                )
+            });
+            safety.captured(c);
+            let r = testhook::at(&format!("restore:{}", c.as_str()))
+                .and_then(|_| components::apply(c, part, s, &|| safety.stored()));
+            // Only the first change waits for the safety backup, so its failure changed nothing.
+            if let Some(e) = safety.failure() {
+                return Err(safety_failed(e));
+            }
+            match r {
+                Ok(()) => {
+                    tracing::info!(component = c.as_str(), "restored");
+                    applied.push(c);
+                    set(&mut results, c, Outcome::Restored, kept);
+                }
+                Err(e) => {
+                    let e = e.context(format!("restore of the {} component failed", c.as_str()));
+                    set(&mut results, c, Outcome::FailedUnchanged, Some(message(&e)));
+                    for &later in &replace[i + 1..] {
+                        set(&mut results, later, Outcome::NotAttempted, None);
+                    }
+                    // A target copy and its manifest are two renames: roll it back too, to be sure.
+                    if c == Component::Target {
+                        applied.push(c);
+                    }
+                    failure = Some(e);
+                    break;
+                }
+            }
+        }
+        drop(staged);
+        // A component that failed before its change leaves the safety backup running.
+        let _ = safety.stored();
+        if let Some(e) = safety.failure() {
+            return Err(safety_failed(e));
+        }
+        let safety = match safety.outcome.into_inner() {
+            Some(Ok(sb)) => Some(sb),
+            _ => None,
+        };
+
+        if failure.is_some() && !applied.is_empty() {
+            match &safety {
+                None => {
+                    for &c in &applied {
+                        if results
+                            .iter()
+                            .any(|r| r.component == c && r.outcome == Outcome::Restored)
+                        {
+                            set(
+                                &mut results,
+                                c,
+                                Outcome::RestoredNotRolledBack,
+                                Some("no safety backup was taken (--no-safety-backup)".into()),
+                            );
+                        }
+                    }
+                }
+                Some(sb) => rollback(s, &sb.archive, &applied, &mut results),
+            }
+        }
+
+        if failure.is_none() {
+            stage.keep();
+        }
+        Ok(Restored {
+            archive: location,
+            archive_created_at: manifest.created_at.clone(),
+            safety_backup: safety.map(|c| c.archive),
+            components: results,
+            ok: failure.is_none(),
+            error: failure.map(|e| message(&e)),
+            cleaned_temp_files: cleaned,
+            duration_ms: started.elapsed().as_millis(),
+        })
+    })
+}
+
+/// The safety backup while the restore waits on it. A component's change starts once the safety
+/// backup has taken that component's state ([`SafetyGate::captured`]) and is made final only once
+/// the safety backup is stored ([`SafetyGate::stored`]). Without a safety backup both pass at once.
+struct SafetyGate<'scope> {
+    running:
+        std::cell::RefCell<Option<std::thread::ScopedJoinHandle<'scope, Result<super::Created>>>>,
+    captured: std::sync::mpsc::Receiver<Component>,
+    seen: std::cell::RefCell<BTreeSet<Component>>,
+    /// The safety backup's result, once waited for (its error taken by [`SafetyGate::failure`]).
+    outcome: std::cell::RefCell<Option<Result<super::Created>>>,
+}
+
+impl SafetyGate<'_> {
+    /// Wait until the safety backup holds `c`'s state, or has ended.
+    fn captured(&self, c: Component) {
+        let mut seen = self.seen.borrow_mut();
+        while !seen.contains(&c) {
+            match self.captured.recv() {
+                Ok(x) => {
+                    seen.insert(x);
+                }
+                Err(_) => return,
+            }
         }
     }
 
-    if failure.is_none() {
-        stage.keep();
+    /// Wait until the safety backup is stored (an error if it failed; the cause is kept for
+    /// [`SafetyGate::failure`]).
+    fn stored(&self) -> Result<()> {
+        if let Some(h) = self.running.borrow_mut().take() {
+            let r = h
+                .join()
+                .unwrap_or_else(|_| Err(anyhow::anyhow!("the safety backup's thread panicked")));
+            *self.outcome.borrow_mut() = Some(r);
+        }
+        match &*self.outcome.borrow() {
+            Some(Err(_)) => Err(anyhow::anyhow!(
+                "the safety backup of the current state failed"
+            )),
+            _ => Ok(()),
+        }
     }
-    Ok(Restored {
-        archive: location,
-        archive_created_at: manifest.created_at.clone(),
-        safety_backup: safety.map(|c| c.archive),
-        components: results,
-        ok: failure.is_none(),
-        error: failure.map(|e| message(&e)),
-        cleaned_temp_files: cleaned,
-        duration_ms: started.elapsed().as_millis(),
-    })
+
+    /// The safety backup's error, if it failed (once).
+    fn failure(&self) -> Option<anyhow::Error> {
+        let mut o = self.outcome.borrow_mut();
+        match o.take() {
+            Some(Err(e)) => Some(e),
+            other => {
+                *o = other;
+                None
+            }
+        }
+    }
 }
 
 /// The safety backup's snapshot of the system DB (a pure read into the stage: `pg_dump`, or
@@ -358,11 +443,15 @@ struct EarlyDump {
 }
 
 impl EarlyDump {
-    fn start(s: &Settings) -> EarlyDump {
+    /// `yields`: at a lower CPU priority (pg_dump too).
+    fn start(s: &Settings, yields: bool) -> EarlyDump {
         let s = s.clone();
         let cancel = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let flag = cancel.clone();
         let handle = std::thread::spawn(move || {
+            if yields {
+                crate::host::lower_thread_priority();
+            }
             testhook::at("backup:system")?;
             components::snapshot_until(Component::System, &s, &s.backup_dir, &flag)
         });
@@ -471,7 +560,7 @@ fn rollback(s: &Settings, safety: &str, comps: &[Component], results: &mut [Comp
             .component(c)
             .is_some_and(|i| i.state == State::Present);
         let r = if present {
-            components::apply(c, staged.take(&manifest, c), s)
+            components::apply(c, staged.take(&manifest, c), s, &|| Ok(()))
         } else {
             components::remove(c, s)
         };

@@ -354,21 +354,35 @@ impl StagedComponent {
 }
 
 /// Put one component back from its staged members. All or nothing per component.
-pub fn apply(c: Component, mut staged: StagedComponent, s: &Settings) -> Result<()> {
+/// `before_change` runs before the change is made, or, for a PostgreSQL system DB restored in
+/// one transaction, before that transaction commits; an error from it changes nothing.
+pub fn apply(
+    c: Component,
+    mut staged: StagedComponent,
+    s: &Settings,
+    before_change: &dyn Fn() -> Result<()>,
+) -> Result<()> {
     match c {
         Component::System => match &s.database_url {
             SystemDbUrl::Postgres(url) => {
                 let pg = system_postgres::Pg::parse(url)?;
                 let dump = staged.take(SYSTEM_PG)?;
-                system_postgres::restore(&pg, &dump.path)
+                system_postgres::restore(&pg, &dump.path, before_change)
             }
-            SystemDbUrl::Sqlite(p) => sqlite::apply(staged.take(SYSTEM_SQLITE)?, p),
+            SystemDbUrl::Sqlite(p) => {
+                before_change()?;
+                sqlite::apply(staged.take(SYSTEM_SQLITE)?, p)
+            }
         },
-        Component::Knowledge => match Store::from_settings(s) {
-            Store::Chroma { url } => chroma::apply(staged, s, &url),
-            Store::Directory(_) => chroma_dir::apply(staged, s),
-        },
+        Component::Knowledge => {
+            before_change()?;
+            match Store::from_settings(s) {
+                Store::Chroma { url } => chroma::apply(staged, s, &url),
+                Store::Directory(_) => chroma_dir::apply(staged, s),
+            }
+        }
         Component::Target => {
+            before_change()?;
             let manifest = staged.memory.remove(TARGET_MANIFEST);
             if staged.in_place.contains(TARGET_DB) {
                 return target::keep(manifest.as_deref(), &s.target_db_path);

@@ -481,7 +481,9 @@ fn stderr_reader(child: &mut std::process::Child) -> std::thread::JoinHandle<Str
 /// the server rolls the transaction back; if vannactl itself dies, psql dies with it
 /// (PR_SET_PDEATHSIG) or reads end of input without COMMIT, which also rolls back.
 /// The children are spawned from this thread: PR_SET_PDEATHSIG follows the spawning thread.
-pub fn restore(pg: &Pg, dump: &Path) -> Result<()> {
+/// `before_commit`: the last word before COMMIT (a restore's safety backup must be stored);
+/// an error from it rolls the transaction back.
+pub fn restore(pg: &Pg, dump: &Path, before_commit: &dyn Fn() -> Result<()>) -> Result<()> {
     refuse_large_objects(dump)?;
     let failed = |what: String| {
         fail(
@@ -557,7 +559,7 @@ pub fn restore(pg: &Pg, dump: &Path) -> Result<()> {
 
     // Nothing is committed unless the whole script went through.
     let ready = match (&fed, restore_status.success()) {
-        (Ok(()), true) => testhook::at("restore:system-commit"),
+        (Ok(()), true) => before_commit().and_then(|_| testhook::at("restore:system-commit")),
         (Ok(()), false) => Err(failed(format!(
             "pg_restore exited with {restore_status}: {}",
             restore_stderr.trim()
