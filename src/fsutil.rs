@@ -18,7 +18,8 @@ pub struct TempFile {
 }
 
 impl TempFile {
-    pub fn new(dest: &Path, mode: u32) -> Result<Self> {
+    /// The temporary path next to `dest`, its folder created.
+    fn path_for(dest: &Path) -> Result<PathBuf> {
         let dir = parent_dir(dest);
         fs::create_dir_all(&dir)
             .with_context(|| format!("cannot create folder {}", dir.display()))?;
@@ -26,7 +27,12 @@ impl TempFile {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let path = dir.join(format!("{TEMP_PREFIX}{}-{name}", std::process::id()));
+        Ok(dir.join(format!("{TEMP_PREFIX}{}-{name}", std::process::id())))
+    }
+
+    pub fn new(dest: &Path, mode: u32) -> Result<Self> {
+        let dir = parent_dir(dest);
+        let path = Self::path_for(dest)?;
         let file = OpenOptions::new()
             .write(true)
             .create(true)
@@ -41,6 +47,38 @@ impl TempFile {
             dest: dest.to_path_buf(),
             persisted: false,
         })
+    }
+
+    /// `src`, a file this run made and no one else holds (a member restic restored into a
+    /// temporary folder), moved to be the temporary file next to `dest` instead of copied.
+    /// `None` when the two are on different filesystems: the caller copies.
+    pub fn adopt(src: &Path, dest: &Path, mode: u32) -> Result<Option<Self>> {
+        use std::os::unix::fs::PermissionsExt;
+        let path = Self::path_for(dest)?;
+        match fs::rename(src, &path) {
+            Ok(()) => {}
+            Err(e) if e.raw_os_error() == Some(libc::EXDEV) => return Ok(None),
+            Err(e) => {
+                return Err(e).with_context(|| {
+                    format!("cannot move {} to {}", src.display(), path.display())
+                })
+            }
+        }
+        let mut t = TempFile {
+            path,
+            file: None,
+            dest: dest.to_path_buf(),
+            persisted: false,
+        };
+        fs::set_permissions(&t.path, fs::Permissions::from_mode(mode))
+            .with_context(|| format!("cannot set the mode of {}", t.path.display()))?;
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&t.path)
+            .with_context(|| format!("cannot open {}", t.path.display()))?;
+        t.file = Some(file);
+        Ok(Some(t))
     }
 
     pub fn file(&mut self) -> &mut File {

@@ -289,7 +289,10 @@ fn held_restore(env: &Env, archive: &Path, more: &str) -> (std::process::Child, 
     let mut child = c.spawn().unwrap();
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
     let paused = lines.any(|l| l.is_ok_and(|l| l.contains("paused at backup:archive")));
-    assert!(paused, "the restore ended before its safety backup was stored");
+    assert!(
+        paused,
+        "the restore ended before its safety backup was stored"
+    );
     std::thread::spawn(move || for _ in lines {});
     // psql holds the restore's transaction, its script fed, COMMIT not sent.
     let mut pg = env.pg.as_ref().unwrap().client();
@@ -307,10 +310,10 @@ fn held_restore(env: &Env, archive: &Path, more: &str) -> (std::process::Child, 
             false
         }
     });
-    assert!(
-        waiting,
-        "the restore's transaction never ran while the safety backup was being stored"
-    );
+    if !waiting {
+        let _ = child.kill();
+        panic!("the restore's transaction never ran while the safety backup was being stored");
+    }
     (child, resume)
 }
 

@@ -268,6 +268,19 @@ pub trait MemberSink {
     /// Called once per member after the manifest; must consume `data` (or leave the rest to be
     /// drained). The data is only trustworthy after [`read`] returns Ok.
     fn member(&mut self, manifest: &Manifest, path: &str, data: &mut dyn Read) -> Result<()>;
+
+    /// [`MemberSink::member`] of a member that is `file`, in a folder this run made for itself
+    /// (a restic restore): the sink may move the file instead of copying `data`, which it must
+    /// still read through (the member's checks read it).
+    fn member_file(
+        &mut self,
+        manifest: &Manifest,
+        path: &str,
+        _file: &Path,
+        data: &mut dyn Read,
+    ) -> Result<()> {
+        self.member(manifest, path, data)
+    }
 }
 
 /// Sink that only hashes.
@@ -423,7 +436,7 @@ pub fn read_from<R: Read>(archive: &str, r: R, sink: &mut dyn MemberSink) -> Res
                 ),
             ));
         }
-        take_member(archive, &manifest, &path, entry, sink)?;
+        take_member(archive, &manifest, &path, entry, None, sink)?;
     }
     // The tar reader stops at the end-of-archive blocks; read the gzip stream to its end so its
     // CRC is checked too (a flipped byte in the trailing blocks otherwise passes). A plain tar has
@@ -454,6 +467,7 @@ pub(super) fn take_member<R: Read>(
     manifest: &Manifest,
     path: &str,
     data: R,
+    file: Option<&Path>,
     sink: &mut dyn MemberSink,
 ) -> Result<()> {
     let Some(expected) = manifest.member(path) else {
@@ -463,7 +477,10 @@ pub(super) fn take_member<R: Read>(
         ));
     };
     let mut h = Hashing::new(data);
-    let sunk = sink.member(manifest, path, &mut h);
+    let sunk = match file {
+        Some(f) => sink.member_file(manifest, path, f, &mut h),
+        None => sink.member(manifest, path, &mut h),
+    };
     if let Some(re) = &h.read_error {
         return Err(corrupt(archive, format!("member {path}: {re}")));
     }

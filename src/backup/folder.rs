@@ -42,12 +42,14 @@ pub fn read_manifest(label: &str, dir: &Path) -> Result<Manifest> {
 
 /// Check the members of the folder `dir` against its manifest, in the manifest's order, each
 /// through `sink`. A member `required` says is not needed may be absent (a partial
-/// `restic restore`); one that is present is checked all the same.
+/// `restic restore`); one that is present is checked all the same. `own`: the folder is this
+/// run's (a temporary restore), so its files may be moved out by the sink.
 pub fn read(
     label: &str,
     dir: &Path,
     sink: &mut dyn MemberSink,
     required: &dyn Fn(&str) -> bool,
+    own: bool,
 ) -> Result<Manifest> {
     let manifest = read_manifest(label, dir)?;
     let root = dir
@@ -92,6 +94,7 @@ pub fn read(
             &manifest,
             &m.path,
             BufReader::with_capacity(1 << 20, f),
+            own.then_some(p.as_path()),
             sink,
         )?;
     }
@@ -202,10 +205,11 @@ impl Drop for TempFolder {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn folder_with(members: &[(&str, &[u8])]) -> (tempfile::TempDir, Manifest) {
+    /// A folder archive of `members` (path, bytes) with its manifest.
+    pub(crate) fn folder_with(members: &[(&str, &[u8])]) -> (tempfile::TempDir, Manifest) {
         let t = tempfile::tempdir().unwrap();
         let list: Vec<serde_json::Value> = members
             .iter()
@@ -237,24 +241,31 @@ mod tests {
     fn a_folder_is_checked_like_a_tar() {
         let (t, _) = folder_with(&[("a/b.txt", b"hello"), ("c.db", b"x")]);
         let all = |_: &str| true;
-        read("f", t.path(), &mut archive::Discard, &all).unwrap();
+        read("f", t.path(), &mut archive::Discard, &all, false).unwrap();
 
         // A flipped byte, a missing member, a link in place of a member: refused.
         std::fs::write(t.path().join("c.db"), b"y").unwrap();
-        let e = read("f", t.path(), &mut archive::Discard, &all).unwrap_err();
+        let e = read("f", t.path(), &mut archive::Discard, &all, false).unwrap_err();
         assert!(crate::error::message(&e).contains("sha256"), "{e:#}");
         std::fs::remove_file(t.path().join("c.db")).unwrap();
-        let e = read("f", t.path(), &mut archive::Discard, &all).unwrap_err();
+        let e = read("f", t.path(), &mut archive::Discard, &all, false).unwrap_err();
         assert!(
             crate::error::message(&e).contains("missing member c.db"),
             "{e:#}"
         );
         // Not required: may be absent.
-        read("f", t.path(), &mut archive::Discard, &|p: &str| p != "c.db").unwrap();
+        read(
+            "f",
+            t.path(),
+            &mut archive::Discard,
+            &|p: &str| p != "c.db",
+            false,
+        )
+        .unwrap();
         let outside = tempfile::NamedTempFile::new().unwrap();
         std::fs::write(outside.path(), b"x").unwrap();
         std::os::unix::fs::symlink(outside.path(), t.path().join("c.db")).unwrap();
-        let e = read("f", t.path(), &mut archive::Discard, &all).unwrap_err();
+        let e = read("f", t.path(), &mut archive::Discard, &all, false).unwrap_err();
         assert_eq!(crate::error::classify(&e).0, "archive_unsafe_member");
     }
 

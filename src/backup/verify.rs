@@ -78,19 +78,49 @@ impl MemberSink for StageSink<'_> {
                 self.staged.memory.insert(path.to_string(), buf);
             }
             Some(Dest::File(dest)) => {
-                let mut tmp = TempFile::new(&dest, 0o600)?;
-                {
-                    let mut w = BufWriter::with_capacity(1 << 20, tmp.file());
-                    std::io::copy(data, &mut w).with_context(|| {
-                        format!("cannot stage {path} next to {}", dest.display())
-                    })?;
-                    w.flush()?;
-                }
+                let tmp = copy_to_temp(path, &dest, data)?;
                 self.staged.files.insert(path.to_string(), tmp);
             }
         }
         Ok(())
     }
+
+    /// A file of a restore folder of this run's own is moved next to its destination (after
+    /// being read through for its checks) rather than written a second time: a changed golden
+    /// copy restored from restic is written once, not twice.
+    fn member_file(
+        &mut self,
+        manifest: &Manifest,
+        path: &str,
+        file: &Path,
+        data: &mut dyn Read,
+    ) -> Result<()> {
+        let Some(Dest::File(dest)) = (self.plan)(path) else {
+            return self.member(manifest, path, data);
+        };
+        std::io::copy(data, &mut std::io::sink())?;
+        let tmp = match TempFile::adopt(file, &dest, 0o600)? {
+            Some(t) => t,
+            None => {
+                let mut f = std::fs::File::open(file)?;
+                copy_to_temp(path, &dest, &mut f)?
+            }
+        };
+        self.staged.files.insert(path.to_string(), tmp);
+        Ok(())
+    }
+}
+
+/// `data` written to a temporary file next to `dest`.
+fn copy_to_temp(path: &str, dest: &Path, data: &mut dyn Read) -> Result<TempFile> {
+    let mut tmp = TempFile::new(dest, 0o600)?;
+    {
+        let mut w = BufWriter::with_capacity(1 << 20, tmp.file());
+        std::io::copy(data, &mut w)
+            .with_context(|| format!("cannot stage {path} next to {}", dest.display()))?;
+        w.flush()?;
+    }
+    Ok(tmp)
 }
 
 /// Read and check the whole archive, staging the members `plan` asks for, then deep-check them.
@@ -123,12 +153,13 @@ pub fn stage_folder(
     dir: &Path,
     plan: &dyn Fn(&str) -> Option<Dest>,
     required: &dyn Fn(&str) -> bool,
+    own: bool,
 ) -> Result<(Manifest, Staged)> {
     let mut sink = StageSink {
         plan,
         staged: Staged::default(),
     };
-    let manifest = super::folder::read(label, dir, &mut sink, required)?;
+    let manifest = super::folder::read(label, dir, &mut sink, required, own)?;
     deep_check(label, manifest, sink.staged)
 }
 
@@ -160,7 +191,7 @@ pub fn stage_ref(
         Opened::Stream(raw) => raw,
         Opened::Folder { path, _temp } => {
             let required = |m: &str| wanted.is_none_or(|w| w.iter().any(|x| x == m));
-            return stage_folder(&label, &path, plan, &required);
+            return stage_folder(&label, &path, plan, &required, _temp.is_some());
         }
     };
     let recorded = if a.encrypted() {
@@ -329,4 +360,52 @@ fn verify_ref_plan(
     stage.keep();
     let v = verified(a.location(), &manifest, started);
     Ok((v, manifest, staged))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::MetadataExt;
+
+    fn staged_from(dir: &Path, dest: &Path, own: bool) -> Result<(Manifest, Staged)> {
+        let plan = |m: &str| (m == "g/golden.bin").then(|| Dest::File(dest.to_path_buf()));
+        stage_folder("f", dir, &plan, &|_: &str| true, own)
+    }
+
+    #[test]
+    fn a_member_of_an_own_folder_is_moved_not_copied() {
+        let (t, _) = super::super::folder::tests::folder_with(&[("g/golden.bin", b"golden")]);
+        let out = tempfile::tempdir().unwrap();
+        let dest = out.path().join("target.db");
+        let src = t.path().join("g/golden.bin");
+        let ino = std::fs::metadata(&src).unwrap().ino();
+
+        // Someone else's folder (given by path): copied, left as it was.
+        let (_, staged) = staged_from(t.path(), &dest, false).unwrap();
+        let f = &staged.files["g/golden.bin"];
+        assert_ne!(std::fs::metadata(&f.path).unwrap().ino(), ino);
+        assert!(src.is_file());
+        drop(staged);
+
+        // This run's own restore folder: the very file, moved next to the destination.
+        let (_, mut staged) = staged_from(t.path(), &dest, true).unwrap();
+        let f = staged.files.remove("g/golden.bin").unwrap();
+        assert_eq!(std::fs::metadata(&f.path).unwrap().ino(), ino);
+        assert_eq!(std::fs::read(&f.path).unwrap(), b"golden");
+        assert!(!src.exists());
+        f.persist().unwrap();
+        assert_eq!(std::fs::read(&dest).unwrap(), b"golden");
+    }
+
+    #[test]
+    fn a_moved_member_that_fails_its_check_leaves_nothing_staged() {
+        let (t, _) = super::super::folder::tests::folder_with(&[("g/golden.bin", b"golden")]);
+        std::fs::write(t.path().join("g/golden.bin"), b"GOLDEN").unwrap();
+        let out = tempfile::tempdir().unwrap();
+        let Err(e) = staged_from(t.path(), &out.path().join("target.db"), true) else {
+            panic!("a changed member was staged");
+        };
+        assert!(crate::error::message(&e).contains("sha256"), "{e:#}");
+        assert_eq!(std::fs::read_dir(out.path()).unwrap().count(), 0);
+    }
 }
