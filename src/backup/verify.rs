@@ -189,9 +189,10 @@ pub fn stage_ref(
     let label = a.location();
     let raw = match a.repo.open_archive(&a.name, wanted, &s.backup_dir)? {
         Opened::Stream(raw) => raw,
-        Opened::Folder { path, _temp } => {
+        Opened::Folder { path, _temp: temp } => {
             let required = |m: &str| wanted.is_none_or(|w| w.iter().any(|x| x == m));
-            return stage_folder(&label, &path, plan, &required, _temp.is_some());
+            // A temporary folder is this run's own: its members may be moved out.
+            return stage_folder(&label, &path, plan, &required, temp.is_some());
         }
     };
     let recorded = if a.encrypted() {
