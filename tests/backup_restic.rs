@@ -340,6 +340,29 @@ fn restic_backup_list_verify_restore_drill_and_the_stock_cli() {
         "{check}"
     );
     assert_eq!(check["status"], "ok", "{check}");
+
+    // A golden copy that changed since the backup is fetched and put back; restic's restore
+    // folder and the moved member leave nothing in the stage.
+    let archived = env.target_bytes();
+    env.change_target();
+    assert_ne!(env.target_bytes(), archived);
+    let second_name = second["name"].as_str().unwrap();
+    let r = env.ok(&["--yes", "restore", "--no-safety-backup", second_name]);
+    let t = r["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["component"] == "target")
+        .cloned()
+        .unwrap();
+    assert_eq!(t["outcome"], "restored", "{r}");
+    assert!(t["detail"].is_null(), "{r}");
+    assert_eq!(env.target_bytes(), archived);
+    env.ok(&["golden-copy", "--verify"]);
+    assert!(env.path("data/backup-stage").is_dir());
+    for dir in ["data", "data/backup-stage"] {
+        assert!(env.temp_files(dir).is_empty(), "{:?}", env.temp_files(dir));
+    }
 }
 
 /// Spawn the stock CLI holding the repository's exclusive lock: a `check --read-data` stopped with
