@@ -365,6 +365,58 @@ fn restic_backup_list_verify_restore_drill_and_the_stock_cli() {
     }
 }
 
+/// `BACKUP_STAGE_DIR` on another filesystem than the deployment (tmpfs under /dev/shm): the golden
+/// copy cannot be hard-linked into the snapshot folder and is copied (with a warning), and the
+/// members a restore fetches are copied out of restic's restore folder instead of moved.
+#[test]
+fn restic_with_the_stage_on_another_filesystem() {
+    use std::os::unix::fs::MetadataExt;
+    let repo = Repo::local();
+    let mut env = Env::sqlite();
+    repo.configure(&mut env);
+    let Ok(stage) = tempfile::tempdir_in("/dev/shm") else {
+        eprintln!("skipped: no /dev/shm to put a stage on another filesystem");
+        return;
+    };
+    let dev = |p: &Path| std::fs::metadata(p).unwrap().dev();
+    if dev(stage.path()) == dev(env.dir.path()) {
+        eprintln!(
+            "skipped: /dev/shm is on the same filesystem as {}",
+            env.dir.path().display()
+        );
+        return;
+    }
+    env.set("BACKUP_STAGE_DIR", &stage.path().display().to_string());
+    let at_backup = env.system_contents();
+    let archived = env.target_bytes();
+
+    let (code, first, err) = run(&env, &["backup"]);
+    assert_eq!(code, 0, "{first} {err}");
+    assert!(err.contains("cannot hard-link"), "{err}");
+    let name = first["name"].as_str().unwrap().to_string();
+
+    env.system_exec("UPDATE users SET username = 'changed'");
+    env.change_target();
+    let r = env.ok(&["--yes", "restore", &name]);
+    assert_eq!(r["ok"], true, "{r}");
+    assert_eq!(env.system_contents(), at_backup);
+    assert_eq!(env.target_bytes(), archived);
+    env.ok(&["golden-copy", "--verify"]);
+    assert!(
+        env.temp_files("data").is_empty(),
+        "{:?}",
+        env.temp_files("data")
+    );
+    let left: Vec<_> = std::fs::read_dir(stage.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .filter(|n| n.to_string_lossy().starts_with(".vannactl-tmp-"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+    repo.check();
+}
+
 /// Spawn the stock CLI holding the repository's exclusive lock: a `check --read-data` stopped with
 /// SIGSTOP once its lock file is written (and seen by another restic); tried again if the check
 /// ended first.
