@@ -127,6 +127,17 @@ fn error_of(v: &Value) -> String {
     m
 }
 
+/// The target component's entry in a restore's `--json` report.
+fn target_result(r: &Value) -> Value {
+    r["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["component"] == "target")
+        .cloned()
+        .unwrap()
+}
+
 fn backup_check(env: &Env) -> Value {
     let (_, h, _) = run(env, &["health"]);
     h["checks"]
@@ -290,13 +301,7 @@ fn restic_backup_list_verify_restore_drill_and_the_stock_cli() {
     let target = env.path("data/target db.db");
     let ino = std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(&target).unwrap());
     let r = env.ok(&["--yes", "restore", "--no-safety-backup", &name]);
-    let t = r["components"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["component"] == "target")
-        .cloned()
-        .unwrap();
+    let t = target_result(&r);
     assert_eq!(t["outcome"], "restored", "{r}");
     assert!(
         t["detail"].as_str().unwrap_or("").contains("not rewritten"),
@@ -348,13 +353,7 @@ fn restic_backup_list_verify_restore_drill_and_the_stock_cli() {
     assert_ne!(env.target_bytes(), archived);
     let second_name = second["name"].as_str().unwrap();
     let r = env.ok(&["--yes", "restore", "--no-safety-backup", second_name]);
-    let t = r["components"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["component"] == "target")
-        .cloned()
-        .unwrap();
+    let t = target_result(&r);
     assert_eq!(t["outcome"], "restored", "{r}");
     assert!(t["detail"].is_null(), "{r}");
     assert_eq!(env.target_bytes(), archived);
