@@ -135,16 +135,14 @@ pub fn run(
     }
     // A run that fails removes the staging folders it created.
     let stage = super::stage::Stage::prepare(&s.backup_dir, super::stage_setting(s))?;
+    let safety_dumps_system =
+        opts.safety_backup && matches!(opts.only, None | Some(Component::System));
     // The safety backup of a PostgreSQL system DB is not what the restore waits for: the restore's
-    // transaction starts once the dump is taken and runs while the rest is stored. So it all runs
-    // at a lower CPU priority than the staging and the restore, which are.
-    let yields = opts.safety_backup
-        && matches!(opts.only, None | Some(Component::System))
-        && matches!(s.database_url, crate::config::SystemDbUrl::Postgres(_));
-    let early = (opts.safety_backup
-        && opts.confirmed
-        && matches!(opts.only, None | Some(Component::System)))
-    .then(|| EarlyDump::start(s, yields));
+    // transaction starts once the dump is taken and runs while the rest is stored. So the safety
+    // backup runs at a lower CPU priority than the staging and the restore, which it waits for.
+    let yields =
+        safety_dumps_system && matches!(s.database_url, crate::config::SystemDbUrl::Postgres(_));
+    let early = (safety_dumps_system && opts.confirmed).then(|| EarlyDump::start(s, yields));
     let source = ArchiveRef::resolve(s, &opts.archive).context(nothing)?;
     let location = source.location();
     // The head first: a newer format or a foreign file is refused before reading gigabytes.
@@ -282,10 +280,9 @@ pub fn run(
             Ok(x) => x,
             Err(e) => {
                 // Nothing was restored: the safety backup of an unchanged state goes again.
-                if safety.stored().is_ok() {
-                    if let Some(Ok(sb)) = &*safety.outcome.borrow() {
-                        discard(s, sb);
-                    }
+                let _ = safety.stored();
+                if let Some(Ok(sb)) = &*safety.outcome.borrow() {
+                    discard(s, sb);
                 }
                 return Err(e.context(nothing));
             }

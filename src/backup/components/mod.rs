@@ -362,6 +362,14 @@ pub fn apply(
     s: &Settings,
     before_change: &dyn Fn() -> Result<()>,
 ) -> Result<()> {
+    // PostgreSQL restores in one transaction and asks just before its COMMIT; the others are
+    // one rename each, so they ask first.
+    if !matches!(
+        (c, &s.database_url),
+        (Component::System, SystemDbUrl::Postgres(_))
+    ) {
+        before_change()?;
+    }
     match c {
         Component::System => match &s.database_url {
             SystemDbUrl::Postgres(url) => {
@@ -369,20 +377,13 @@ pub fn apply(
                 let dump = staged.take(SYSTEM_PG)?;
                 system_postgres::restore(&pg, &dump.path, before_change)
             }
-            SystemDbUrl::Sqlite(p) => {
-                before_change()?;
-                sqlite::apply(staged.take(SYSTEM_SQLITE)?, p)
-            }
+            SystemDbUrl::Sqlite(p) => sqlite::apply(staged.take(SYSTEM_SQLITE)?, p),
         },
-        Component::Knowledge => {
-            before_change()?;
-            match Store::from_settings(s) {
-                Store::Chroma { url } => chroma::apply(staged, s, &url),
-                Store::Directory(_) => chroma_dir::apply(staged, s),
-            }
-        }
+        Component::Knowledge => match Store::from_settings(s) {
+            Store::Chroma { url } => chroma::apply(staged, s, &url),
+            Store::Directory(_) => chroma_dir::apply(staged, s),
+        },
         Component::Target => {
-            before_change()?;
             let manifest = staged.memory.remove(TARGET_MANIFEST);
             if staged.in_place.contains(TARGET_DB) {
                 return target::keep(manifest.as_deref(), &s.target_db_path);
